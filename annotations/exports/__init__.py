@@ -1,0 +1,1 @@
+"""Versioned, de-identified labelled datasets: snapshots, format writers, export jobs."""

@@ -1,0 +1,117 @@
+"""Export jobs and the schema frozen with each dataset snapshot.
+
+A `learning.DatasetSnapshot` (purpose "export") holds the frozen per-item entries; the label
+schema the entries refer to (class names and their order, task type, window) is frozen beside
+it in `SnapshotSchema`, so renaming a class later cannot change what an old snapshot exports.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+from django.db.models import Q
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV manifest"
+    JSON = "json", "JSON manifest"
+    IMAGEFOLDER = "imagefolder", "PNG folder per split and class"
+    COCO = "coco", "COCO JSON (boxes, polygons, RLE masks)"
+    NIFTI = "nifti", "NIfTI images and masks"
+    NNUNET = "nnunet", "nnU-Net raw dataset"
+    DICOM_SEG = "dicom_seg", "DICOM SEG (highdicom) with the source instances"
+    MONAI = "monai", "MONAI datalist JSON"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+def exportable_projects_q(user: AbstractBaseUser | AnonymousUser, prefix: str = "") -> Q:
+    """Projects whose datasets `user` may export: superusers all; project admins; members
+    whose membership carries `can_export` (any role, reviewers included). See
+    docs/decisions/0500-who-may-export.md."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if getattr(user, "is_superuser", False):
+        return Q()
+    return Q(**{f"{prefix}memberships__user": user}) & (
+        Q(**{f"{prefix}memberships__role": "admin"})
+        | Q(**{f"{prefix}memberships__can_export": True})
+    )
+
+
+class ExportJobQuerySet(models.QuerySet["ExportJob"]):
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ExportJobQuerySet:
+        """Jobs the user may see and download: those of projects they may export."""
+        if not user.is_authenticated:
+            return self.none()
+        if getattr(user, "is_superuser", False):
+            return self.all()
+        from annotations.models import Project
+
+        projects = Project.objects.filter(exportable_projects_q(user)).values("pk")
+        return self.filter(project__in=projects)
+
+
+class ExportJob(models.Model):
+    project = models.ForeignKey(
+        "annotations.Project", on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    snapshot = models.ForeignKey(
+        "learning.DatasetSnapshot", on_delete=models.PROTECT, related_name="export_jobs"
+    )
+    formats = models.JSONField(default=list)  # canonical order of ExportFormat values
+    # {"deidentify": bool, "bit_depth": 8 | 16}
+    options = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED, db_index=True
+    )
+    # {"stage": str, "done": int, "total": int}
+    progress = models.JSONField(default=dict)
+    error = models.TextField(blank=True, default="")
+    # Relative to settings.EXPORT_STORAGE_DIR; empty until the archive is complete.
+    file_path = models.CharField(max_length=300, blank=True, default="")
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    # What the archive holds: counts per format, items skipped and why.
+    report = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Last progress write by the worker; a running job silent for too long has lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of project {self.project_id} ({self.status})"
+
+
+class SnapshotSchema(models.Model):
+    """The label schema an export snapshot's entries refer to, frozen with it."""
+
+    snapshot = models.OneToOneField(
+        "learning.DatasetSnapshot", on_delete=models.CASCADE, related_name="export_schema"
+    )
+    # {"task_type", "multi_label", "unit", "classes": [{"name", "index", "color"}],
+    #  "window_center", "window_width", "project_name"}
+    schema = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"schema of snapshot {self.snapshot_id}"

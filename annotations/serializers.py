@@ -1,0 +1,253 @@
+"""Request and response shapes of the workflow API (docs/api.md; API.md is the contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework import serializers
+
+from annotations.models import (
+    Annotation,
+    Comment,
+    Item,
+    LabelClass,
+    Lease,
+    Membership,
+    Project,
+    Role,
+    Submission,
+)
+from annotations.payloads import parse_attribute_specs
+
+
+class LabelClassSerializer(serializers.ModelSerializer[LabelClass]):
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "index", "color", "shortcut", "attributes"]
+        read_only_fields = ["id", "index"]
+        # Uniqueness per project is checked on the list as a whole (ProjectWriteSerializer).
+        validators: list[Any] = []
+
+    def validate_color(self, value: str) -> str:
+        if not (value.startswith("#") and len(value) in (4, 7, 9)):
+            raise serializers.ValidationError("a CSS hex colour such as #ff8800")
+        try:
+            int(value[1:], 16)
+        except ValueError as exc:
+            raise serializers.ValidationError("a CSS hex colour such as #ff8800") from exc
+        return value
+
+    def validate_attributes(self, value: Any) -> Any:
+        try:
+            parse_attribute_specs(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return value or []
+
+
+class ProjectSerializer(serializers.ModelSerializer[Project]):
+    """Read shape. Counts come from services.counts.with_counts annotations."""
+
+    my_role = serializers.SerializerMethodField()
+    label_classes = LabelClassSerializer(many=True, read_only=True)
+    counts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "instructions", "task_type", "multi_label", "unit",
+            "readers_per_item", "require_review", "review_sample_rate", "suggestions",
+            "deidentify", "strategy", "cold_start", "retrain_every", "batch_size",
+            "lease_seconds", "created_at", "my_role", "label_classes", "counts",
+        ]  # fmt: skip
+
+    def get_my_role(self, project: Project) -> str | None:
+        user = self.context["request"].user
+        role = getattr(project, "member_role", None)
+        if role is None and user.is_superuser:
+            return Role.ADMIN
+        return role
+
+    def get_counts(self, project: Project) -> dict[str, int]:
+        return {
+            "items": getattr(project, "n_items", 0),
+            "completed": getattr(project, "n_completed", 0),
+            "my_submitted": getattr(project, "n_my_submitted", 0),
+            "remaining_for_me": getattr(project, "n_remaining_for_me", 0),
+        }
+
+
+class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
+    label_classes = LabelClassSerializer(many=True, required=False)
+
+    class Meta:
+        model = Project
+        fields = [
+            "name", "instructions", "task_type", "multi_label", "unit", "readers_per_item",
+            "require_review", "review_sample_rate", "suggestions", "deidentify", "strategy",
+            "cold_start", "retrain_every", "batch_size", "lease_seconds", "label_classes",
+        ]  # fmt: skip
+
+    def validate_readers_per_item(self, value: int) -> int:
+        if not 1 <= value <= 20:
+            raise serializers.ValidationError("1 to 20 readers per item")
+        return value
+
+    def validate_review_sample_rate(self, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise serializers.ValidationError("a fraction between 0 and 1")
+        return value
+
+    def validate_lease_seconds(self, value: int) -> int:
+        if not 30 <= value <= 24 * 3600:
+            raise serializers.ValidationError("30 s to 24 h")
+        return value
+
+    def validate_retrain_every(self, value: int) -> int:
+        # 0 turns automatic retraining off (learning.triggers); admins can still retrain by hand.
+        return value
+
+    def validate_batch_size(self, value: int) -> int:
+        if value < 1:
+            raise serializers.ValidationError("at least 1")
+        return value
+
+    def validate_label_classes(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        names = [c["name"] for c in value]
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError("class names must be unique")
+        shortcuts = [c.get("shortcut") for c in value if c.get("shortcut")]
+        if len(set(shortcuts)) != len(shortcuts):
+            raise serializers.ValidationError("keyboard shortcuts must be unique")
+        return value
+
+
+class MemberSerializer(serializers.ModelSerializer[Membership]):
+    user = serializers.IntegerField(source="user_id", required=False)
+    username = serializers.CharField(source="user.username", required=False)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "username", "role", "can_export", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user_id = attrs.get("user_id")
+        username = attrs.get("user", {}).get("username")
+        if user_id is None and not username:
+            raise serializers.ValidationError({"user": "give a user id or a username"})
+        return {
+            "user": user_id,
+            "username": username,
+            "role": attrs["role"],
+            "can_export": attrs.get("can_export", False),
+        }
+
+
+class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
+    item = serializers.IntegerField(source="item_id", read_only=True)
+    author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "uid", "version", "item", "kind", "frame", "payload", "author", "author_name",
+            "source", "deleted", "created_at", "time_spent_ms",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_author_name(self, annotation: Annotation) -> str | None:
+        author: AbstractBaseUser | None = annotation.author
+        return author.get_username() if author is not None else None
+
+
+class AnnotationWriteSerializer(serializers.Serializer[Any]):
+    """Documents the PUT body for the schema; services.annotate validates it."""
+
+    kind = serializers.ChoiceField(choices=["class", "box", "polygon", "point", "mask"])
+    frame = serializers.IntegerField(min_value=1, required=False)
+    payload = serializers.JSONField()
+    time_spent_ms = serializers.IntegerField(min_value=0, required=False)
+
+
+class CommentSerializer(serializers.ModelSerializer[Comment]):
+    author = serializers.IntegerField(source="author_id", read_only=True)
+    author_name = serializers.CharField(source="author.username", read_only=True)
+    text = serializers.CharField(max_length=10000, trim_whitespace=True, allow_blank=False)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "item", "author", "author_name", "text", "created_at"]
+        read_only_fields = ["id", "item", "created_at"]
+
+
+class LeaseSerializer(serializers.ModelSerializer[Lease]):
+    class Meta:
+        model = Lease
+        fields = ["id", "expires_at"]
+
+
+def instance_summary(item: Item) -> dict[str, Any] | None:
+    instance = item.instance
+    if instance is None:
+        series = item.series
+        if series is None:
+            return None
+        return {
+            "study_instance_uid": series.study.study_instance_uid,
+            "series_instance_uid": series.series_instance_uid,
+            "sop_instance_uid": None,
+            "rows": None,
+            "columns": None,
+            "number_of_frames": None,
+            "modality": series.modality,
+        }
+    series = instance.series
+    return {
+        "study_instance_uid": series.study.study_instance_uid,
+        "series_instance_uid": series.series_instance_uid,
+        "sop_instance_uid": instance.sop_instance_uid,
+        "rows": instance.rows,
+        "columns": instance.columns,
+        "number_of_frames": instance.number_of_frames,
+        "modality": series.modality,
+    }
+
+
+class ItemPayloadSerializer(serializers.Serializer[Any]):
+    """Schema-only description of ItemPayload (built by views.payloads.item_payload)."""
+
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    frame = serializers.IntegerField()
+    lease = LeaseSerializer(allow_null=True)
+    instance = serializers.DictField()
+    annotations = AnnotationSerializer(many=True)
+    suggestion = serializers.DictField(allow_null=True)
+
+
+class SubmitSerializer(serializers.Serializer[Any]):
+    time_spent_ms = serializers.IntegerField(min_value=0)
+
+
+class SkipSerializer(serializers.Serializer[Any]):
+    reason = serializers.ChoiceField(choices=["poor_quality", "unsure", "not_applicable"])
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer[Submission]):
+    project = serializers.IntegerField(source="item.project_id")
+    frame = serializers.IntegerField(source="item.frame")
+    submitted_at = serializers.DateTimeField(source="created_at")
+    # DRF moves declared fields off the class, so this does not clash with Serializer.instance.
+    instance = serializers.SerializerMethodField()  # type: ignore[assignment]
+
+    class Meta:
+        model = Submission
+        fields = ["item", "project", "frame", "submitted_at", "time_spent_ms", "instance"]
+
+    def get_instance(self, submission: Submission) -> dict[str, Any] | None:
+        return instance_summary(submission.item)

@@ -1,0 +1,45 @@
+"""Per-project counters for the project list, as subqueries (one SQL query for the whole page)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from annotations.models import Item, Membership, Project, Skip, Submission
+
+
+def _count(qs: QuerySet) -> Coalesce:
+    sub = qs.order_by().values("project").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+
+def with_counts(
+    projects: QuerySet[Project], user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Project]:
+    user_id = cast(int, user.pk)
+    items = Item.objects.filter(project=OuterRef("pk"))
+    mine = Submission.objects.filter(item=OuterRef("pk"), user_id=user_id)
+    skipped = Skip.objects.filter(item=OuterRef("pk"), user_id=user_id)
+    remaining = (
+        items.filter(completed=False, reads_done__lt=F("project__readers_per_item"))
+        .exclude(Exists(mine))
+        .exclude(Exists(skipped))
+    )
+    my_submitted = Submission.objects.filter(item__project=OuterRef("pk"), user_id=user_id)
+    role = Membership.objects.filter(project=OuterRef("pk"), user_id=user_id).values("role")[:1]
+    return projects.annotate(
+        n_items=_count(items),
+        n_completed=_count(items.filter(completed=True)),
+        n_my_submitted=Coalesce(
+            Subquery(
+                my_submitted.order_by().values("item__project").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        ),
+        n_remaining_for_me=_count(remaining),
+        member_role=Subquery(role),
+    )

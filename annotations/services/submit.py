@@ -1,0 +1,169 @@
+"""Submit (count a read) and skip. Both close the caller's lease on the item."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotations.agreement import answers_disagree
+from annotations.ground_truth import collect_answers
+from annotations.models import (
+    Annotation,
+    Item,
+    Lease,
+    Project,
+    ReviewState,
+    Skip,
+    SkipReason,
+    Submission,
+)
+from annotations.services.annotate import MAX_TIME_SPENT_MS
+from annotations.services.errors import Conflict, Forbidden, Gone, Invalid
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SubmitResult:
+    item: Item
+    submission: Submission
+    counted: bool  # False when this doctor had already submitted (a retried request)
+
+
+def check_time_spent(body: Any) -> int:
+    spent = body.get("time_spent_ms", 0) if isinstance(body, dict) else None
+    if isinstance(spent, bool) or not isinstance(spent, int) or not 0 <= spent <= MAX_TIME_SPENT_MS:
+        raise Invalid({"time_spent_ms": ["milliseconds spent on the item, 0 to 24 h"]})
+    return spent
+
+
+def do_submit(user: AbstractBaseUser, item: Item, time_spent_ms: int) -> SubmitResult:
+    project = item.project
+    with transaction.atomic():
+        # Lock the item row: its reads, lease and review state change together.
+        locked = Item.objects.select_for_update().get(pk=item.pk)
+        earlier = Submission.objects.filter(item=locked, user_id=user.pk).first()
+        if earlier is not None:
+            return SubmitResult(locked, earlier, counted=False)
+        lease = Lease.objects.filter(item=locked, user_id=user.pk).order_by("-created_at").first()
+        _check_submittable(user, project, locked, lease)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                submission = Submission.objects.create(
+                    item=locked, user_id=user.pk, time_spent_ms=time_spent_ms
+                )
+        except IntegrityError:  # the same doctor's concurrent retry won
+            return SubmitResult(locked, Submission.objects.get(item=locked, user_id=user.pk), False)
+        counted = Item.objects.filter(pk=locked.pk, reads_done__lt=project.readers_per_item).update(
+            reads_done=F("reads_done") + 1, lease_expires_at=None
+        )
+        if not counted:
+            raise Gone("this item already has all its reads")
+        assert lease is not None
+        Lease.objects.filter(pk=lease.pk, closed_at__isnull=True).update(
+            closed_at=now, outcome="submitted"
+        )
+        locked.refresh_from_db()
+        if locked.reads_done >= project.readers_per_item:
+            _finish_reads(project, locked)
+        transaction.on_commit(partial(labels_submitted, project.pk))
+    return SubmitResult(locked, submission, counted=True)
+
+
+def _check_submittable(
+    user: AbstractBaseUser, project: Project, item: Item, lease: Lease | None
+) -> None:
+    if lease is None:
+        raise Forbidden("this item was not given to you by the queue")
+    has_answer = Annotation.objects.filter(
+        item=item, author_id=user.pk, is_current=True, deleted=False
+    ).exists()
+    if not has_answer:
+        raise Conflict("save at least one annotation before submitting")
+    if lease.outcome == "skipped":
+        raise Conflict("you skipped this item")
+    # Another claimer closes an expired lease when it takes the item over; an expired lease
+    # that is still open means nobody needed the item meanwhile, so the read still counts.
+    if lease.closed_at is not None or item.reads_done >= project.readers_per_item:
+        # The annotations stay saved; they just do not count as a read (docs/workflow.md).
+        raise Gone("your lease expired and the item went to another doctor")
+
+
+def _finish_reads(project: Project, item: Item) -> None:
+    """All reads are in: decide whether the item needs review, and whether it is complete."""
+    reason = ""
+    if project.require_review:
+        reason = "required"
+    elif project.readers_per_item > 1 and _readers_disagree(project, item):
+        reason = "disagreement"
+    elif in_review_sample(project, item.pk):
+        reason = "sample"
+    Item.objects.filter(pk=item.pk).update(
+        review_state=ReviewState.PENDING if reason else ReviewState.NONE,
+        review_reason=reason,
+        completed=not project.require_review,
+    )
+    item.refresh_from_db()
+
+
+def _readers_disagree(project: Project, item: Item) -> bool:
+    answers = collect_answers(project, [item.pk])[item.pk]
+    instance = item.instance
+    return answers_disagree(
+        answers.readers,
+        task_type=project.task_type,
+        rows=instance.rows if instance else None,
+        cols=instance.columns if instance else None,
+    )
+
+
+def in_review_sample(project: Project, item_id: int) -> bool:
+    """A stable draw per item: the same items are sampled whenever this is asked."""
+    if project.review_sample_rate <= 0:
+        return False
+    digest = hashlib.sha256(f"review:{project.queue_seed}:{item_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < project.review_sample_rate
+
+
+def labels_submitted(project_id: int) -> None:
+    """Tell the learning loop (learning.triggers) that labels arrived."""
+    try:
+        from learning.triggers import on_labels_submitted
+    except ImportError:  # the learning app is optional in a bare workflow deployment
+        return
+    on_labels_submitted(project_id)
+
+
+def check_skip(body: Any) -> tuple[str, str]:
+    if not isinstance(body, dict):
+        raise Invalid({"reason": ["send {reason, note}"]})
+    reason, note = body.get("reason"), body.get("note", "")
+    if reason not in SkipReason.values:
+        raise Invalid({"reason": [f"one of {', '.join(SkipReason.values)}"]})
+    if not isinstance(note, str) or len(note) > 2000:
+        raise Invalid({"note": ["text up to 2000 characters"]})
+    return reason, note
+
+
+def do_skip(user: AbstractBaseUser, item: Item, reason: str, note: str) -> Skip:
+    with transaction.atomic():
+        locked = Item.objects.select_for_update().get(pk=item.pk)
+        leases = Lease.objects.filter(item=locked, user_id=user.pk)
+        if not leases.exists():
+            raise Forbidden("this item was not given to you by the queue")
+        lease = leases.filter(closed_at__isnull=True).first()
+        if lease is None:
+            raise Conflict("you no longer hold this item (submitted, skipped or taken over)")
+        now = timezone.now()
+        Lease.objects.filter(pk=lease.pk).update(closed_at=now, outcome="skipped")
+        Item.objects.filter(pk=locked.pk).update(lease_expires_at=None)
+        return Skip.objects.create(item=locked, user_id=user.pk, reason=reason, note=note)

@@ -1,0 +1,62 @@
+"""Model suggestions for items, shown before or only after the doctor answers (anti-anchoring).
+
+The active model version's Score row holds the probabilities, in the order of the class names
+the model was trained on (ModelVersion.config["class_names"])."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.urls import reverse
+
+from annotations.models import Project, SuggestionMode
+from annotations.services.access import REVIEW_ROLES
+
+
+def may_see_suggestion(project: Project, role: str | None, has_answered: bool) -> bool:
+    """ "before": always; "after": once the doctor saved an answer (reviewers and admins
+    always); "hidden": never."""
+    mode = project.suggestions
+    if mode == SuggestionMode.HIDDEN or role is None:
+        return False
+    return mode == SuggestionMode.BEFORE or role in REVIEW_ROLES or has_answered
+
+
+def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """item id → the active model's prediction, for the items that have one (one query)."""
+    from learning.models import ModelStatus, Score  # the registry's rows (no torch)
+
+    scores = Score.objects.filter(
+        item_id__in=list(item_ids),
+        model_version__project_id=project.pk,
+        model_version__status=ModelStatus.ACTIVE,
+    ).select_related("model_version")
+    out: dict[int, dict[str, Any]] = {}
+    fallback: list[str] | None = None
+    for score in scores:
+        version = score.model_version
+        assert version is not None
+        names = list(version.config.get("class_names") or [])
+        if not names:
+            if fallback is None:
+                fallback = list(project.label_classes.values_list("name", flat=True))
+            names = fallback
+        probabilities = {
+            name: round(float(p), 6)
+            for name, p in zip(names, score.probabilities or [], strict=False)
+        }
+        predicted = None
+        if score.predicted_class is not None and 0 <= score.predicted_class < len(names):
+            predicted = names[score.predicted_class]
+        elif probabilities:
+            predicted = max(probabilities, key=probabilities.__getitem__)
+        out[score.item_id] = {
+            "model_version": version.number,
+            "model_version_id": version.pk,
+            "predicted": predicted,
+            "probabilities": probabilities,
+            # Grad-CAM of this prediction, computed on demand by the infer queue (reports app).
+            "heatmap_url": reverse("item-heatmap", args=[score.item_id]),
+        }
+    return out

@@ -1,0 +1,1 @@
+"""Thin DRF views of the workflow API: parse, call a service, serialize (docs/api.md)."""

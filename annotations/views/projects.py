@@ -1,0 +1,123 @@
+"""Projects, label schema, members, study attachment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.models import Membership, Project
+from annotations.serializers import MemberSerializer, ProjectSerializer, ProjectWriteSerializer
+from annotations.services import access
+from annotations.services.attach import check_attach_request, do_attach
+from annotations.services.counts import with_counts
+from annotations.services.errors import Forbidden
+from annotations.services.projects import do_create_project, do_set_member, do_update_project
+
+
+class ProjectFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Project
+        fields = ["name", "task_type", "unit"]
+
+
+def _projects(request: Request) -> QuerySet[Project]:
+    visible = Project.objects.for_member(request.user).prefetch_related("label_classes")
+    return with_counts(visible, request.user).order_by("pk")
+
+
+class ProjectList(generics.ListCreateAPIView[Project]):
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return _projects(self.request)
+
+    @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not request.user.is_superuser:
+            raise Forbidden("only site administrators create projects")
+        write = ProjectWriteSerializer(data=request.data)
+        write.is_valid(raise_exception=True)
+        project = do_create_project(request.user, dict(write.validated_data))
+        shown = _projects(request).get(pk=project.pk)
+        return Response(
+            ProjectSerializer(shown, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ProjectDetail(APIView):
+    @extend_schema(responses=ProjectSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        shown = _projects(request).get(pk=project.pk)
+        return Response(ProjectSerializer(shown, context={"request": request}).data)
+
+    @extend_schema(request=ProjectWriteSerializer, responses=ProjectSerializer)
+    def patch(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        access.require_admin(request.user, project)
+        write = ProjectWriteSerializer(project, data=request.data, partial=True)
+        write.is_valid(raise_exception=True)
+        do_update_project(project, dict(write.validated_data))
+        shown = _projects(request).get(pk=project.pk)
+        return Response(ProjectSerializer(shown, context={"request": request}).data)
+
+
+class MemberList(APIView):
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        members = Membership.objects.filter(project=project).select_related("user")
+        return Response(MemberSerializer(members.order_by("pk"), many=True).data)
+
+    @extend_schema(
+        request=MemberSerializer, responses={200: MemberSerializer, 201: MemberSerializer}
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        access.require_admin(request.user, project)
+        write = MemberSerializer(data=request.data)
+        write.is_valid(raise_exception=True)
+        membership, created = do_set_member(project, dict(write.validated_data))
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(MemberSerializer(membership).data, status=code)
+
+
+class MemberDetail(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: int, user_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        access.require_admin(request.user, project)
+        deleted, _ = Membership.objects.filter(project=project, user_id=user_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT if deleted else status.HTTP_404_NOT_FOUND)
+
+
+class Attach(APIView):
+    @extend_schema(
+        request=inline_serializer(
+            "AttachRequest",
+            {
+                "study_uids": serializers.ListField(child=serializers.CharField(), required=False),
+                "query": serializers.DictField(required=False),
+            },
+        ),
+        responses=inline_serializer(
+            "AttachResult",
+            {"instances": serializers.IntegerField(), "items_created": serializers.IntegerField()},
+        ),
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        access.require_admin(request.user, project)
+        instances = check_attach_request(request.user, request.data)
+        return Response(do_attach(project, instances))

@@ -1,0 +1,630 @@
+"""Active-learning benchmark: does the product's strategy save doctors' labels against random?
+
+Simulated doctors answer from a MedMNIST-format npz's labels. Every round runs the product's own
+code: `ml_worker.training.train_classifier` (default small CNN, augmentation, class-weighted loss,
+early stopping on the validation split), `ml_worker.inference.predict` (with MC dropout),
+`ml_worker.calibration.fit_temperature`, and the strategies in `ml_worker.strategies`.
+
+Protocol (docs/learning.md, notes/active-learning.md §5):
+- pool = the npz's train split (labels hidden until "asked"), val = early stopping + temperature,
+  test = reporting only.
+- The full-data reference trains on the whole pool; target = 98 % of its test AUC.
+- Random runs first, over all seeds, along a budget schedule that stops at the first budget where
+  its mean test AUC reaches the target (or at the whole pool). Every strategy then runs the same
+  schedule, with the same initial random labels per seed (paired), so each saving is measured.
+- Reported per strategy: labels_to_target (first measured budget whose mean AUC >= target),
+  saving_vs_random, aubc (normalised area under the AUC-vs-log(labels) curve), worst_gap_to_random
+  (most negative mean AUC difference at any budget), final_auc, ece_after_calibration (at the
+  final budget, temperature fitted on val), seconds per round.
+
+Usage: python bench/active_learning.py [--dataset PATH.npz] [--seeds 5] [--quick] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import os
+
+# Passive OpenMP waiting: on a shared 2-core box, spinning threads of one job steal the cores the
+# other thread needs (measured 3x slower steps under load; docs/learning.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import json
+import math
+import multiprocessing
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+# bench/ itself must not be an import root: a bench/queue.py would shadow the stdlib `queue`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+sys.path[:0] = [str(REPO), str(REPO / "platform")]
+
+from ml_worker.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
+from ml_worker.embeddings import pca_embeddings  # noqa: E402
+from ml_worker.evaluation import roc_auc  # noqa: E402
+from ml_worker.inference import predict  # noqa: E402
+from ml_worker.models import ModelSpec, build_model  # noqa: E402
+from ml_worker.strategies import PoolData, get_strategy, ranking  # noqa: E402
+from ml_worker.training import TrainConfig, train_classifier  # noqa: E402
+
+DEFAULT_DATASET = REPO.parent / "shared/data/classification/pneumoniamnist/pneumoniamnist.npz"
+ARMS = ("random", "entropy", "bald", "diversity", "cold_start")
+ARM_HELP = {
+    "random": "uniform random (baseline)",
+    "entropy": "predictive entropy (= margin = least confidence for 2 classes)",
+    "bald": "MC-dropout BALD, T passes",
+    "diversity": "entropy top candidates, k-means clusters served round-robin",
+    "cold_start": "typical+diverse first batch (PCA embeddings), then diversity",
+}
+MC_PASSES = 10
+
+
+@dataclass
+class Data:
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    class_names: list[str]
+    task: str
+
+
+def _images(array: np.ndarray, size: int | None) -> np.ndarray:
+    """(N, H, W) or (N, H, W, C) uint8 -> (N, C, S, S) float32 in [0, 1]."""
+    x = array.astype(np.float32) / (255.0 if array.dtype == np.uint8 else max(1.0, array.max()))
+    x = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
+    if size is not None and x.shape[-1] != size:
+        import torch
+        import torch.nn.functional as F
+
+        x = F.interpolate(torch.from_numpy(x), size=(size, size), mode="area").numpy()
+    return np.ascontiguousarray(x)
+
+
+def load_npz(path: Path, max_size: int = 64) -> Data:
+    """Any MedMNIST-format npz: {train,val,test}_{images,labels}. Multi-label label matrices
+    (ChestMNIST) become a binary "any finding" task; images larger than `max_size` are shrunk."""
+    with np.load(path) as d:
+        missing = [
+            f"{s}_{k}"
+            for s in ("train", "val", "test")
+            for k in ("images", "labels")
+            if f"{s}_{k}" not in d
+        ]
+        if missing:
+            raise SystemExit(f"{path}: not a MedMNIST-format npz (missing {missing})")
+        raw = {k: d[k] for k in d.files}
+    side = raw["train_images"].shape[1]
+    size = max_size if side > max_size else None
+    labels = {
+        s: raw[f"{s}_labels"].reshape(len(raw[f"{s}_labels"]), -1) for s in ("train", "val", "test")
+    }
+    if labels["train"].shape[1] > 1:
+        ys = {s: (v.sum(axis=1) > 0).astype(np.int64) for s, v in labels.items()}
+        names, task = ["no finding", "finding"], "multi-label -> binary any-finding"
+    else:
+        ys = {s: v[:, 0].astype(np.int64) for s, v in labels.items()}
+        k = int(max(v.max() for v in ys.values())) + 1
+        names = [f"class {i}" for i in range(k)]
+        if path.name.startswith("pneumoniamnist"):
+            names = ["normal", "pneumonia"]
+        task = "binary" if k == 2 else f"{k}-class"
+    return Data(
+        train_x=_images(raw["train_images"], size),
+        train_y=ys["train"],
+        val_x=_images(raw["val_images"], size),
+        val_y=ys["val"],
+        test_x=_images(raw["test_images"], size),
+        test_y=ys["test"],
+        class_names=names,
+        task=task,
+    )
+
+
+@dataclass
+class Recipe:
+    """The product's default model and training configuration, used in every round."""
+
+    spec: ModelSpec
+    train: TrainConfig
+
+
+def default_recipe(data: Data) -> Recipe:
+    """`ModelSpec()` and `TrainConfig()` defaults, fitted to the dataset's shape and statistics."""
+    spec = replace(
+        ModelSpec(),
+        num_classes=len(data.class_names),
+        in_channels=data.train_x.shape[1],
+        input_size=data.train_x.shape[-1],
+        input_mean=float(data.train_x.mean()),
+        input_std=float(data.train_x.std()),
+    )
+    return Recipe(spec, replace(TrainConfig(), num_threads=1))
+
+
+@dataclass
+class RoundResult:
+    labels: int
+    auc: float
+    ece_after: float  # on the official test split, temperature fitted on val
+    ece_after_iid: float  # 2-fold cross-fit on val: T fitted on one half, ECE on the other
+    temperature: float
+    seconds: float
+    minority_share: float
+
+
+def cross_fit_ece(val_logits: np.ndarray, val_y: np.ndarray, seed: int) -> float:
+    """ECE on data from the training distribution: fit T on one half of val, measure the other."""
+    order = np.random.default_rng(seed).permutation(len(val_y))
+    halves = order[: len(order) // 2], order[len(order) // 2 :]
+    eces = []
+    for fit, measure in (halves, halves[::-1]):
+        t = fit_temperature(val_logits[fit], val_y[fit])
+        eces.append(expected_calibration_error(softmax(val_logits[measure], t), val_y[measure]))
+    return float(np.mean(eces))
+
+
+# Worker-process state: the data is loaded once per process (initializer), never pickled per task.
+_DATA: Data | None = None
+_RECIPE: Recipe | None = None
+
+
+def _init_worker(dataset: str, quick: bool, threads: int) -> None:
+    import torch
+
+    global _DATA, _RECIPE
+    torch.set_num_threads(threads)
+    _DATA = prepare_data(Path(dataset), quick)
+    _RECIPE = default_recipe(_DATA)
+
+
+def prepare_data(path: Path, quick: bool) -> Data:
+    data = load_npz(path)
+    if quick:  # CI: a 2,000-image pool (seeded) and a 300-image validation split
+        pool = np.sort(
+            np.random.default_rng(0).choice(
+                len(data.train_y), size=min(2000, len(data.train_y)), replace=False
+            )
+        )
+        data.train_x, data.train_y = data.train_x[pool], data.train_y[pool]
+        keep = np.random.default_rng(0).choice(
+            len(data.val_y), size=min(300, len(data.val_y)), replace=False
+        )
+        data.val_x, data.val_y = data.val_x[np.sort(keep)], data.val_y[np.sort(keep)]
+    return data
+
+
+def _ctx() -> tuple[Data, Recipe]:
+    assert _DATA is not None and _RECIPE is not None, "worker not initialised"
+    return _DATA, _RECIPE
+
+
+def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, float, RoundResult]:
+    """Train the default model on the labelled pool items; measure it like a model version."""
+    data, recipe = _ctx()
+    started = time.monotonic()
+    model = build_model(recipe.spec, seed=seed)
+    result = train_classifier(
+        model,
+        data.train_x[labeled],
+        data.train_y[labeled],
+        data.val_x,
+        data.val_y,
+        replace(recipe.train, seed=seed),
+    )
+    val_logits = predict(result.model, data.val_x, with_embeddings=False).logits
+    temperature = fit_temperature(val_logits, data.val_y)
+    test = predict(result.model, data.test_x, temperature=temperature, with_embeddings=False)
+    counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
+    return (
+        result.model,
+        temperature,
+        RoundResult(
+            labels=len(labeled),
+            auc=roc_auc(test.probabilities, data.test_y),
+            ece_after=expected_calibration_error(test.probabilities, data.test_y),
+            ece_after_iid=cross_fit_ece(val_logits, data.val_y, seed),
+            temperature=temperature,
+            seconds=time.monotonic() - started,
+            minority_share=float(counts.min() / counts.sum()),
+        ),
+    )
+
+
+def initial_labels(data: Data, arm: str, seed: int, count: int) -> np.ndarray:
+    """The first `count` labels: random (the same per seed for every arm: paired comparison), or
+    typical+diverse by PCA embeddings for the cold-start arm."""
+    n = len(data.train_y)
+    if arm == "cold_start":
+        pca = pca_embeddings(data.train_x, dim=32, seed=seed)
+        strategy = get_strategy("cold_start", batch_size=count)
+        scores = strategy.score(PoolData(embeddings=pca), np.random.default_rng(seed))
+        return np.sort(ranking(scores)[:count])
+    return np.sort(np.random.default_rng(1000 + seed).choice(n, size=count, replace=False))
+
+
+def acquire(
+    arm: str, seed: int, labeled: np.ndarray, model: Any, temperature: float, count: int
+) -> np.ndarray:
+    """Ask `count` more simulated doctors, chosen by the arm's strategy from the current model."""
+    data, _ = _ctx()
+    unlabeled = np.setdiff1d(np.arange(len(data.train_y)), labeled)
+    count = min(count, len(unlabeled))
+    rng = np.random.default_rng(10_000 * seed + len(labeled))
+    if arm == "random":
+        chosen = rng.choice(unlabeled, size=count, replace=False)
+    else:
+        name = "diversity" if arm == "cold_start" else arm
+        pool = predict(
+            model,
+            data.train_x[unlabeled],
+            temperature=temperature,
+            mc_passes=MC_PASSES if name == "bald" else 0,
+            seed=seed,
+            with_embeddings=name == "diversity",
+        )
+        options: dict[str, Any] = (
+            {"batch_size": count, "candidates_factor": 4} if name == "diversity" else {}
+        )
+        scores = get_strategy(name, **options).score(
+            PoolData(pool.probabilities, pool.embeddings, pool.mc_probabilities), rng
+        )
+        chosen = unlabeled[ranking(scores)[:count]]
+    return np.sort(np.concatenate([labeled, chosen]))
+
+
+def run_chain(arm: str, seed: int, budgets: list[int]) -> list[RoundResult]:
+    """One strategy, one seed, along the whole schedule (worker task)."""
+    data, _ = _ctx()
+    labeled = initial_labels(data, arm, seed, budgets[0])
+    results: list[RoundResult] = []
+    model, temperature = None, 1.0
+    for budget in budgets:
+        started = time.monotonic()
+        if len(labeled) < budget:
+            labeled = acquire(arm, seed, labeled, model, temperature, budget - len(labeled))
+        model, temperature, result = train_and_measure(labeled, seed)
+        result.seconds = time.monotonic() - started  # acquisition (scoring) + training + measuring
+        results.append(result)
+        print(
+            f"  {arm:10} seed {seed} @ {budget:5d}: AUC {result.auc:.4f} ({result.seconds:.0f} s)",
+            flush=True,
+        )
+    return results
+
+
+def run_random_round(
+    seed: int, budget: int, previous: np.ndarray | None
+) -> tuple[np.ndarray, RoundResult]:
+    """The random arm, one budget at a time (its schedule is open-ended until it hits target)."""
+    data, _ = _ctx()
+    started = time.monotonic()
+    if previous is None:
+        labeled = initial_labels(data, "random", seed, budget)
+    else:
+        labeled = acquire("random", seed, previous, None, 1.0, budget - len(previous))
+    _, _, result = train_and_measure(labeled, seed)
+    result.seconds = time.monotonic() - started
+    return labeled, result
+
+
+def run_full_reference(seed: int) -> RoundResult:
+    data, _ = _ctx()
+    return train_and_measure(np.arange(len(data.train_y)), seed)[2]
+
+
+def schedule(pool_size: int, quick: bool) -> list[int]:
+    """Budgets growing by ~1.4x (quick: ~2.4x), capped by the pool."""
+    if quick:
+        steps = [20, 50, 120, 300, 700, 1400]
+    else:
+        steps = [20, 30, 45, 65, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3140]
+    return [b for b in steps if b < pool_size] + [pool_size]
+
+
+def aubc(budgets: list[int], aucs: list[float]) -> float:
+    """Normalised area under the AUC-vs-log(labels) curve (1.0 = AUC 1 at every budget)."""
+    if len(budgets) < 2:
+        return float(aucs[0]) if aucs else float("nan")
+    x = np.log(np.asarray(budgets, dtype=np.float64))
+    y = np.asarray(aucs, dtype=np.float64)
+    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
+
+
+def labels_to_target(budgets: list[int], means: list[float], target: float) -> int | None:
+    for b, m in zip(budgets, means, strict=True):
+        if m >= target:
+            return b
+    return None
+
+
+def plot(
+    out: Path,
+    budgets: dict[str, list[int]],
+    curves: dict[str, np.ndarray],
+    target: float,
+    title: str,
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    for arm, aucs in curves.items():  # aucs: (seeds, budgets)
+        mean, lo, hi = aucs.mean(axis=0), aucs.min(axis=0), aucs.max(axis=0)
+        x = budgets[arm]
+        (line,) = ax.plot(x, mean, marker="o", ms=3, label=f"{arm}: {ARM_HELP[arm]}")
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15)
+    ax.axhline(target, color="black", ls="--", lw=1, label=f"98% of full-data AUC ({target:.3f})")
+    ax.set_xscale("log")
+    ax.set_xlabel("labels (simulated doctors' answers)")
+    ax.set_ylabel("test ROC AUC (mean over seeds; band = min..max)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = out / "active_learning.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def replay_random_labels(seed: int, budgets: list[int]) -> np.ndarray:
+    """The random arm's labelled set after `budgets` (its picks never depend on a model)."""
+    data, _ = _ctx()
+    labeled = initial_labels(data, "random", seed, budgets[0])
+    for budget in budgets[1:]:
+        labeled = acquire("random", seed, labeled, None, 1.0, budget - len(labeled))
+    return labeled
+
+
+def extend_random(args: argparse.Namespace) -> int:
+    """Continue a finished run's random arm until it reaches target (--extend-random-from)."""
+    summary = json.loads(args.extend_random_from.read_text())
+    seeds, budgets = summary["seeds"], summary["budgets"]
+    target = summary["target_auc"]
+    random_entry = summary["strategies"]["random"]
+    aucs = [list(row) for row in random_entry["auc_per_seed"]]
+    random_budgets = list(summary.get("random_budgets", budgets))
+    data = prepare_data(Path(summary["dataset"]), summary["quick"])
+    later = [b for b in schedule(len(data.train_y), summary["quick"]) if b > random_budgets[-1]]
+    context = multiprocessing.get_context("spawn")
+    started = time.monotonic()
+    with context.Pool(
+        args.workers, initializer=_init_worker, initargs=(summary["dataset"], summary["quick"], 1)
+    ) as pool:
+        for budget in later:
+            if float(np.mean([row[-1] for row in aucs])) >= target:
+                break
+            previous = pool.starmap(replay_random_labels, [(s, random_budgets) for s in seeds])
+            out = pool.starmap(
+                run_random_round, [(s, budget, p) for s, p in zip(seeds, previous, strict=True)]
+            )
+            for row, (_, result) in zip(aucs, out, strict=True):
+                row.append(result.auc)
+            random_budgets.append(budget)
+            mean = float(np.mean([r.auc for _, r in out]))
+            print(
+                f"random     @ {budget:5d}: AUC {mean:.4f}  [{time.monotonic() - started:.0f} s]",
+                flush=True,
+            )
+    means = np.asarray(aucs).mean(axis=0)
+    l_random = labels_to_target(random_budgets, means.tolist(), target)
+    summary["random_budgets"] = random_budgets
+    random_entry.update(
+        {
+            "labels_to_target": l_random,
+            "auc_per_seed": aucs,
+            "auc_mean": means.tolist(),
+            "auc_std": np.asarray(aucs).std(axis=0).tolist(),
+            "final_auc": float(means[-1]),
+        }
+    )
+    for arm, entry in summary["strategies"].items():
+        if arm == "random":
+            entry["saving_vs_random"] = 0.0 if l_random is not None else None
+            continue
+        reach = entry["labels_to_target"]
+        entry["saving_vs_random"] = (
+            None if reach is None or l_random is None else 1 - reach / l_random
+        )
+    summary["extension_seconds"] = time.monotonic() - started
+    out_dir = args.extend_random_from.parent
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    curves = {a: np.asarray(e["auc_per_seed"]) for a, e in summary["strategies"].items()}
+    arm_budgets = {a: (random_budgets if a == "random" else budgets) for a in curves}
+    title = f"{Path(summary['dataset']).name} ({summary['task']}), {len(seeds)} seeds"
+    plot(out_dir, arm_budgets, curves, target, title)
+    print(f"random reaches {target:.4f} at {l_random} labels (schedule {random_budgets})")
+    for arm, entry in summary["strategies"].items():
+        print(
+            f"{arm:11} labels_to_target={entry['labels_to_target']} "
+            f"saving_vs_random={entry['saving_vs_random']} aubc={entry['aubc']:.4f} "
+            f"worst_gap={entry['worst_gap_to_random']:+.4f} final_auc={entry['final_auc']:.4f}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--seeds", type=int, default=None, help="default 5 (2 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="CI mode, <= 3 minutes")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "active_learning")
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"comma list of {ARMS}")
+    parser.add_argument("--workers", type=int, default=2, help="processes (1 torch thread each)")
+    parser.add_argument(
+        "--time-limit-s", type=float, default=None, help="stop extending random's schedule after"
+    )
+    parser.add_argument(
+        "--extend-random-from",
+        type=Path,
+        default=None,
+        help="a summary.json whose random arm stopped short of the target: continue random\n"
+        "(same seeds, replayed labelled sets) along the schedule until it reaches the target,\n"
+        "then recompute labels_to_target and savings; other arms are not rerun",
+    )
+    args = parser.parse_args(argv)
+    if args.extend_random_from is not None:
+        return extend_random(args)
+
+    seeds = list(range(args.seeds if args.seeds is not None else (2 if args.quick else 5)))
+    arms = [a for a in args.arms.split(",") if a]
+    if set(arms) - set(ARMS) or "random" not in arms:
+        raise SystemExit(f"--arms must include random and only {ARMS}; got {arms}")
+    limit = args.time_limit_s or math.inf
+    started = time.monotonic()
+    data = prepare_data(args.dataset, args.quick)
+    n = len(data.train_y)
+    print(
+        f"dataset {args.dataset.name}: {data.task}, pool {n}, val {len(data.val_y)}, test "
+        f"{len(data.test_y)}, image {tuple(data.train_x.shape[1:])}; seeds {seeds}; "
+        f"{args.workers} worker processes x 1 thread; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(
+        args.workers, initializer=_init_worker, initargs=(str(args.dataset), args.quick, 1)
+    ) as pool:
+        # 1. Full-data reference (same recipe, whole pool labelled).
+        full_seeds = seeds[: 1 if args.quick else min(3, len(seeds))]
+        full = pool.map(run_full_reference, full_seeds)
+        for seed, r in zip(full_seeds, full, strict=True):
+            print(
+                f"full data, seed {seed}: test AUC {r.auc:.4f}, ECE after T {r.ece_after:.4f} "
+                f"(iid {r.ece_after_iid:.4f}), {r.seconds:.0f} s",
+                flush=True,
+            )
+        full_auc = float(np.mean([r.auc for r in full]))
+        target = 0.98 * full_auc
+        print(f"full-data AUC {full_auc:.4f}; target = 98% = {target:.4f}", flush=True)
+
+        # 2. Random, all seeds in lockstep, until its mean AUC reaches the target.
+        budgets: list[int] = []
+        labeled: dict[int, np.ndarray | None] = dict.fromkeys(seeds)
+        random_results: dict[int, list[RoundResult]] = {s: [] for s in seeds}
+        for budget in schedule(n, args.quick):
+            out = pool.starmap(run_random_round, [(s, budget, labeled[s]) for s in seeds])
+            for s, (lab, result) in zip(seeds, out, strict=True):
+                labeled[s] = lab
+                random_results[s].append(result)
+            budgets.append(budget)
+            mean = float(np.mean([r.auc for _, r in out]))
+            print(
+                f"random     @ {budget:5d}: AUC {mean:.4f}  [{time.monotonic() - started:.0f} s]",
+                flush=True,
+            )
+            if mean >= target:
+                break
+            if time.monotonic() - started > limit:
+                print("time limit: random's schedule stops here (target not reached)", flush=True)
+                break
+
+        # 3. Every other strategy along the same schedule, chains spread over the workers.
+        jobs = [(arm, s) for arm in arms if arm != "random" for s in seeds]
+        chains = pool.starmap(run_chain, [(arm, s, budgets) for arm, s in jobs])
+    results = {("random", s): random_results[s] for s in seeds}
+    results.update(dict(zip(jobs, chains, strict=True)))
+
+    # 4. Figures.
+    curves = {arm: np.array([[r.auc for r in results[(arm, s)]] for s in seeds]) for arm in arms}
+    random_mean = curves["random"].mean(axis=0)
+    l_random = labels_to_target(budgets, random_mean.tolist(), target)
+    summary: dict[str, Any] = {
+        "dataset": str(args.dataset),
+        "task": data.task,
+        "full_data_auc": full_auc,
+        "full_data_auc_per_seed": [r.auc for r in full],
+        "full_data_ece_after_calibration": float(np.mean([r.ece_after for r in full])),
+        "full_data_ece_after_calibration_iid": float(np.mean([r.ece_after_iid for r in full])),
+        "target_auc": target,
+        "seeds": seeds,
+        "budgets": budgets,
+        "quick": args.quick,
+        "model": default_recipe(data).spec.to_dict(),
+        "training": {
+            k: v for k, v in default_recipe(data).train.to_dict().items() if k != "augment"
+        },
+        "mc_passes": MC_PASSES,
+        "workers": args.workers,
+        "strategies": {},
+    }
+    header = (
+        f"{'strategy':11} {'labels→98%':>10} {'saving':>7} {'AUBC':>6} {'worst gap':>9} "
+        f"{'final AUC':>9} {'ECE test':>8} {'ECE iid':>7} {'s/round':>7} {'minority':>8}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+
+    def fmt(value: float | int | None, spec: str) -> str:
+        return "—" if value is None else format(value, spec)
+
+    for arm in arms:
+        means = curves[arm].mean(axis=0)
+        reach = labels_to_target(budgets, means.tolist(), target)
+        saving = None if reach is None or l_random is None else 1 - reach / l_random
+        final = [results[(arm, s)][-1] for s in seeds]
+        rounds = [r for s in seeds for r in results[(arm, s)]]
+        entry = {
+            "labels_to_target": reach,
+            "saving_vs_random": saving,
+            "aubc": aubc(budgets, means.tolist()),
+            "worst_gap_to_random": float((means - random_mean).min()),
+            "final_auc": float(means[-1]),
+            "ece_after_calibration": float(np.mean([r.ece_after for r in final])),
+            "ece_after_calibration_iid": float(np.mean([r.ece_after_iid for r in final])),
+            "seconds_per_round": float(np.mean([r.seconds for r in rounds])),
+            "auc_mean": means.tolist(),
+            "auc_std": curves[arm].std(axis=0).tolist(),
+            "auc_per_seed": curves[arm].tolist(),
+            "minority_share_final": float(np.mean([r.minority_share for r in final])),
+            "description": ARM_HELP[arm],
+        }
+        summary["strategies"][arm] = entry
+        print(
+            f"{arm:11} {fmt(reach, 'd'):>10} {fmt(saving, '+.0%'):>7} {entry['aubc']:6.4f} "
+            f"{entry['worst_gap_to_random']:+9.4f} {entry['final_auc']:9.4f} "
+            f"{entry['ece_after_calibration']:8.3f} {entry['ece_after_calibration_iid']:7.3f} "
+            f"{entry['seconds_per_round']:7.1f} {entry['minority_share_final']:8.2f}"
+        )
+    print("\nmean test AUC per budget, side by side with random:")
+    print("labels " + " ".join(f"{a:>10}" for a in arms))
+    for i, b in enumerate(budgets):
+        print(f"{b:6d} " + " ".join(f"{curves[a][:, i].mean():10.4f}" for a in arms))
+    summary["total_seconds"] = time.monotonic() - started
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    title = f"{args.dataset.name} ({data.task}), {len(seeds)} seeds"
+    png = plot(args.out, dict.fromkeys(arms, budgets), curves, target, title)
+    print(f"\nwrote {args.out / 'summary.json'} and {png}")
+    others = [a for a in arms if a != "random"] or ["random"]
+    best = max(
+        others,
+        key=lambda a: (
+            summary["strategies"][a]["saving_vs_random"] or -math.inf,
+            summary["strategies"][a]["aubc"],
+        ),
+    )
+    b = summary["strategies"][best]
+    saving_text = "None" if b["saving_vs_random"] is None else f"{b['saving_vs_random']:.3f}"
+    print(
+        f"full_data_auc={full_auc:.4f} target_auc={target:.4f} random_labels_to_target={l_random} "
+        f"best={best} best_labels_to_target={b['labels_to_target']} best_saving={saving_text} "
+        f"best_worst_gap={b['worst_gap_to_random']:.4f} best_ece={b['ece_after_calibration']:.4f} "
+        f"total_s={summary['total_seconds']:.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,341 @@
+"""Queue benchmark: 50 simulated doctors against a real server on PostgreSQL (loopback only).
+
+1. Creates a throw-away PostgreSQL database, migrates it, and seeds a classification project
+   with --items items (DICOM hierarchy rows, no pixels), --readers readers per item, and one
+   annotator account with an API token per doctor.
+2. Starts gunicorn (gthread) on 127.0.0.1 serving the real Django application.
+3. Runs --doctors threads, each with its own HTTP keep-alive session and token, looping
+   next item -> save annotation (PUT) -> submit, bounded by --rounds per doctor and --seconds.
+4. Reads the database afterwards: double leases (overlapping lease intervals on one item) and
+   lost labels (acknowledged submits whose annotation or read is missing).
+
+Prints p50/p95/p99 per call next to the target (p95 < 50 ms), then the machine-readable line:
+    next_p95_ms=X submit_p95_ms=Y double_leases=N lost_labels=N
+
+Each doctor reads for --think-ms (uniform 0.5-1.5x; default 5 s, a fast read of a chest film)
+between receiving an image and answering, and opens the queue at a random moment within the
+first think time; --think-ms 0 turns the run into a closed-loop stress test of 50 clients.
+
+Usage: python bench/queue.py [--doctors 50] [--items 600] [--readers 2] [--seconds 60] [--think-ms]
+       [--workers 2] [--threads 16] [--admin-url postgres://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named queue.py, so its folder (sys.path[0]) would shadow the standard library's
+# `queue` module for everything imported below (psycopg, requests, gunicorn). Drop it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from itertools import pairwise  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_P95_MS = 50.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url(admin_url: str, name: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def admin_sql(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def configure_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path[:0] = [str(REPO / "platform"), str(REPO)]
+    import django
+
+    django.setup()
+
+
+def seed(items: int, readers: int, doctors: int) -> tuple[int, list[str]]:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from annotations.models import LabelClass, Membership, Project
+    from annotations.services.attach import attach_instances
+    from studies.models import Instance, Patient, Series, Study
+
+    call_command("migrate", verbosity=0)
+    # retrain_every=0: no training runs are requested, so no Celery message leaves the bench.
+    project = Project.objects.create(
+        name="Queue bench", task_type="classification", readers_per_item=readers, retrain_every=0
+    )
+    for index, name in enumerate(("normal", "pneumonia")):
+        LabelClass.objects.create(project=project, name=name, index=index)
+    patients = Patient.objects.bulk_create(
+        [Patient(patient_id=f"QB-{p:05d}") for p in range(max(1, items // 10))]
+    )
+    studies = Study.objects.bulk_create(
+        [Study(study_instance_uid=f"2.25.{p.pk}1", patient=p, modalities="CR") for p in patients]
+    )
+    series = Series.objects.bulk_create(
+        [Series(series_instance_uid=f"2.25.{s.pk}2", study=s, modality="CR") for s in studies]
+    )
+    instances = Instance.objects.bulk_create(
+        [
+            Instance(
+                sop_instance_uid=f"2.25.{i}3",
+                sop_class_uid="1.2.840.10008.5.1.4.1.1.7",
+                series=series[i % len(series)],
+                transfer_syntax_uid="1.2.840.10008.1.2.1",
+                rows=64,
+                columns=64,
+                sha256=f"{i:064x}",
+            )
+            for i in range(items)
+        ]
+    )
+    attach_instances(
+        project,
+        Instance.objects.filter(pk__in=[i.pk for i in instances]).select_related(
+            "series__study__patient"
+        ),
+    )
+    tokens = []
+    users = get_user_model().objects
+    for d in range(doctors):
+        user = users.create_user(f"doctor{d:03d}", password=None)
+        Membership.objects.create(project=project, user=user, role="annotator")
+        tokens.append(Token.objects.create(user=user).key)
+    return project.pk, tokens
+
+
+def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
+        "--chdir", str(REPO),
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, cwd=REPO)
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/me", timeout=10).status_code in (
+                200, 401, 403,
+            ):  # fmt: skip
+                return
+        except requests.RequestException:  # not listening yet, or still importing Django
+            time.sleep(0.3)
+    raise RuntimeError("server did not answer within 60 s")
+
+
+class Load:
+    def __init__(
+        self, base: str, project_id: int, rounds: int, deadline: float, think_ms: float
+    ) -> None:
+        self.base, self.project_id, self.rounds, self.deadline = base, project_id, rounds, deadline
+        self.think_ms = think_ms
+        self.timings: dict[str, list[float]] = defaultdict(list)
+        self.acked: list[tuple[int, str, str]] = []  # (item, annotation uid, token)
+        self.failures: list[str] = []
+        self.lock = threading.Lock()
+
+    def doctor(self, token: str) -> None:
+        import requests
+
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        # Doctors open their queues at different moments, not all in the same millisecond.
+        time.sleep(self.think_ms * random.random() / 1000)
+        for _ in range(self.rounds):
+            if time.monotonic() > self.deadline:
+                return
+            next_url = f"/api/v1/projects/{self.project_id}/queue/next"
+            got = self.call(session, "next", "post", next_url, {"count": 1})
+            if got is None or not got.json()["items"]:
+                return
+            item = got.json()["items"][0]["id"]
+            if self.think_ms:
+                # A doctor reads the image before answering: uniform in [0.5, 1.5] x think time.
+                time.sleep(self.think_ms * (0.5 + random.random()) / 1000)
+            uid = str(uuid.uuid4())
+            label = "pneumonia" if item % 3 else "normal"
+            body = {"kind": "class", "frame": 1, "payload": {"labels": [label]}}
+            saved = self.call(
+                session, "save", "put", f"/api/v1/items/{item}/annotations/{uid}", body
+            )
+            if saved is None:
+                continue
+            done = self.call(session, "submit", "post", f"/api/v1/items/{item}/submit",
+                             {"time_spent_ms": 1000})  # fmt: skip
+            if done is not None and done.json().get("counted"):
+                with self.lock:
+                    self.acked.append((item, uid, token))
+
+    def call(self, session, name: str, method: str, path: str, body: dict):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            response = session.request(method, self.base + path, json=body, timeout=30)
+        except Exception as exc:
+            with self.lock:
+                self.failures.append(f"{name}: {exc}")
+            return None
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.lock:
+            self.timings[name].append(elapsed)
+            if response.status_code >= 300:
+                self.failures.append(f"{name}: HTTP {response.status_code} {response.text[:120]}")
+                return None
+        return response
+
+
+def audit(project_id: int, acked: list[tuple[int, str, str]]) -> tuple[int, int, int]:
+    """(double leases, lost labels, reads in the database) computed from the database."""
+    from rest_framework.authtoken.models import Token
+
+    from annotations.models import Annotation, Lease, Submission
+
+    leases: dict[int, list] = defaultdict(list)
+    for lease in Lease.objects.filter(item__project_id=project_id).order_by("created_at", "pk"):
+        leases[lease.item_id].append(lease)
+    double = 0
+    for rows in leases.values():
+        for earlier, later in pairwise(rows):
+            if later.created_at < (earlier.closed_at or earlier.expires_at):
+                double += 1
+    users = dict(Token.objects.values_list("key", "user_id"))
+    reads = set(
+        Submission.objects.filter(item__project_id=project_id).values_list("item_id", "user_id")
+    )
+    current = set(
+        Annotation.objects.filter(
+            item__project_id=project_id, is_current=True, deleted=False
+        ).values_list("uid", "author_id")
+    )
+    lost = sum(
+        1
+        for item, uid, token in acked
+        if (item, users[token]) not in reads or (uuid.UUID(uid), users[token]) not in current
+    )
+    return double, lost, len(reads)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--doctors", type=int, default=50)
+    parser.add_argument("--items", type=int, default=600)
+    parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=40, help="max reads per doctor")
+    parser.add_argument("--seconds", type=float, default=60.0, help="load phase time bound")
+    parser.add_argument(
+        "--think-ms", type=float, default=5000.0,
+        help="mean reading time between receiving an image and answering (0 = closed-loop stress)",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+
+    name = f"radloop_bench_queue_{os.getpid()}"
+    admin_sql(args.admin_url, f'CREATE DATABASE "{name}"')
+    data_dir = Path(tempfile.mkdtemp(prefix="radloop-bench-queue-"))
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": database_url(args.admin_url, name),
+        "DB_CONN_MAX_AGE": "60",
+        "RADLOOP_DATA_DIR": str(data_dir),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only",
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+    })  # fmt: skip
+    server = None
+    try:
+        configure_django(env)
+        project_id, tokens = seed(args.items, args.readers, args.doctors)
+        port = free_port()
+        server = start_server(env, port, args.workers, args.threads)
+        wait_ready(port, server)
+        load = Load(f"http://127.0.0.1:{port}", project_id, args.rounds,
+                    time.monotonic() + args.seconds, args.think_ms)  # fmt: skip
+        threads = [threading.Thread(target=load.doctor, args=(t,)) for t in tokens]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=args.seconds + 60)
+        wall = time.monotonic() - started
+        double, lost, reads = audit(project_id, load.acked)
+
+        cpus = os.cpu_count()
+        print(f"queue bench: {args.doctors} doctors, {args.items} items x {args.readers} readers, "
+              f"gunicorn {args.workers}x{args.threads} gthread, PostgreSQL, {cpus} CPUs, "
+              f"think time {args.think_ms:.0f} ms, {wall:.1f} s load, "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(f"{'call':<8}{'n':>7}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'target p95':>12}")
+        for call in ("next", "save", "submit"):
+            values = load.timings[call]
+            print(f"{call:<8}{len(values):>7}{percentile(values, 50):>10.1f}"
+                  f"{percentile(values, 95):>10.1f}{percentile(values, 99):>10.1f}"
+                  f"{'< ' + format(TARGET_P95_MS, '.0f'):>12}")  # fmt: skip
+        print(
+            f"acknowledged reads {len(load.acked)}, reads in database {reads}, "
+            f"throughput {len(load.acked) / wall:.1f} reads/s, errors {len(load.failures)}"
+        )
+        for failure in load.failures[:5]:
+            print(f"  error: {failure}")
+        print(f"next_p95_ms={percentile(load.timings['next'], 95):.1f} "
+              f"submit_p95_ms={percentile(load.timings['submit'], 95):.1f} "
+              f"double_leases={double} lost_labels={lost}")  # fmt: skip
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        admin_sql(args.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+/**
+ * The REST contracts the workspace reads and writes (docs/api.md, helpers' API.md).
+ * Geometry is always in image pixel coordinates: x = column, y = row, origin at the top-left
+ * corner of the top-left pixel.
+ */
+
+export type TaskType = "classification" | "detection" | "segmentation";
+export type SuggestionMode = "before" | "after" | "hidden";
+export type Role = "admin" | "reviewer" | "annotator";
+
+export interface Me {
+  id: number;
+  username: string;
+  is_superuser: boolean;
+}
+
+export interface LabelClass {
+  id: number;
+  name: string;
+  index: number;
+  color: string;
+  shortcut: string;
+}
+
+export interface ProjectCounts {
+  items: number;
+  completed: number;
+  my_submitted: number;
+  remaining_for_me: number;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+  instructions: string;
+  task_type: TaskType;
+  multi_label: boolean;
+  unit: "instance" | "frame" | "series";
+  readers_per_item: number;
+  suggestions: SuggestionMode;
+  my_role: Role | null;
+  label_classes: LabelClass[];
+  counts: ProjectCounts;
+  /** Not in every server version: absent means "treat as de-identified" (never show identity). */
+  deidentify?: boolean;
+}
+
+export interface Paginated<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export type Point = [number, number];
+
+export interface ClassPayload {
+  labels: string[];
+}
+export interface ShapePayload {
+  label: string;
+  points: Point[];
+}
+export interface MaskPayload {
+  label: string;
+  size: [number, number];
+  counts: number[];
+}
+
+export type AnnotationKind = "class" | "box" | "polygon" | "point" | "mask";
+
+export type PayloadOf<K extends AnnotationKind> = K extends "class"
+  ? ClassPayload
+  : K extends "mask"
+    ? MaskPayload
+    : ShapePayload;
+
+export type AnyPayload = ClassPayload | ShapePayload | MaskPayload;
+
+export interface Annotation {
+  uid: string;
+  version: number;
+  item: number;
+  kind: AnnotationKind;
+  frame: number;
+  payload: AnyPayload;
+  author: number | string | null;
+  source: string;
+  deleted: boolean;
+  created_at: string;
+  time_spent_ms: number;
+}
+
+export interface InstanceRef {
+  study_instance_uid: string;
+  series_instance_uid: string;
+  sop_instance_uid: string;
+  rows: number;
+  columns: number;
+  number_of_frames: number;
+  modality: string;
+}
+
+export interface Suggestion {
+  model_version: number | string;
+  predicted: string;
+  probabilities: Record<string, number>;
+  heatmap_url: string | null;
+}
+
+export interface ItemPayload {
+  id: number;
+  project: number;
+  frame: number;
+  lease: { id: number; expires_at: string } | null;
+  instance: InstanceRef;
+  annotations: Annotation[];
+  suggestion: Suggestion | null;
+}
+
+export interface QueueNext {
+  items: ItemPayload[];
+  progress: { submitted_by_me: number; remaining: number };
+}
+
+export type SkipReason = "poor_quality" | "unsure" | "not_applicable";
+
+export interface StudySeries {
+  uid: string;
+  description: string;
+  modality: string;
+  instance_count: number;
+  thumbnail_url: string;
+}
+
+export interface StudySummary {
+  study_instance_uid: string;
+  patient_id?: string;
+  patient_name?: string;
+  study_date?: string;
+  description?: string;
+  modalities?: string;
+  series: StudySeries[];
+  [extra: string]: unknown;
+}
+
+export interface HistoryEntry {
+  item: number;
+  project?: number;
+  submitted_at?: string;
+  [extra: string]: unknown;
+}

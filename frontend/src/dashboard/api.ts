@@ -1,0 +1,152 @@
+/**
+ * Typed calls for the project dashboard: reports' dashboard and workers endpoints, and the
+ * learning API's retrain / cancel / activate (docs/dashboard.md, docs/learning.md).
+ */
+import type { Http } from "../api/http";
+
+export interface CurvePoint {
+  version: number;
+  version_id: number;
+  labels: number;
+  auc: number | null;
+  f1: Record<string, number>;
+  status: string;
+}
+
+export interface ReliabilityBin {
+  lower: number;
+  upper: number;
+  count: number;
+  confidence: number | null;
+  accuracy: number | null;
+}
+
+export interface CurrentModel {
+  id: number;
+  number: number;
+  architecture: string;
+  labels_used: number;
+  class_names: string[];
+  n_test: number;
+  accuracy: number | null;
+  auc: number | null;
+  auc_ci: [number, number] | null;
+  macro_f1: number | null;
+  ece_before: number | null;
+  ece_after: number | null;
+  temperature: number | null;
+  confusion_matrix: number[][] | null;
+  roc: Record<string, { fpr: number[]; tpr: number[] }>;
+  reliability: { before?: ReliabilityBin[]; after?: ReliabilityBin[] };
+}
+
+export interface RegistryRow {
+  id: number;
+  number: number;
+  status: string;
+  architecture: string;
+  labels_used: number;
+  auc: number | null;
+  accuracy: number | null;
+  created_at: string;
+  promoted_at: string | null;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  val_loss: number;
+  val_auc: number | null;
+  val_accuracy: number | null;
+  seconds: number;
+}
+
+export interface RunProgress {
+  phase?: string;
+  epoch?: number;
+  epochs?: number | null;
+  history?: EpochRecord[];
+  eta_s?: number | null;
+}
+
+/** A training run as the learning API returns it (GET projects/{id}/training-runs/). */
+export interface TrainingRun {
+  id: number;
+  status: string;
+  trigger: string;
+  requested_by: string | null;
+  cancel_requested: boolean;
+  progress: RunProgress;
+  error: string;
+  worker: string;
+  model_version: number | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface DashboardData {
+  project: { id: number; name: string; task_type: string };
+  labels_per_day: { date: string; count: number }[];
+  labels_per_doctor: { doctor: string; count: number; median_time_ms: number; mean_time_ms: number }[];
+  time_per_label: { n: number; median_ms: number | null; mean_ms: number | null };
+  agreement_per_doctor: {
+    doctor: string;
+    metric: string;
+    with_other_readers: number | null;
+    items_shared: number;
+    with_adjudication: number | null;
+    items_adjudicated: number;
+  }[];
+  queue: { items: number; completed: number; remaining: number; leased: number };
+  skip_reasons: { reason: string; count: number }[];
+  learning_curve: { points: CurvePoint[]; random_baseline: CurvePoint[] | null; note: string };
+  current_model: CurrentModel | null;
+  registry: RegistryRow[];
+  runs: { id: number; status: string; progress: RunProgress }[];
+}
+
+/** What torch sees on one worker (ml_worker/worker_devices.py). */
+export interface WorkerDevice {
+  torch: string;
+  cuda: string | null;
+  cuda_available: boolean;
+  gpus: { index: number; name: string; memory_total_mb: number; memory_free_mb: number; capability: string }[];
+  cpu_threads: number;
+}
+
+export interface WorkersData {
+  workers: { name: string; queues: string[]; active_tasks: number; devices: WorkerDevice | null }[];
+  queues: Record<string, number | null>;
+}
+
+export interface RunSettings {
+  max_epochs?: number;
+  patience?: number;
+}
+
+export function dashboard(http: Http, projectId: number): Promise<DashboardData> {
+  return http.get(`/api/v1/projects/${projectId}/dashboard`);
+}
+
+export function workers(http: Http, projectId: number): Promise<WorkersData> {
+  return http.get(`/api/v1/projects/${projectId}/workers`);
+}
+
+export function trainingRuns(http: Http, projectId: number): Promise<TrainingRun[]> {
+  return http.get(`/api/v1/projects/${projectId}/training-runs/`);
+}
+
+/** "Retrain now": 202 with the queued run (or the already queued one, coalesced). */
+export function retrain(http: Http, projectId: number, settings: RunSettings): Promise<TrainingRun> {
+  const config = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  return http.post(`/api/v1/projects/${projectId}/training-runs/`, Object.keys(config).length ? { config } : {});
+}
+
+export function cancelRun(http: Http, runId: number): Promise<TrainingRun> {
+  return http.post(`/api/v1/training-runs/${runId}/cancel`);
+}
+
+/** Promote a candidate or roll back to an older version (project admins). */
+export function activateVersion(http: Http, versionId: number): Promise<unknown> {
+  return http.post(`/api/v1/model-versions/${versionId}/activate`);
+}

@@ -1,0 +1,68 @@
+/** chart.js configurations for the dashboard's series (the series come from series.ts). */
+import type { ChartConfiguration } from "chart.js";
+
+import { PALETTE } from "./ChartBox";
+import type { Bars, Series, XY } from "./series";
+
+const fixed = (digits: number) => (value: number) => value.toFixed(digits);
+
+export function lineChart(
+  series: Series[],
+  axes: { x: string; y: string; yMax?: number; xMax?: number },
+  opts: { showLine?: boolean; extra?: Series[] } = {},
+): ChartConfiguration {
+  const extra = (opts.extra ?? []).map((s) => ({
+    label: s.label,
+    data: s.points,
+    borderColor: "#6e7681",
+    borderDash: [4, 4],
+    pointRadius: 0,
+    showLine: true,
+  }));
+  return {
+    type: "scatter",
+    data: {
+      datasets: [
+        ...series.map((s, i) => ({
+          label: s.label,
+          data: s.points,
+          borderColor: PALETTE[i % PALETTE.length],
+          backgroundColor: PALETTE[i % PALETTE.length],
+          showLine: opts.showLine ?? true,
+          pointRadius: 3,
+        })),
+        ...extra,
+      ],
+    },
+    options: {
+      scales: {
+        x: { title: { display: true, text: axes.x }, min: 0, max: axes.xMax },
+        y: { title: { display: true, text: axes.y }, min: 0, max: axes.yMax },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (ctx) => {
+              const p = ctx.raw as XY;
+              return `${ctx.dataset.label}: ${axes.x} ${+p.x.toFixed(4)}, ${axes.y} ${+p.y.toFixed(4)}`;
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+export function barChart(bars: Bars, label: string, color = PALETTE[0], digits = 0): ChartConfiguration {
+  return {
+    type: "bar",
+    data: { labels: bars.labels, datasets: [{ label, data: bars.values, backgroundColor: color }] },
+    options: {
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: (ctx) => `${label}: ${fixed(digits)(ctx.parsed.y ?? 0)}` } },
+      },
+      scales: { y: { beginAtZero: true } },
+    },
+  };
+}

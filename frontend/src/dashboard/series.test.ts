@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+
+import type { CurvePoint, ReliabilityBin } from "./api";
+import { learningCurve, lossCurves, reliability, runFraction } from "./series";
+
+const point = (version: number, labels: number, auc: number | null, f1: Record<string, number>): CurvePoint => ({
+  version,
+  version_id: version,
+  labels,
+  auc,
+  f1,
+  status: "retired",
+});
+
+describe("the learning curve", () => {
+  it("plots test AUC and each class's F1 against labels, sorted by labels", () => {
+    const series = learningCurve([point(2, 60, 0.9, { a: 0.8, b: 0.7 }), point(1, 30, 0.7, { a: 0.6, b: 0.5 })]);
+    expect(series.map((s) => s.label)).toEqual(["test AUC", "F1 a", "F1 b"]);
+    expect(series[0].points).toEqual([
+      { x: 30, y: 0.7 },
+      { x: 60, y: 0.9 },
+    ]);
+    expect(series[2].points).toEqual([
+      { x: 30, y: 0.5 },
+      { x: 60, y: 0.7 },
+    ]);
+  });
+
+  it("leaves out versions without an AUC rather than plotting zero", () => {
+    const series = learningCurve([point(1, 30, null, { a: 0.6 })]);
+    expect(series[0].points).toEqual([]);
+    expect(series[1].points).toEqual([{ x: 30, y: 0.6 }]);
+  });
+});
+
+describe("the reliability diagram", () => {
+  it("skips empty bins", () => {
+    const bins: ReliabilityBin[] = [
+      { lower: 0.5, upper: 0.6, count: 0, confidence: null, accuracy: null },
+      { lower: 0.9, upper: 1, count: 3, confidence: 0.95, accuracy: 0.67 },
+    ];
+    expect(reliability(bins)).toEqual([{ x: 0.95, y: 0.67 }]);
+  });
+});
+
+describe("a training run's progress", () => {
+  it("is the share of planned epochs done, full once succeeded, unknown before the first epoch", () => {
+    expect(runFraction({ epoch: 3, epochs: 12 }, "running")).toBe(0.25);
+    expect(runFraction({ phase: "loading" }, "running")).toBeNull();
+    expect(runFraction({}, "succeeded")).toBe(1);
+  });
+
+  it("draws train and validation loss per epoch", () => {
+    const history = [{ epoch: 1, train_loss: 0.7, val_loss: 0.6, val_auc: 0.5, val_accuracy: 0.5, seconds: 1 }];
+    expect(lossCurves({ history })).toEqual([
+      { label: "train loss", points: [{ x: 1, y: 0.7 }] },
+      { label: "val loss", points: [{ x: 1, y: 0.6 }] },
+    ]);
+  });
+});

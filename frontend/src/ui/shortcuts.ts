@@ -1,0 +1,30 @@
+/** Every keyboard shortcut of the workspace, as shown by "?" (the handler lives in Workspace). */
+export const SHORTCUTS: Array<[string, string]> = [
+  ["1 – 9", "Choose a class (classification: toggle the answer; shapes: the label to draw)"],
+  ["Enter", "Submit and go to the next image (closes a polygon while drawing one)"],
+  ["S", "Skip this image with a reason (then 1 poor quality, 2 unsure, 3 not applicable)"],
+  ["N", "No findings on this image (detection / segmentation)"],
+  ["V", "Select / edit shapes (drag a shape to move it, a handle to reshape it)"],
+  ["B", "Bounding box"],
+  ["G", "Polygon: click the corners; Enter, double-click or the first corner closes it"],
+  ["F", "Freehand outline"],
+  ["D", "Point"],
+  ["R / E", "Brush / eraser; [ and ] change the brush size"],
+  ["Delete", "Delete the selected shape"],
+  ["Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"],
+  ["W / M / Z", "Left button: window-level / pan / zoom"],
+  ["Right drag · Middle drag · Ctrl+wheel", "Window-level · pan · zoom, whatever the tool"],
+  ["Wheel, ↑ ↓, Page Up/Down", "Previous / next image or frame"],
+  ["Space", "Play / stop cine"],
+  ["L", "Next window preset (CT: lung, mediastinum, bone, brain)"],
+  ["I / O / 0", "Invert / fit to window / reset the view"],
+  ["H", "Show / hide the model's heat map"],
+  ["Esc", "Cancel the current drawing or deselect"],
+  ["?", "Show / hide this list"],
+];
+
+export function isTypingTarget(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  const tag = target.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+}

@@ -1,0 +1,111 @@
+"""Score the unlabelled pool and reorder the queue.
+
+After a promotion (or a rollback) the active version predicts every item not completed yet:
+calibrated probabilities, embeddings and, for BALD, MC-dropout samples. The project's strategy
+turns them into one score per item; learning.services.scoring stores the scores and switches
+every Item.priority in one transaction. Before any model exists, a "diversity" cold start
+clusters model-free PCA embeddings of the pixels so the first batch is typical and varied.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from django.conf import settings
+
+from annotations.models import Project
+from learning.models import ModelStatus, ModelVersion
+from learning.services.scoring import ItemScore, ScoringOutcome, pool_item_ids, save_scoring_pass
+from ml_worker.checkpoint import SavedModel, load_model
+from ml_worker.embeddings import pca_embeddings
+from ml_worker.inference import predict
+from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.strategies import PoolData, get_strategy, ranking
+
+BATCH_STRATEGIES = ("diversity", "cold_start")
+_models: OrderedDict[int, SavedModel] = OrderedDict()
+
+
+def loaded_model(version: ModelVersion) -> SavedModel:
+    """Load a version's checkpoint once per worker process (sha256 checked), keep the last two."""
+    if version.pk not in _models:
+        _models[version.pk] = load_model(version.checkpoint_path, version.checkpoint_sha256)
+        while len(_models) > 2:
+            _models.popitem(last=False)
+    _models.move_to_end(version.pk)
+    return _models[version.pk]
+
+
+def priorities_from_scores(scores: np.ndarray) -> np.ndarray:
+    """Queue priorities in (1, 2], best item highest, from the strategy's serving order.
+
+    Rank-based so every strategy maps to the same scale, and above the [0, 1) random priorities
+    items get when attached: scored items are served before ones no model has looked at yet.
+    """
+    n = len(scores)
+    priorities = np.empty(n)
+    priorities[ranking(scores)] = 1.0 + np.arange(n, 0, -1, dtype=np.float64) / max(n, 1)
+    return priorities
+
+
+def _strategy_options(name: str, project: Project) -> dict[str, int]:
+    return {"batch_size": project.batch_size} if name in BATCH_STRATEGIES else {}
+
+
+def score_with_version(version_id: int) -> ScoringOutcome | None:
+    """Score the pool with this version; None when it is no longer the active one."""
+    version = ModelVersion.objects.select_related("project").filter(pk=version_id).first()
+    if version is None or version.status != ModelStatus.ACTIVE:
+        return None
+    project = version.project
+    item_ids = pool_item_ids(project.pk)
+    if not item_ids:
+        return save_scoring_pass(project.pk, version.pk, project.strategy, [])
+    saved = loaded_model(version)
+    images = load_items_by_id(project, item_ids, preprocess_config(project))
+    strategy = get_strategy(project.strategy, **_strategy_options(project.strategy, project))
+    mc_passes = settings.LEARNING_MC_PASSES if project.strategy == "bald" else 0
+    preds = predict(
+        saved.model, images.images, temperature=saved.temperature, mc_passes=mc_passes, seed=0
+    )
+    pool = PoolData(
+        probabilities=preds.probabilities,
+        embeddings=preds.embeddings,
+        mc_probabilities=preds.mc_probabilities,
+    )
+    values = np.asarray(strategy.score(pool, np.random.default_rng(version.pk)), dtype=np.float64)
+    priorities = priorities_from_scores(values)
+    rows = [
+        ItemScore(
+            item_id=item_id,
+            value=float(values[i]),
+            priority=float(priorities[i]),
+            probabilities=[round(float(p), 6) for p in preds.probabilities[i]],
+            predicted_class=int(preds.probabilities[i].argmax()),
+        )
+        for i, item_id in enumerate(images.item_ids)
+    ]
+    return save_scoring_pass(project.pk, version.pk, project.strategy, rows)
+
+
+def score_cold_start(project_id: int) -> ScoringOutcome | None:
+    """Order the pool typical-and-diverse first; None when a model is already active."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    if ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE).exists():
+        return None
+    item_ids = pool_item_ids(project.pk)
+    if not item_ids:
+        return save_scoring_pass(project.pk, None, "cold_start", [])
+    images = load_items_by_id(project, item_ids, preprocess_config(project))
+    strategy = get_strategy("cold_start", batch_size=project.batch_size, method="typical")
+    pool = PoolData(embeddings=pca_embeddings(images.images, seed=project.pk))
+    values = np.asarray(strategy.score(pool, np.random.default_rng(project.pk)), dtype=np.float64)
+    priorities = priorities_from_scores(values)
+    rows = [
+        ItemScore(item_id, float(values[i]), float(priorities[i]), [], None)
+        for i, item_id in enumerate(images.item_ids)
+    ]
+    return save_scoring_pass(project.pk, None, "cold_start", rows)

@@ -1,0 +1,288 @@
+"""One training run, end to end: snapshot → arrays → train → calibrate → evaluate → register →
+promote (or reject) → the follow-up run. The task in ml_worker.tasks claims the run and calls
+`run_training`; every step here is a plain function over rows and arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from annotations.models import Project
+from learning.models import ModelVersion, RunStatus, TrainingRun
+from learning.services import registry, runs
+from ml_worker.augment import AugmentConfig
+from ml_worker.calibration import fit_temperature
+from ml_worker.checkpoint import load_model, save_model
+from ml_worker.evaluation import evaluate
+from ml_worker.inference import predict
+from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.jobs.heartbeat import Heartbeat
+from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set
+from ml_worker.models import ModelSpec, build_model, load_pretrained
+from ml_worker.promotion import PromotionRule, decide_promotion
+from ml_worker.splits import TEST, TRAIN, VAL
+from ml_worker.training import EpochReport, TrainConfig, TrainingCancelled, train_classifier
+
+logger = logging.getLogger(__name__)
+
+TRAIN_CONFIG_KEYS = (
+    "max_epochs",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "patience",
+    "min_samples_per_epoch",
+    "seed",
+)
+
+
+def train_config_for(run: TrainingRun) -> TrainConfig:
+    """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the run's overrides."""
+    merged: dict[str, Any] = {"seed": run.pk, **settings.LEARNING_TRAIN_DEFAULTS}
+    merged.update({k: v for k, v in run.config.items() if k in TRAIN_CONFIG_KEYS or k == "augment"})
+    augment = merged.pop("augment", True)
+    config = TrainConfig(**{k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
+    return replace(config, augment=AugmentConfig() if augment else None)
+
+
+def promotion_rule_for(run: TrainingRun) -> PromotionRule:
+    rule = dict(settings.LEARNING_PROMOTION_RULE)
+    if "promotion_metric" in run.config:
+        rule["metric"] = run.config["promotion_metric"]
+    if "promotion_tolerance" in run.config:
+        rule["tolerance"] = run.config["promotion_tolerance"]
+    return PromotionRule.from_dict(rule)
+
+
+@dataclass(frozen=True)
+class Arrays:
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def _arrays(project: Project, data: TrainingSet, split: str) -> Arrays:
+    loaded = load_items_by_id(project, data.item_ids[split], preprocess_config(project))
+    if loaded.item_ids != data.item_ids[split]:
+        raise NotTrainable(f"some {split} items disappeared while the run was starting")
+    return Arrays(loaded.images, np.asarray(data.labels[split], dtype=np.int64))
+
+
+class ProgressReporter:
+    """Turns each epoch report into the run's progress JSON (and a heartbeat)."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.history: list[dict[str, Any]] = []
+        self.lost = False
+
+    def phase(self, name: str, **extra: Any) -> None:
+        last = self.history[-1] if self.history else {}
+        progress = {
+            "phase": name,
+            "epoch": last.get("epoch", 0),
+            "epochs": extra.pop("epochs", None),
+            "history": self.history,
+            "eta_s": extra.pop("eta_s", None),
+            **extra,
+        }
+        if not runs.record_progress(self.run_id, progress):
+            self.lost = True
+
+    def on_epoch(self, report: EpochReport) -> None:
+        self.history.append(
+            {
+                "epoch": report.epoch,
+                "train_loss": report.train_loss,
+                "val_loss": report.val_loss,
+                "val_auc": report.val_auc,
+                "val_accuracy": report.val_accuracy,
+                "seconds": round(report.seconds, 3),
+            }
+        )
+        self.phase("training", epochs=report.epochs, eta_s=round(report.eta_s, 1))
+
+
+def run_training(run_id: int, worker: str) -> str:
+    """Claim and execute a queued run. Returns the run's final status (or "not-claimed")."""
+    run = runs.claim_run(run_id, worker)
+    if run is None:
+        return "not-claimed"
+    reporter = ProgressReporter(run.pk)
+    with Heartbeat(run.pk, settings.TRAINING_HEARTBEAT_INTERVAL_S) as beat:
+
+        def should_stop() -> bool:
+            return reporter.lost or beat.lost.is_set() or runs.should_stop(run.pk)
+
+        try:
+            version = train_and_register(run, reporter, should_stop)
+        except TrainingCancelled as exc:
+            runs.finish_run(run.pk, RunStatus.CANCELLED, log=str(exc))
+            return RunStatus.CANCELLED
+        except NotTrainable as exc:
+            runs.finish_run(run.pk, RunStatus.FAILED, error=str(exc))
+            return RunStatus.FAILED
+        except Exception as exc:
+            # Any failure ends the run visibly and the previous model stays active; the
+            # traceback goes to the run's error and to the worker log.
+            logger.exception("training run %s failed", run.pk)
+            detail = "".join(traceback.format_exception(exc))
+            runs.finish_run(run.pk, RunStatus.FAILED, error=f"{exc!r}\n\n{detail}")
+            return RunStatus.FAILED
+    runs.finish_run(run.pk, RunStatus.SUCCEEDED, model_version=version)
+    return RunStatus.SUCCEEDED
+
+
+def _load_pretrained(project_id: int, model: Any) -> dict[str, Any] | None:
+    """Start from the project's uploaded checkpoint, if any; record what was transferred.
+
+    A file whose tensors match nothing raises ValueError: the run fails with that reason and the
+    active model stays, rather than silently training from scratch."""
+    from learning.services.pretrained import current_pretrained
+
+    weights = current_pretrained(project_id)
+    if weights is None:
+        return None
+    report = load_pretrained(model, weights.path)
+    return {
+        "id": weights.pk,
+        "sha256": weights.sha256,
+        "name": weights.original_name,
+        "loaded": len(report.loaded),
+        "adapted": len(report.adapted),
+        "skipped_shape": report.skipped_shape,
+        "missing": len(report.missing),
+    }
+
+
+def train_and_register(
+    run: TrainingRun, reporter: ProgressReporter, should_stop: Any
+) -> ModelVersion:
+    project = run.project
+    reporter.phase("loading data")
+    data = build_training_set(project)
+    train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
+    config = train_config_for(run)
+    spec = ModelSpec(
+        architecture=project.architecture,
+        num_classes=len(data.class_names),
+        input_size=project.input_size,
+        input_mean=float(train.images.mean()),
+        input_std=float(train.images.std()) or 1.0,
+    )
+    model = build_model(spec)
+    transfer = _load_pretrained(project.pk, model)
+    reporter.phase("training", epochs=config.max_epochs)
+    result = train_classifier(
+        model,
+        train.images,
+        train.labels,
+        val.images if len(val.labels) else None,
+        val.labels if len(val.labels) else None,
+        config,
+        on_epoch=reporter.on_epoch,
+        should_stop=should_stop,
+    )
+    if should_stop():
+        raise TrainingCancelled(len(result.history))
+    reporter.phase("evaluating", epochs=config.max_epochs)
+    temperature = 1.0
+    if len(val.labels) >= 2:
+        val_logits = predict(result.model, val.images, with_embeddings=False).logits
+        temperature = fit_temperature(val_logits, val.labels)
+    test_logits = predict(result.model, test.images, with_embeddings=False).logits
+    test_metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
+
+    active = registry.active_version(project.pk)
+    active_metrics = _active_on_same_test(active, test, data.class_names)
+    rule = promotion_rule_for(run)
+    decision = decide_promotion(test_metrics, active_metrics, rule)
+
+    reporter.phase("registering", epochs=config.max_epochs)
+    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}.pt"
+    sha256 = save_model(
+        path,
+        result.model,  # type: ignore[arg-type]
+        temperature=temperature,
+        class_names=data.class_names,
+        extra={"run": run.pk, "snapshot": data.snapshot.content_hash},
+    )
+    version = registry.register_version(
+        project,
+        architecture=spec.architecture,
+        config={
+            "model": spec.to_dict(),
+            "pretrained": transfer,
+            "training": {**config.to_dict(), "augment": config.augment is not None},
+            "preprocess": {
+                "input_size": project.input_size,
+                "window_center": project.window_center,
+                "window_width": project.window_width,
+            },
+            "class_names": data.class_names,
+            "promotion_rule": {"metric": rule.metric, "tolerance": rule.tolerance},
+        },
+        snapshot=data.snapshot,
+        parent=active,
+        metrics={
+            "test": test_metrics,
+            "split_sizes": {s: len(data.item_ids[s]) for s in (TRAIN, VAL, TEST)},
+            "training": {
+                "best_epoch": result.best_epoch,
+                "epochs_run": len(result.history),
+                "stopped_early": result.stopped_early,
+                "device": result.device,
+                "seconds": round(result.seconds, 3),
+                "history": reporter.history,
+            },
+            "promotion": decision.to_dict(),
+            "active_on_same_test": _summary(active_metrics),
+        },
+        checkpoint_path=str(path),
+        checkpoint_sha256=sha256,
+        labels_used=data.size,
+    )
+    if decision.promote:
+        registry.activate(version)
+    else:
+        registry.reject(version)
+    version.refresh_from_db()
+    return version
+
+
+def _active_on_same_test(
+    active: ModelVersion | None, test: Arrays, class_names: list[str]
+) -> dict[str, Any] | None:
+    """The active model re-evaluated on today's locked test split, so both face the same items.
+
+    The test split only grows (assigned items never move), so this is the stored comparison
+    widened to the newest test labels. If the active checkpoint cannot be read, its stored
+    metrics are the fallback.
+    """
+    if active is None:
+        return None
+    try:
+        saved = load_model(active.checkpoint_path, active.checkpoint_sha256)
+    except (OSError, ValueError, RuntimeError, KeyError):
+        logger.warning(
+            "active version %s: checkpoint unreadable; using its stored metrics", active.pk
+        )
+        stored: dict[str, Any] | None = active.metrics.get("test")
+        return stored
+    if saved.class_names and saved.class_names != class_names:
+        return active.metrics.get("test")
+    logits = predict(saved.model, test.images, with_embeddings=False).logits
+    return evaluate(logits, test.labels, class_names, temperature=saved.temperature)
+
+
+def _summary(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    keys = ("n", "accuracy", "auc", "auc_ci", "ece_after", "brier_after")
+    return {k: metrics[k] for k in keys if k in metrics}

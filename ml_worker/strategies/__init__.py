@@ -1,0 +1,26 @@
+"""Active-learning strategies, registered by name: random, least_confidence, margin, entropy, bald,
+diversity, cold_start. Build one with `get_strategy(name, **options)`."""
+
+from ml_worker.strategies import batch as _batch  # noqa: F401  (registers diversity, cold_start)
+from ml_worker.strategies import uncertainty as _uncertainty  # noqa: F401  (registers the rest)
+from ml_worker.strategies.base import (
+    PoolData,
+    Strategy,
+    get_strategy,
+    ranking,
+    register,
+    scores_from_order,
+    select,
+    strategy_names,
+)
+
+__all__ = [
+    "PoolData",
+    "Strategy",
+    "get_strategy",
+    "ranking",
+    "register",
+    "scores_from_order",
+    "select",
+    "strategy_names",
+]

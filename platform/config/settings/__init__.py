@@ -1,0 +1,1 @@
+"""Settings layers: base (local defaults from the environment), test, production."""

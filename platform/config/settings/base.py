@@ -1,0 +1,233 @@
+"""Settings for every layer, read from the environment with defaults that let a fresh checkout run.
+
+Local default: SQLite and files under var/, Redis on 127.0.0.1:6379, DEBUG on.
+production.py tightens this; test.py speeds it up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_bool, env_int, env_list, env_str, local_secret_key
+from config.paths import REPO_ROOT
+
+BASE_DIR = REPO_ROOT
+DATA_DIR = Path(env_str("RADLOOP_DATA_DIR", str(REPO_ROOT / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", True)
+SECRET_KEY = env_str("SECRET_KEY") or local_secret_key(DATA_DIR)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "core",
+    "studies",
+    "annotations",
+    "learning",
+    "annotations.exports",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'radloop.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the web server read while the worker writes; the timeout waits out short write locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# The web image collects static files at build time outside the data volume (docker/Dockerfile.web).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+FRONTEND_DIST = REPO_ROOT / "frontend" / "dist"
+STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
+
+# Image storage: content-addressed files under DICOM_STORAGE_DIR unless an S3 bucket is configured.
+DICOM_STORAGE_DIR = Path(env_str("DICOM_STORAGE_DIR", str(DATA_DIR / "dicom"))).resolve()
+DICOM_STORAGE_BACKEND = env_str("DICOM_STORAGE_BACKEND", "filesystem")  # filesystem | s3
+DICOM_MAX_UPLOAD_BYTES = env_int("DICOM_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
+# Zip archives (browser upload, import_dicom): refused whole beyond these (zip bombs).
+DICOM_MAX_ARCHIVE_BYTES = env_int("DICOM_MAX_ARCHIVE_BYTES", 8 * 1024 * 1024 * 1024)
+DICOM_MAX_ARCHIVE_RATIO = env_int("DICOM_MAX_ARCHIVE_RATIO", 100)
+DICOM_MAX_ARCHIVE_ENTRIES = env_int("DICOM_MAX_ARCHIVE_ENTRIES", 100_000)
+# S3-compatible storage (DICOM_STORAGE_BACKEND=s3); credentials the usual boto3 way.
+DICOM_S3_BUCKET = env_str("DICOM_S3_BUCKET", "")
+DICOM_S3_ENDPOINT_URL = env_str("DICOM_S3_ENDPOINT_URL", "")
+DICOM_S3_REGION = env_str("DICOM_S3_REGION", "")
+DICOM_S3_PREFIX = env_str("DICOM_S3_PREFIX", "dicom")
+# Base of absolute DICOMweb URLs (RetrieveURL, BulkDataURI); must include the port (PS3.18 §8.3.2).
+DICOMWEB_BASE_URL = env_str("DICOMWEB_BASE_URL", "")
+# Proxy mode: an upstream DICOMweb server is the source of truth for pixels.
+DICOMWEB_UPSTREAM_URL = env_str("DICOMWEB_UPSTREAM_URL", "")
+DICOMWEB_UPSTREAM_CACHE_DIR = env_str(
+    "DICOMWEB_UPSTREAM_CACHE_DIR", str(DATA_DIR / "upstream-cache")
+)
+DICOMWEB_UPSTREAM_CACHE_BYTES = env_int("DICOMWEB_UPSTREAM_CACHE_BYTES", 2 * 1024**3)
+DICOMWEB_UPSTREAM_TIMEOUT_S = env_int("DICOMWEB_UPSTREAM_TIMEOUT_S", 30)
+MODEL_STORAGE_DIR = Path(env_str("MODEL_STORAGE_DIR", str(DATA_DIR / "models"))).resolve()
+EXPORT_STORAGE_DIR = Path(env_str("EXPORT_STORAGE_DIR", str(DATA_DIR / "exports"))).resolve()
+# Export archives are deleted this long after they finish (docs/exports.md, "Retention").
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 7 * 24)
+# A running export whose worker has not reported progress for this long is failed by the sweep.
+EXPORT_STALE_AFTER_S = env_int("EXPORT_STALE_AFTER_S", 900)
+EXPORT_SOFT_TIME_LIMIT_S = env_int("EXPORT_SOFT_TIME_LIMIT_S", 5 * 3600)
+EXPORT_HARD_TIME_LIMIT_S = EXPORT_SOFT_TIME_LIMIT_S + 300
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = DICOM_MAX_UPLOAD_BYTES
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": "radloop",
+    }
+}
+
+# Celery: long torch runs need prefetch 1 and a visibility timeout above the longest run,
+# or Redis hands the same run to a second worker (docs/decisions/0003).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "ml_worker.tasks.train*": {"queue": "train"},
+    "ml_worker.tasks.score*": {"queue": "infer"},
+    "ml_worker.tasks.explain*": {"queue": "infer"},
+}
+CELERY_IMPORTS = ["ml_worker.tasks"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_EXPIRES = 24 * 3600
+TRAINING_HARD_TIME_LIMIT_S = env_int("TRAINING_HARD_TIME_LIMIT_S", 6 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": TRAINING_HARD_TIME_LIMIT_S + 3600}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": TRAINING_HARD_TIME_LIMIT_S + 3600}
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+
+# Learning loop (docs/learning.md, "Operations"). The soft limit lets a training task record its
+# failure before the hard limit kills it; the heartbeat timeout must exceed the interval by a
+# wide margin so a busy database or a long epoch never fails a healthy run.
+TRAINING_SOFT_TIME_LIMIT_S = max(60, TRAINING_HARD_TIME_LIMIT_S - 300)
+SCORING_HARD_TIME_LIMIT_S = env_int("SCORING_HARD_TIME_LIMIT_S", 2 * 3600)
+TRAINING_HEARTBEAT_INTERVAL_S = env_int("TRAINING_HEARTBEAT_INTERVAL_S", 15)
+TRAINING_HEARTBEAT_TIMEOUT_S = env_int("TRAINING_HEARTBEAT_TIMEOUT_S", 180)
+TRAINING_REDISPATCH_AFTER_S = env_int("TRAINING_REDISPATCH_AFTER_S", 1800)
+CELERY_BEAT_SCHEDULE = {
+    "learning-fail-stale-runs": {"task": "ml_worker.tasks.check_stale_runs", "schedule": 60.0},
+}
+# Shares of patients' items per split (locked once assigned) and the promotion rule (a candidate
+# must not be worse than the active model by more than `tolerance` on the locked test split).
+LEARNING_SPLIT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
+LEARNING_PROMOTION_RULE = {
+    "metric": env_str("LEARNING_PROMOTION_METRIC", "auc"),
+    "tolerance": float(env_str("LEARNING_PROMOTION_TOLERANCE", "0.0")),
+}
+LEARNING_MC_PASSES = env_int("LEARNING_MC_PASSES", 10)  # MC-dropout passes for the "bald" strategy
+LEARNING_TRAIN_DEFAULTS: dict[str, object] = {}  # TrainConfig overrides for every run
+# Exports: delete archives past retention and fail stalled jobs (also `manage.py cleanup_exports`).
+CELERY_BEAT_SCHEDULE["exports-delete-expired"] = {
+    "task": "annotations.exports.tasks.delete_expired_exports",
+    "schedule": 3600.0,
+}
+
+REST_FRAMEWORK = {
+    # Token first: an anonymous call then gets 401 with a `WWW-Authenticate: Token` challenge
+    # (RFC 9110 §15.5.2) instead of a bare 403; browsers still authenticate by session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Radloop API",
+    "DESCRIPTION": "Projects, studies, queues, annotations, reviews, models and exports.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own default "django" handler would print every request error a second time.
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"level": "WARNING"},
+    },
+}

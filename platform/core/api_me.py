@@ -1,0 +1,17 @@
+"""/api/v1/me: who is logged in, so the front end can greet and route by role."""
+
+from django.urls import path
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+
+@api_view(["GET"])
+def me(request: Request) -> Response:
+    user = request.user
+    return Response(
+        {"id": user.pk, "username": user.get_username(), "is_superuser": user.is_superuser}
+    )
+
+
+urlpatterns = [path("me", me, name="me")]

@@ -1,0 +1,58 @@
+"""Checks behind /healthz: the database, Redis, and at least one live Celery worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from config.failfast import redact
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_database() -> Check:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "down"; the detail says which
+        return Check("database", False, f"{type(exc).__name__}: {exc}".strip()[:200])
+    return Check("database", True, connection.vendor)
+
+
+def check_redis() -> Check:
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
+        client.ping()
+    except redis.RedisError as exc:
+        return Check("redis", False, str(exc)[:200])
+    return Check("redis", True, redact(settings.REDIS_URL))
+
+
+def check_workers(timeout: float = 1.0) -> Check:
+    from config.celery import app
+
+    try:
+        replies = app.control.ping(timeout=timeout) or []
+    except Exception as exc:  # broker unreachable shows up here as a kombu/redis error
+        return Check("workers", False, str(exc)[:200])
+    names = sorted(name for reply in replies for name in reply)
+    if not names:
+        return Check("workers", False, "no Celery worker answered a ping")
+    return Check("workers", True, ", ".join(names))
+
+
+def run_checks() -> list[Check]:
+    database, cache = check_database(), check_redis()
+    workers = check_workers() if cache.ok else Check("workers", False, "Redis is down")
+    return [database, cache, workers]

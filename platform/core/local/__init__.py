@@ -1,0 +1,1 @@
+"""The one-machine run (`make run` / `make serve`): accounts, Redis, supervised processes."""

@@ -1,0 +1,1 @@
+"""Learning-loop services: runs (lifecycle, triggers, stale detection), registry, scoring."""

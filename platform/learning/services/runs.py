@@ -1,0 +1,258 @@
+"""The training-run lifecycle: queued → running → succeeded | failed | cancelled.
+
+Every transition is a conditional UPDATE on the current status, so two workers, a retried
+message or the stale-run detector racing a slow worker can never both win. Two partial unique
+constraints on TrainingRun keep at most one running and one queued run per project: a request
+made while a run is queued joins it, so requests coalesce into one follow-up run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from annotations.models import Annotation, Item, Project
+from learning import dispatch
+from learning.access import is_project_admin
+from learning.models import ModelVersion, RunStatus, TrainingRun
+
+User = AbstractBaseUser | AnonymousUser
+
+STALE_RUN_ERROR = (
+    "The worker stopped sending heartbeats (it died, was killed or lost its connection). "
+    "The previous model stays active; start a new run when the worker is back."
+)
+
+
+class RunError(Exception):
+    """A request the caller may not make or that does not fit the run's state."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def labelled_item_count(project_id: int) -> int:
+    """Items that carry at least one current, not deleted annotation (human or imported)."""
+    labelled = Annotation.objects.filter(item=OuterRef("pk"), is_current=True, deleted=False)
+    return Item.objects.filter(project_id=project_id).filter(Exists(labelled)).count()
+
+
+# --- requests and triggers -------------------------------------------------------------------
+
+
+def check_can_request_run(user: User, project: Project) -> None:
+    if not is_project_admin(user, project):
+        raise RunError("only the project's admins can start training", status=403)
+
+
+def do_request_run(
+    project: Project,
+    *,
+    user: User | None = None,
+    trigger: str = "manual",
+    config: dict[str, Any] | None = None,
+) -> tuple[TrainingRun, bool]:
+    """Queue a run for the project, or join the one already queued. Returns (run, created).
+
+    Joining keeps the queued run's settings unless this request brings its own (the newest
+    explicit request wins); either way one follow-up run trains on all labels present then.
+    """
+    fail_stale_runs()
+    count = labelled_item_count(project.pk)
+    requested_by = user.pk if user is not None and user.is_authenticated else None
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project,
+                trigger=trigger,
+                requested_by_id=requested_by,
+                label_count=count,
+                config=config or {},
+                dispatched_at=timezone.now(),
+            )
+            # Always send: if a run is still going, this claim fails harmlessly and the running
+            # one hands over when it ends (see _hand_over), whatever the interleaving.
+            dispatch.after_commit(dispatch.TRAIN, run.pk)
+    except IntegrityError:
+        queued = TrainingRun.objects.filter(project=project, status=RunStatus.QUEUED).first()
+        if queued is None:  # the queued run started between our insert and this read: retry
+            return do_request_run(project, user=user, trigger=trigger, config=config)
+        if config:
+            TrainingRun.objects.filter(pk=queued.pk, status=RunStatus.QUEUED).update(config=config)
+            queued.refresh_from_db()
+        return queued, False
+    return run, True
+
+
+def maybe_request_auto_run(project_id: int) -> TrainingRun | None:
+    """Queue an automatic run once `retrain_every` labels arrived since the last run started."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or project.retrain_every == 0:
+        return None
+    runs = TrainingRun.objects.filter(project_id=project_id)
+    if runs.filter(status=RunStatus.QUEUED).exists():
+        return None  # the queued run will train on these labels too
+    last = runs.order_by("-created_at", "-pk").first()
+    baseline = last.label_count if last is not None else 0
+    if labelled_item_count(project_id) - baseline < project.retrain_every:
+        return None
+    run, _ = do_request_run(project, trigger="auto")
+    return run
+
+
+# --- the worker's side -----------------------------------------------------------------------
+
+
+def claim_run(run_id: int, worker: str) -> TrainingRun | None:
+    """Move a queued run to running. None when it is gone, not queued, or another run is going."""
+    run = TrainingRun.objects.filter(pk=run_id).only("project_id").first()
+    if run is None:
+        return None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = TrainingRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                status=RunStatus.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                worker=worker[:200],
+                label_count=labelled_item_count(run.project_id),
+            )
+    except IntegrityError:
+        return None  # one_running_run_per_project: the running run dispatches us when it ends
+    if not claimed:
+        return None
+    return TrainingRun.objects.get(pk=run_id)
+
+
+def heartbeat(run_id: int) -> bool:
+    """Prove the worker is alive. False once the run is no longer running (stop working)."""
+    return bool(
+        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+    )
+
+
+def record_progress(run_id: int, progress: dict[str, Any]) -> bool:
+    """Save per-epoch progress (and beat the heart). False once the run is no longer running."""
+    return bool(
+        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            progress=progress, heartbeat_at=timezone.now()
+        )
+    )
+
+
+def should_stop(run_id: int) -> bool:
+    """True when an admin asked to cancel, or the run was marked failed behind our back."""
+    return not TrainingRun.objects.filter(
+        pk=run_id, status=RunStatus.RUNNING, cancel_requested=False
+    ).exists()
+
+
+def finish_run(
+    run_id: int,
+    status: RunStatus,
+    *,
+    error: str = "",
+    log: str = "",
+    model_version: ModelVersion | None = None,
+) -> bool:
+    """Record the outcome of a running run and start the queued follow-up, if any."""
+    run = TrainingRun.objects.filter(pk=run_id).only("project_id").first()
+    if run is None:
+        return False
+    with transaction.atomic():
+        done = TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=status,
+            error=error[:10_000],
+            log=log,
+            model_version=model_version,
+            finished_at=timezone.now(),
+        )
+        _hand_over(run.project_id)
+    return bool(done)
+
+
+def _hand_over(project_id: int) -> None:
+    follow_up = TrainingRun.objects.filter(project_id=project_id, status=RunStatus.QUEUED).first()
+    if follow_up is not None:
+        _send_train(follow_up.pk)
+
+
+def _send_train(run_id: int) -> None:
+    TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
+    dispatch.after_commit(dispatch.TRAIN, run_id)
+
+
+# --- cancellation ----------------------------------------------------------------------------
+
+
+def check_can_cancel(user: User, run: TrainingRun) -> None:
+    if not is_project_admin(user, run.project):
+        raise RunError("only the project's admins can cancel training", status=403)
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        raise RunError(f"the run is already {run.status}", status=409)
+
+
+def do_cancel(run: TrainingRun) -> TrainingRun:
+    """A queued run is cancelled at once; a running one at its next should_stop check."""
+    now = timezone.now()
+    cancelled_queued = TrainingRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, cancel_requested=True, finished_at=now
+    )
+    if not cancelled_queued:
+        TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested=True
+        )
+    run.refresh_from_db()
+    return run
+
+
+# --- dead workers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaleCheck:
+    failed: list[int]
+    redispatched: list[int]
+
+
+def fail_stale_runs(*, now: Any = None) -> StaleCheck:
+    """Mark running runs whose heartbeat is too old as failed; re-send forgotten queued runs.
+
+    A SIGKILLed or crashed worker cannot record its own failure, and late acknowledgement is off
+    for training (a retried run would start from scratch anyway), so this check is what ends the
+    run. It runs periodically (beat), when a worker starts and before each new request. The
+    previous model is untouched: versions are only activated after a run succeeds.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT_S)
+    failed: list[int] = []
+    for run in TrainingRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff):
+        with transaction.atomic():
+            marked = TrainingRun.objects.filter(
+                pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=cutoff
+            ).update(status=RunStatus.FAILED, error=STALE_RUN_ERROR, finished_at=now)
+            if marked:
+                failed.append(run.pk)
+                _hand_over(run.project_id)
+    # A queued run whose message was lost (broker flushed, worker crashed before acking) would
+    # wait forever; sending it again is harmless because the claim is conditional.
+    forgotten = TrainingRun.objects.filter(
+        status=RunStatus.QUEUED,
+        dispatched_at__lt=now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_S),
+    ).exclude(project__training_runs__status=RunStatus.RUNNING)
+    redispatched = list(forgotten.values_list("pk", flat=True))
+    for run_id in redispatched:
+        with transaction.atomic():
+            _send_train(run_id)
+    return StaleCheck(failed=failed, redispatched=redispatched)

@@ -1,0 +1,142 @@
+"""Learning REST API: training runs, model versions, promotion and rollback. Thin views over
+learning.services; access rules live in the querysets (outsiders get 404, members read, project
+admins act)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from learning.access import is_project_admin, project_for_member
+from learning.models import ModelVersion, PretrainedWeights, TrainingRun
+from learning.serializers import (
+    ModelVersionSerializer,
+    ModelVersionSummarySerializer,
+    PretrainedWeightsSerializer,
+    TrainingRunSerializer,
+)
+from learning.services import pretrained, registry, runs, scoring_requests
+from learning.services.registry import RegistryError
+from learning.services.runs import RunError
+from learning.training_config import validated_run_config
+
+
+def _error(exc: RunError | RegistryError) -> Response:
+    return Response({"detail": str(exc)}, status=exc.status)
+
+
+class ProjectTrainingRuns(APIView):
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        runs.fail_stale_runs()
+        queryset = TrainingRun.objects.filter(project=project).select_related("requested_by")
+        return Response(TrainingRunSerializer(queryset.order_by("-pk")[:50], many=True).data)
+
+    def post(self, request: Request, project_id: int) -> Response:
+        """Retrain now: 202 with the queued run (an existing queued run when coalesced)."""
+        project = project_for_member(request.user, project_id)
+        try:
+            runs.check_can_request_run(request.user, project)
+        except RunError as exc:
+            return _error(exc)
+        body = request.data if isinstance(request.data, dict) else {}
+        config = validated_run_config(body.get("config"))
+        run, created = runs.do_request_run(project, user=request.user, config=config)
+        body = TrainingRunSerializer(run).data | {"coalesced": not created}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunDetail(APIView):
+    def get(self, request: Request, run_id: int) -> Response:
+        runs.fail_stale_runs()
+        run = _run_for(request, run_id)
+        return Response(TrainingRunSerializer(run).data)
+
+
+class TrainingRunCancel(APIView):
+    def post(self, request: Request, run_id: int) -> Response:
+        run = _run_for(request, run_id)
+        try:
+            runs.check_can_cancel(request.user, run)
+        except RunError as exc:
+            return _error(exc)
+        run = runs.do_cancel(run)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectModelVersions(APIView):
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        versions = ModelVersion.objects.filter(project=project).select_related("snapshot")
+        data = ModelVersionSummarySerializer(versions.order_by("-number"), many=True).data
+        return Response(data)
+
+
+class ModelVersionDetail(APIView):
+    def get(self, request: Request, version_id: int) -> Response:
+        return Response(ModelVersionSerializer(_version_for(request, version_id)).data)
+
+
+class ModelVersionActivate(APIView):
+    def post(self, request: Request, version_id: int) -> Response:
+        """Promote a candidate or roll back to an older version (project admins)."""
+        version = _version_for(request, version_id)
+        try:
+            registry.check_can_activate(request.user, version)
+        except RegistryError as exc:
+            return _error(exc)
+        return Response(ModelVersionSerializer(registry.activate(version)).data)
+
+
+class ProjectRescore(APIView):
+    def post(self, request: Request, project_id: int) -> Response:
+        """Rescore the pool now: with the active model, or the cold-start choice if none."""
+        project = project_for_member(request.user, project_id)
+        try:
+            what = scoring_requests.request_rescore(request.user, project)
+        except RunError as exc:
+            return _error(exc)
+        return Response({"scoring": what}, status=status.HTTP_202_ACCEPTED)
+
+
+def _run_for(request: Request, run_id: int) -> TrainingRun:
+    qs = TrainingRun.objects.for_member(request.user).select_related("project", "requested_by")
+    run = qs.filter(pk=run_id).first()
+    if run is None:
+        raise Http404("no such training run")
+    return run
+
+
+def _version_for(request: Request, version_id: int) -> ModelVersion:
+    qs = ModelVersion.objects.for_member(request.user).select_related("project", "snapshot")
+    version = qs.filter(pk=version_id).first()
+    if version is None:
+        raise Http404("no such model version")
+    return version
+
+
+class ProjectPretrainedWeights(APIView):
+    """GET: the uploaded checkpoints (newest is used); POST (admins): upload one as `file`."""
+
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        rows = PretrainedWeights.objects.filter(project=project).order_by("-pk")
+        return Response(PretrainedWeightsSerializer(rows, many=True).data)
+
+    def post(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        if not is_project_admin(request.user, project):
+            return Response({"detail": "only project admins upload weights"}, status=403)
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"file": "attach the checkpoint as the `file` field"}, status=400)
+        try:
+            row = pretrained.do_store_pretrained(
+                project, upload, upload.name or "", request.user.pk
+            )
+        except pretrained.PretrainedError as exc:
+            return Response({"file": str(exc)}, status=400)
+        return Response(PretrainedWeightsSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,245 @@
+"""A project's dashboard figures, each a small function over the shared schema.
+
+Labels are doctors' reads (annotations.Submission: one per submitted item per doctor); imported
+labels are not work and are not counted. Model figures come from the registry's stored test
+metrics (ml_worker.evaluation.evaluate, run on the locked test split at training time), so the
+dashboard plots exactly what promotion decided on. See docs/dashboard.md for every series.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import mean, median
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from annotations.models import Item, Project, Skip, Submission
+from annotations.services.agreement_report import agreement_report
+from learning.models import ModelStatus, ModelVersion, TrainingRun
+
+# A model version trained by a shadow random-sampling baseline carries this in its config
+# (config["sampling"] == "random"); such versions form the random-sampling expectation.
+RANDOM_SAMPLING = "random"
+
+
+def _usernames(user_ids: set[int]) -> dict[int, str]:
+    users = get_user_model().objects.filter(pk__in=user_ids)
+    return dict(users.values_list("pk", "username"))
+
+
+def labels_per_day(project: Project) -> list[dict[str, Any]]:
+    rows = (
+        Submission.objects.filter(item__project=project)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(count=Count("id"))
+        .order_by("day")
+    )
+    return [{"date": row["day"].isoformat(), "count": row["count"]} for row in rows]
+
+
+def labels_per_doctor(project: Project) -> list[dict[str, Any]]:
+    """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
+    times: dict[int, list[int]] = defaultdict(list)
+    for user_id, spent in Submission.objects.filter(item__project=project).values_list(
+        "user_id", "time_spent_ms"
+    ):
+        times[user_id].append(spent)
+    names = _usernames(set(times))
+    out = [
+        {
+            "doctor": names.get(user_id, str(user_id)),
+            "count": len(spent),
+            "median_time_ms": int(median(spent)),
+            "mean_time_ms": round(mean(spent)),
+        }
+        for user_id, spent in times.items()
+    ]
+    return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
+
+
+def time_per_label(project: Project) -> dict[str, Any]:
+    spent = list(
+        Submission.objects.filter(item__project=project).values_list("time_spent_ms", flat=True)
+    )
+    if not spent:
+        return {"n": 0, "median_ms": None, "mean_ms": None}
+    return {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
+
+
+def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
+    """Each doctor's agreement with the other readers of the same items (classification: share
+    of items with the same answer; shapes: mean Dice), pooled over their reader pairs, and
+    against adjudicated answers where reviewers adjudicated (annotations.agreement_report)."""
+    report = agreement_report(project)
+    section = report.get("classification") or report.get("shapes") or {}
+    metric = "percent_agreement" if "classification" in report else "dice"
+    pooled: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for pair in section.get("pairs", []):
+        value = pair[metric]
+        if value["estimate"] is None:
+            continue
+        for doctor in (pair["reader_a"], pair["reader_b"]):
+            pooled[doctor].append((value["estimate"], value["n"]))
+    versus = {row["reader"]: row for row in section.get("readers_vs_adjudication", [])}
+    out = []
+    for doctor in sorted(set(pooled) | set(versus)):
+        units = pooled.get(doctor, [])
+        n = sum(count for _, count in units)
+        adjudicated = versus.get(doctor, {})
+        vs_review = adjudicated.get("accuracy" if metric == "percent_agreement" else "dice", {})
+        out.append(
+            {
+                "doctor": doctor,
+                "metric": metric,
+                "with_other_readers": (round(sum(v * c for v, c in units) / n, 4) if n else None),
+                "items_shared": n,
+                "with_adjudication": vs_review.get("estimate"),
+                "items_adjudicated": vs_review.get("n", 0),
+            }
+        )
+    return out
+
+
+def queue_size(project: Project) -> dict[str, int]:
+    items = Item.objects.filter(project=project)
+    now = timezone.now()
+    return {
+        "items": items.count(),
+        "completed": items.filter(completed=True).count(),
+        "remaining": items.filter(completed=False).count(),
+        "leased": items.filter(completed=False, lease_expires_at__gt=now).count(),
+    }
+
+
+def skip_reasons(project: Project) -> list[dict[str, Any]]:
+    rows = (
+        Skip.objects.filter(item__project=project)
+        .values("reason")
+        .annotate(count=Count("id"))
+        .order_by("-count", "reason")
+    )
+    return [{"reason": row["reason"], "count": row["count"]} for row in rows]
+
+
+def _point(version: ModelVersion) -> dict[str, Any] | None:
+    test = (version.metrics or {}).get("test") or {}
+    if not test.get("n"):
+        return None
+    per_class = test.get("per_class") or {}
+    return {
+        "version": version.number,
+        "version_id": version.pk,
+        "labels": version.labels_used,
+        "auc": test.get("auc"),
+        "f1": {name: round(float(v["f1"]), 4) for name, v in per_class.items()},
+        "status": version.status,
+    }
+
+
+def learning_curve(project: Project) -> dict[str, Any]:
+    """One point per model version (test AUC and per-class F1 against labels used); the
+    random-sampling expectation only when shadow random-baseline versions exist."""
+    versions = list(ModelVersion.objects.filter(project=project).order_by("labels_used", "number"))
+    main: list[dict[str, Any]] = []
+    shadow: list[dict[str, Any]] = []
+    for version in versions:
+        point = _point(version)
+        if point is None:
+            continue
+        sampling = (version.config or {}).get("sampling")
+        (shadow if sampling == RANDOM_SAMPLING else main).append(point)
+    note = (
+        "random sampling: shadow models trained on random subsets of the same size"
+        if shadow
+        else "no random-sampling baseline: the project runs no shadow random baseline"
+    )
+    return {"points": main, "random_baseline": shadow or None, "note": note}
+
+
+def current_model(project: Project) -> dict[str, Any] | None:
+    version = ModelVersion.objects.filter(project=project, status=ModelStatus.ACTIVE).first()
+    if version is None:
+        return None
+    test = (version.metrics or {}).get("test") or {}
+    return {
+        "id": version.pk,
+        "number": version.number,
+        "architecture": version.architecture,
+        "labels_used": version.labels_used,
+        "class_names": test.get("class_names") or version.config.get("class_names") or [],
+        "n_test": test.get("n", 0),
+        "accuracy": test.get("accuracy"),
+        "auc": test.get("auc"),
+        "auc_ci": test.get("auc_ci"),
+        "macro_f1": (test.get("macro_avg") or {}).get("f1"),
+        "ece_before": test.get("ece_before"),
+        "ece_after": test.get("ece_after"),
+        "temperature": test.get("temperature"),
+        "confusion_matrix": test.get("confusion_matrix"),
+        "roc": test.get("roc") or {},
+        "reliability": test.get("reliability") or {},
+    }
+
+
+def registry(project: Project) -> list[dict[str, Any]]:
+    versions = ModelVersion.objects.filter(project=project).order_by("-number")
+    out = []
+    for version in versions:
+        test = (version.metrics or {}).get("test") or {}
+        out.append(
+            {
+                "id": version.pk,
+                "number": version.number,
+                "status": version.status,
+                "architecture": version.architecture,
+                "labels_used": version.labels_used,
+                "auc": test.get("auc"),
+                "accuracy": test.get("accuracy"),
+                "created_at": version.created_at.isoformat(),
+                "promoted_at": version.promoted_at.isoformat() if version.promoted_at else None,
+            }
+        )
+    return out
+
+
+def recent_runs(project: Project, limit: int = 20) -> list[dict[str, Any]]:
+    runs = (
+        TrainingRun.objects.filter(project=project)
+        .select_related("model_version")
+        .order_by("-pk")[:limit]
+    )
+    return [
+        {
+            "id": run.pk,
+            "status": run.status,
+            "trigger": run.trigger,
+            "progress": run.progress,
+            "cancel_requested": run.cancel_requested,
+            "model_version": run.model_version.number if run.model_version else None,
+            "created_at": run.created_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "error": run.error.splitlines()[0] if run.error else "",
+        }
+        for run in runs
+    ]
+
+
+def project_dashboard(project: Project) -> dict[str, Any]:
+    return {
+        "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
+        "labels_per_day": labels_per_day(project),
+        "labels_per_doctor": labels_per_doctor(project),
+        "time_per_label": time_per_label(project),
+        "agreement_per_doctor": agreement_per_doctor(project),
+        "queue": queue_size(project),
+        "skip_reasons": skip_reasons(project),
+        "learning_curve": learning_curve(project),
+        "current_model": current_model(project),
+        "registry": registry(project),
+        "runs": recent_runs(project),
+    }

@@ -1,0 +1,118 @@
+"""The AI study report as a PDF (reportlab platypus): the same facts as the HTML page."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from reports.services.study_report import StudyReport
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{float(value):.{digits}f}"
+
+
+def _doctors(image: Any) -> str:
+    if not image.doctors:
+        return "none yet"
+    return "; ".join(f"{d.doctor}: {', '.join(d.labels) or '-'}" for d in image.doctors)
+
+
+def render_pdf(report: StudyReport) -> bytes:
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title=f"AI study report - {report.study.study_instance_uid}",
+        author="Radloop",
+        leftMargin=1.6 * cm,
+        rightMargin=1.6 * cm,
+        topMargin=1.4 * cm,
+        bottomMargin=1.4 * cm,
+    )
+    styles = getSampleStyleSheet()
+    banner = ParagraphStyle(
+        "banner",
+        parent=styles["Heading2"],
+        textColor=colors.white,
+        backColor=colors.HexColor("#b42318"),
+        borderPadding=6,
+        alignment=1,
+    )
+    body = styles["BodyText"]
+    story: list[Any] = [
+        Paragraph(f"{escape(report.disclaimer.upper())}", banner),
+        Spacer(1, 8),
+        Paragraph(escape(report.disclaimer_detail), body),
+        Paragraph("AI study report", styles["Title"]),
+    ]
+    study = report.study
+    facts = [
+        ["Project", report.project.name],
+        ["Study Instance UID", study.study_instance_uid],
+        ["Patient ID", study.patient.patient_id],
+        ["Study date", study.study_date or "-"],
+        ["Generated", report.generated_at.strftime("%Y-%m-%d %H:%M UTC")],
+    ]
+    model = report.model
+    if model is None:
+        facts.append(["Model", "no active model: no predictions"])
+    else:
+        low, high = model["auc_ci"]
+        facts += [
+            [
+                "Model version",
+                f"v{model['number']} ({model['architecture']}), {model['labels_used']} labels",
+            ],
+            [
+                "Test AUC",
+                f"{_fmt(model['auc'])} (95% CI {_fmt(low)}-{_fmt(high)}), n = {model['n_test']}",
+            ],
+            ["Test accuracy / macro F1", f"{_fmt(model['accuracy'])} / {_fmt(model['macro_f1'])}"],
+            ["Calibration error (ECE)", _fmt(model["ece_after"])],
+        ]
+    table = Table(
+        [
+            [Paragraph(f"<b>{escape(k)}</b>", body), Paragraph(escape(str(v)), body)]
+            for k, v in facts
+        ],
+        colWidths=[5 * cm, 12.5 * cm],
+    )
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+    story += [table, Spacer(1, 12), Paragraph("Images", styles["Heading2"])]
+    for index, image in enumerate(report.images, start=1):
+        picture = Image(
+            io.BytesIO(image.picture_png), width=5 * cm, height=5 * cm, kind="proportional"
+        )
+        lines = [
+            f"<b>Image {index}</b> (instance {image.instance_number or '-'}, frame {image.frame})",
+            f"Predicted: <b>{escape(image.predicted or 'n/a')}</b>, "
+            f"calibrated probability {_fmt(image.probability, 2)}",
+            "All classes: "
+            + escape(
+                ", ".join(f"{k} {_fmt(v, 2)}" for k, v in image.probabilities.items()) or "n/a"
+            ),
+            f"Heat map: {escape(image.heatmap_status)}",
+            f"Doctors' labels: {escape(_doctors(image))}",
+            f"<font size=7>SOP {escape(image.sop_instance_uid)}</font>",
+        ]
+        row = Table(
+            [[picture, [Paragraph(line, body) for line in lines]]],
+            colWidths=[5.6 * cm, 11.9 * cm],
+        )
+        row.setStyle(
+            TableStyle(
+                [("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (0, 0), (-1, -1), 0.3, colors.grey)]
+            )
+        )
+        story += [row, Spacer(1, 6)]
+    story.append(Paragraph(f"<i>{escape(report.disclaimer)}.</i>", body))
+    doc.build(story)
+    return out.getvalue()

@@ -1,0 +1,419 @@
+"""One service every ingest path goes through: STOW-RS, browser upload, import_dicom, datasets.
+
+ingest_bytes(data) parses and validates one Part 10 object (PS3.10), de-identifies it when the
+project asks for it, stores the bytes content-addressed, then indexes patient/study/series/
+instance (and the project's Items) in one transaction. It is all-or-nothing: a rejected object
+leaves no row and no stored bytes, and bytes stored for an object whose indexing then failed are
+removed again unless another instance refers to them. It is idempotent on SOP Instance UID:
+the same bytes again are a "duplicate"; other bytes under a known UID are a "conflict" and the
+stored object is kept unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pydicom
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import get_decoder
+from pydicom.uid import UID
+
+from studies.frames import FrameLayoutError, compute_frame_offsets
+from studies.indexing import image_fields, index_series
+from studies.models import Instance
+from studies.storage import content_key, get_store
+
+if TYPE_CHECKING:
+    from annotations.models import Project
+
+Status = Literal["stored", "duplicate", "conflict", "rejected"]
+
+# Machine-readable reasons, so STOW-RS can map them to PS3.18 failure codes.
+TOO_LARGE = "too_large"
+NOT_DICOM = "not_dicom"
+TRUNCATED = "truncated"
+MISSING_ATTRIBUTE = "missing_attribute"
+INVALID_UID = "invalid_uid"
+NO_PIXEL_DATA = "no_pixel_data"
+UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
+UNDECODABLE = "undecodable"
+DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+UNSAFE_ARCHIVE = "unsafe_archive"
+
+# Digits and dots, no empty component. Leading zeros (forbidden by PS3.5 §9.1) are tolerated:
+# scanners in the field emit them and refusing their studies helps no one.
+_UID_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+# Modalities whose pixels commonly carry names and dates (PS3.15 E.1.1 note on burned-in text).
+BURNED_IN_RISK_MODALITIES = frozenset({"US", "SC", "OT", "XC", "ES", "GM", "SM", "DOC", "IVUS"})
+
+
+@dataclass
+class IngestOutcome:
+    status: Status
+    reason: str = ""
+    instance: Instance | None = None
+    sop_instance_uid: str = ""
+    sop_class_uid: str = ""
+    source_name: str = ""
+    code: str = ""  # one of the constants above; "" when stored
+    study_instance_uid: str = ""
+    items_created: int = 0
+
+
+@dataclass
+class IngestSummary:
+    outcomes: list[IngestOutcome] = field(default_factory=list)
+    skipped: int = 0  # already ingested (same received sha256), not parsed again
+
+    def add(self, outcome: IngestOutcome) -> None:
+        self.outcomes.append(outcome)
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {s: self.count(s) for s in ("stored", "duplicate", "conflict", "rejected")}
+        counts["skipped"] = self.skipped
+        return counts
+
+    def rejections(self) -> list[tuple[str, str]]:
+        return [(o.source_name, o.reason) for o in self.outcomes if o.status == "rejected"]
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _parse(data: bytes) -> pydicom.FileDataset:
+    if len(data) > settings.DICOM_MAX_UPLOAD_BYTES:
+        raise Rejected(
+            TOO_LARGE,
+            f"file is {len(data)} bytes, over the {settings.DICOM_MAX_UPLOAD_BYTES} byte limit",
+        )
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise Rejected(NOT_DICOM, "not a DICOM Part 10 file (no 'DICM' prefix at byte 128)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = pydicom.dcmread(BytesIO(data))
+        except InvalidDicomError as exc:
+            raise Rejected(NOT_DICOM, f"not a DICOM file: {exc}") from exc
+        except (EOFError, struct.error) as exc:
+            raise Rejected(TRUNCATED, f"file is truncated: {exc}") from exc
+        except Exception as exc:  # pydicom raises many types for malformed input
+            raise Rejected(NOT_DICOM, f"cannot parse DICOM: {exc}") from exc
+    for warning in caught:
+        if "End of file reached" in str(warning.message):
+            raise Rejected(TRUNCATED, f"file is truncated: {warning.message}")
+    # A defined-length element whose value is cut short: pydicom keeps the short value silently.
+    for element in ds.elements():
+        length = getattr(element, "length", None)
+        value = getattr(element, "value", None)
+        if (
+            isinstance(length, int)
+            and length != 0xFFFFFFFF
+            and isinstance(value, bytes)
+            and len(value) < length
+        ):
+            raise Rejected(
+                TRUNCATED,
+                f"file is truncated inside element {element.tag} "
+                f"({len(value)} of {length} bytes present)",
+            )
+    return ds
+
+
+def _require_uid(ds: pydicom.Dataset, keyword: str, source: Any = None) -> str:
+    value = str((source if source is not None else ds).get(keyword, "") or "").strip()
+    if not value:
+        raise Rejected(MISSING_ATTRIBUTE, f"required attribute {keyword} is missing")
+    if len(value) > 64 or not _UID_PATTERN.match(value):
+        raise Rejected(INVALID_UID, f"{keyword} {value!r} is not a valid UID (PS3.5 §9.1)")
+    return value
+
+
+def _validate(ds: pydicom.FileDataset) -> tuple[str, str]:
+    meta = getattr(ds, "file_meta", None)
+    syntax = _require_uid(ds, "TransferSyntaxUID", meta) if meta is not None else ""
+    if not syntax:
+        raise Rejected(MISSING_ATTRIBUTE, "file meta information has no TransferSyntaxUID")
+    sop_instance_uid = _require_uid(ds, "SOPInstanceUID")
+    _require_uid(ds, "SOPClassUID")
+    _require_uid(ds, "StudyInstanceUID")
+    _require_uid(ds, "SeriesInstanceUID")
+    if "PixelData" not in ds:
+        raise Rejected(NO_PIXEL_DATA, "no Pixel Data (7FE0,0010): not an image")
+    for keyword in ("Rows", "Columns", "BitsAllocated", "PhotometricInterpretation"):
+        if ds.get(keyword) in (None, ""):
+            raise Rejected(MISSING_ATTRIBUTE, f"image attribute {keyword} is missing")
+    try:
+        decoder = get_decoder(UID(syntax))
+    except NotImplementedError as exc:
+        raise Rejected(
+            UNSUPPORTED_TRANSFER_SYNTAX,
+            f"unsupported transfer syntax {syntax} ({UID(syntax).name}): no decoder",
+        ) from exc
+    if not decoder.is_available:
+        raise Rejected(
+            UNSUPPORTED_TRANSFER_SYNTAX,
+            f"unsupported transfer syntax {syntax} ({UID(syntax).name}): decoder not installed",
+        )
+    return sop_instance_uid, syntax
+
+
+def _check_decodes(ds: pydicom.FileDataset) -> None:
+    """Decode the first frame: proves a codec here can read the object before we keep it."""
+    from pydicom.pixels import pixel_array
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pixel_array(ds, index=0)
+    except Exception as exc:
+        raise Rejected(UNDECODABLE, f"pixel data cannot be decoded: {exc}") from exc
+
+
+def burned_in_flag(ds: pydicom.Dataset) -> str:
+    stated = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
+    if stated in {"YES", "NO"}:
+        return stated
+    modality = str(ds.get("Modality", "") or "").upper()
+    return "YES" if modality in BURNED_IN_RISK_MODALITIES else ""
+
+
+# -- indexing -----------------------------------------------------------------------------------
+
+
+def _index(
+    ds: pydicom.FileDataset,
+    *,
+    key: str,
+    data: bytes,
+    received_sha256: str,
+    offsets: list[list[int]],
+    deidentified: bool,
+    burned_in: str,
+) -> Instance:
+    return Instance.objects.create(
+        series=index_series(ds),
+        transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
+        burned_in_annotation=burned_in,
+        frame_offsets=offsets,
+        source="local",
+        storage_key=key,
+        sha256=key,
+        received_sha256=received_sha256,
+        deidentified=deidentified,
+        size_bytes=len(data),
+        **image_fields(ds),
+    )
+
+
+def attach_to_project(instance: Instance, project: Project) -> int:
+    """Create the project's Items for this instance (idempotent); returns how many are new."""
+    from annotations.models import Item, WorkUnit
+
+    series = instance.series
+    patient = series.study.patient
+    patient_key = patient.patient_id or f"patient-{patient.pk}"
+    if project.unit == WorkUnit.SERIES:
+        _, created = Item.objects.get_or_create(
+            project=project, series=series, instance=None, defaults={"patient_key": patient_key}
+        )
+        return int(created)
+    frames = range(1, instance.number_of_frames + 1) if project.unit == WorkUnit.FRAME else [1]
+    existing = set(
+        Item.objects.filter(project=project, instance=instance).values_list("frame", flat=True)
+    )
+    new = [
+        Item(project=project, instance=instance, frame=frame, patient_key=patient_key)
+        for frame in frames
+        if frame not in existing
+    ]
+    Item.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+# -- the service --------------------------------------------------------------------------------
+
+
+def _check(data: bytes) -> pydicom.FileDataset:
+    """Parse and validate one object, raising Rejected with the per-file reason."""
+    ds = _parse(data)
+    _validate(ds)
+    try:
+        compute_frame_offsets(data, ds)
+    except FrameLayoutError as exc:
+        raise Rejected(TRUNCATED, f"pixel data is truncated or malformed: {exc}") from exc
+    _check_decodes(ds)
+    return ds
+
+
+def _existing(sop_instance_uid: str) -> Instance | None:
+    return (
+        Instance.objects.select_related("series__study__patient")
+        .filter(sop_instance_uid=sop_instance_uid)
+        .first()
+    )
+
+
+def _known(
+    instance: Instance, key: str, project: Project | None, outcome: IngestOutcome
+) -> IngestOutcome:
+    outcome.instance = instance
+    outcome.study_instance_uid = instance.series.study.study_instance_uid
+    if instance.sha256 != key:
+        outcome.status = "conflict"
+        outcome.code = CONFLICT
+        outcome.reason = (
+            f"SOP Instance UID {instance.sop_instance_uid} is already stored with different "
+            "content; the stored object was kept"
+        )
+        return outcome
+    outcome.status = "duplicate"
+    outcome.code = DUPLICATE
+    outcome.reason = "already stored (same SOP Instance UID and content)"
+    if project is not None:
+        outcome.items_created = attach_to_project(instance, project)
+    return outcome
+
+
+def _remove_if_unreferenced(key: str) -> None:
+    if not Instance.objects.filter(storage_key=key).exists():
+        get_store().delete(key)
+
+
+def ingest_bytes(
+    data: bytes,
+    *,
+    source_name: str = "",
+    user: Any = None,
+    project: Project | None = None,
+) -> IngestOutcome:
+    """Validate, (de-identify,) store and index one DICOM Part 10 object."""
+    outcome = IngestOutcome(status="rejected", source_name=source_name)
+    try:
+        ds = _check(data)
+    except Rejected as exc:
+        outcome.code, outcome.reason = exc.code, exc.reason
+        return outcome
+    deidentify = project is not None and project.deidentify
+    key = ""
+    final = data
+    try:
+        # One transaction for the de-identification map rows, the index rows and the Items:
+        # a failure anywhere leaves none of them.
+        with transaction.atomic():
+            if deidentify:
+                from studies.deid import deidentify_bytes
+
+                final = deidentify_bytes(ds)
+                ds = pydicom.dcmread(BytesIO(final))
+            outcome.sop_instance_uid = str(ds.SOPInstanceUID)
+            outcome.sop_class_uid = str(ds.SOPClassUID)
+            outcome.study_instance_uid = str(ds.StudyInstanceUID)
+            existing = _existing(outcome.sop_instance_uid)
+            if existing is not None:
+                return _known(existing, content_key(final), project, outcome)
+            offsets = compute_frame_offsets(final, ds)
+            key = get_store().put(final)
+            instance = _index(
+                ds,
+                key=key,
+                data=final,
+                received_sha256=content_key(data),
+                offsets=offsets,
+                deidentified=deidentify,
+                burned_in=burned_in_flag(ds),
+            )
+            if project is not None:
+                outcome.items_created = attach_to_project(instance, project)
+    except IntegrityError:
+        # Another ingest of the same UID committed first: report against what it stored.
+        if key:
+            _remove_if_unreferenced(key)
+        existing = _existing(outcome.sop_instance_uid)
+        if existing is None:
+            raise
+        return _known(existing, content_key(final), project, outcome)
+    except BaseException:
+        if key:
+            _remove_if_unreferenced(key)
+        raise
+    outcome.status = "stored"
+    outcome.instance = instance
+    if user is not None and getattr(user, "is_authenticated", False):
+        from studies.audit import record
+
+        record(
+            user,
+            "ingest",
+            outcome.study_instance_uid,
+            sop_instance_uid=instance.sop_instance_uid,
+            source=source_name,
+        )
+    return outcome
+
+
+def ingest_paths(
+    paths: Iterable[str | Path],
+    *,
+    project: Project | None = None,
+    user: Any = None,
+    progress: Callable[[IngestOutcome | None, str], None] | None = None,
+    skip_known: bool = True,
+) -> IngestSummary:
+    """Ingest files, folders (recursively) and zip archives (safely, see studies.archives).
+
+    With skip_known, a file whose bytes were already ingested (same received sha256, and already
+    in the project when one is given) is skipped without parsing: rerunning an interrupted
+    import continues where it stopped. `progress(outcome_or_None, name)` is called per file.
+    """
+    from studies.ingest_sources import iter_sources
+
+    summary = IngestSummary()
+    for name, load in iter_sources(paths, summary):
+        data = load()
+        if data is None:  # the source reported its own rejection into the summary
+            if progress:
+                progress(summary.outcomes[-1], name)
+            continue
+        if skip_known and already_ingested(data, project):
+            summary.skipped += 1
+            if progress:
+                progress(None, name)
+            continue
+        outcome = ingest_bytes(data, source_name=name, user=user, project=project)
+        summary.add(outcome)
+        if progress:
+            progress(outcome, name)
+    return summary
+
+
+def already_ingested(data: bytes, project: Project | None) -> bool:
+    digest = content_key(data)
+    instances = Instance.objects.filter(received_sha256=digest) | Instance.objects.filter(
+        sha256=digest
+    )
+    if project is None:
+        return instances.exists()
+    return instances.filter(items__project=project).exists() or (
+        project.unit == "series" and instances.filter(series__items__project=project).exists()
+    )

@@ -1,0 +1,94 @@
+"""Browser upload: files and zip archives posted to /api/v1/uploads/, one outcome per file.
+
+Who may upload: a superuser anywhere; a project admin into their project (the instances are
+attached to it and de-identified when it asks). Everyone else: 404 for a project they are not
+in, 403 otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any, cast
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404
+
+from studies.archives import is_zip
+from studies.ingest import (
+    NOT_DICOM,
+    TOO_LARGE,
+    IngestOutcome,
+    IngestSummary,
+    ingest_bytes,
+)
+from studies.ingest_sources import iter_archive
+
+
+def check_upload_target(user: Any, project_id: Any) -> Any:
+    """The project to attach to (or None); raises Http404 / PermissionDenied."""
+    from annotations.models import Membership, Project, Role
+
+    if project_id in (None, ""):
+        if not user.is_superuser:
+            raise PermissionDenied("uploading outside a project needs a superuser")
+        return None
+    try:
+        pk = int(project_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("no such project") from exc
+    project = Project.objects.for_member(user).filter(pk=pk).first()
+    if project is None:
+        raise Http404("no such project")
+    if (
+        not user.is_superuser
+        and not Membership.objects.filter(project=project, user=user, role=Role.ADMIN).exists()
+    ):
+        raise PermissionDenied("only the project's admins upload studies into it")
+    return project
+
+
+def _rejected(name: str, code: str, reason: str) -> IngestOutcome:
+    return IngestOutcome(status="rejected", source_name=name, code=code, reason=reason)
+
+
+def _ingest_archive(upload: UploadedFile, summary: IngestSummary, project: Any, user: Any) -> None:
+    name = upload.name or "upload.zip"
+    if (upload.size or 0) > settings.DICOM_MAX_ARCHIVE_BYTES:
+        summary.add(_rejected(name, TOO_LARGE, "archive is over DICOM_MAX_ARCHIVE_BYTES"))
+        return
+    upload.seek(0)
+    for entry, load in iter_archive(name, cast(IO[bytes], upload), summary):
+        data = load()
+        if data is not None:
+            summary.add(ingest_bytes(data, source_name=entry, user=user, project=project))
+
+
+def do_upload(files: list[UploadedFile], *, project: Any, user: Any) -> IngestSummary:
+    summary = IngestSummary()
+    limit = settings.DICOM_MAX_UPLOAD_BYTES
+    for upload in files:
+        name = upload.name or "upload"
+        head = upload.read(4)
+        if is_zip(head):
+            _ingest_archive(upload, summary, project, user)
+        elif (upload.size or 0) > limit:
+            summary.add(_rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}"))
+        elif not head:
+            summary.add(_rejected(name, NOT_DICOM, "the file is empty"))
+        else:
+            upload.seek(0)
+            summary.add(ingest_bytes(upload.read(), source_name=name, user=user, project=project))
+    return summary
+
+
+def outcome_json(outcome: IngestOutcome) -> dict[str, Any]:
+    return {
+        "name": outcome.source_name,
+        "status": outcome.status,
+        "code": outcome.code,
+        "reason": outcome.reason,
+        "sop_instance_uid": outcome.sop_instance_uid,
+        "study_instance_uid": outcome.study_instance_uid,
+        "items_created": outcome.items_created,
+    }

@@ -1,0 +1,129 @@
+"""The queue leases the highest-priority free item, once per doctor, up to N readers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from annotations.models import Item, Lease, Skip
+from tests.annotations.factories import add_member, make_project
+from tests.annotations.helpers import answer, read, submit, take
+
+
+def test_next_leases_the_highest_priority_item_first_ties_by_id(team) -> None:
+    items = list(Item.objects.filter(project=team.project).order_by("pk"))
+    Item.objects.filter(pk=items[3].pk).update(priority=10)
+    Item.objects.filter(pk__in=[items[1].pk, items[4].pk]).update(priority=5)
+    got = take(team.client(team.annotator), team.project.pk, count=3)
+    assert [i["id"] for i in got] == [items[3].pk, items[1].pk, items[4].pk]
+    assert all(i["lease"]["expires_at"] for i in got)
+
+
+def test_a_leased_item_is_not_offered_to_another_doctor(team) -> None:
+    mine = take(team.client(team.annotator), team.project.pk, count=3)
+    theirs = take(team.client(team.second_annotator), team.project.pk, count=3)
+    assert not {i["id"] for i in mine} & {i["id"] for i in theirs}
+
+
+def test_asking_again_returns_the_leases_already_held_first_in_order(team) -> None:
+    client = team.client(team.annotator)
+    first = take(client, team.project.pk, count=2)
+    again = take(client, team.project.pk, count=3)
+    assert [i["id"] for i in again[:2]] == [i["id"] for i in first]
+    assert [i["lease"]["id"] for i in again[:2]] == [i["lease"]["id"] for i in first]
+    assert len(again) == 3
+
+
+def test_an_item_reaches_its_readers_and_never_the_same_doctor_twice(make_user, db) -> None:
+    project = make_project(items=1, readers_per_item=2)
+    doctors = [make_user(f"doc{i}") for i in range(3)]
+    for doctor in doctors:
+        add_member(project, doctor, "annotator")
+    from rest_framework.test import APIClient
+
+    clients = []
+    for doctor in doctors:
+        client = APIClient()
+        client.force_authenticate(doctor)
+        clients.append(client)
+    item_id = read(clients[0], project.pk)
+    assert take(clients[0], project.pk) == []  # already read it
+    assert read(clients[1], project.pk) == item_id
+    assert take(clients[2], project.pk) == []  # two reads done
+    item = Item.objects.get(pk=item_id)
+    assert (item.reads_done, item.completed) == (2, True)
+
+
+def test_an_expired_lease_returns_the_item_to_the_pool(team) -> None:
+    (item,) = take(team.client(team.annotator), team.project.pk)
+    past = timezone.now() - timedelta(seconds=1)
+    Lease.objects.filter(pk=item["lease"]["id"]).update(expires_at=past)
+    Item.objects.filter(pk=item["id"]).update(lease_expires_at=past, priority=99)
+    (taken,) = take(team.client(team.second_annotator), team.project.pk)
+    assert taken["id"] == item["id"]
+    old = Lease.objects.get(pk=item["lease"]["id"])
+    assert old.closed_at is not None and old.outcome == "expired"
+
+
+def test_a_skipped_item_is_recorded_and_not_offered_to_that_doctor_again(team) -> None:
+    client = team.client(team.annotator)
+    Item.objects.filter(project=team.project).update(priority=0)
+    (item,) = take(client, team.project.pk)
+    response = client.post(
+        f"/api/v1/items/{item['id']}/skip",
+        {"reason": "poor_quality", "note": "motion"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert Skip.objects.get(item_id=item["id"]).reason == "poor_quality"
+    offered = {i["id"] for i in take(client, team.project.pk, count=3)}
+    assert item["id"] not in offered
+    assert take(team.client(team.second_annotator), team.project.pk)[0]["id"] == item["id"]
+
+
+def test_a_skip_needs_a_known_reason(team) -> None:
+    client = team.client(team.annotator)
+    (item,) = take(client, team.project.pk)
+    response = client.post(f"/api/v1/items/{item['id']}/skip", {"reason": "bored"}, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()
+
+
+def test_an_empty_queue_answers_with_no_items(team) -> None:
+    project = make_project(items=0)
+    add_member(project, team.annotator, "annotator")
+    response = team.client(team.annotator).post(
+        f"/api/v1/projects/{project.pk}/queue/next", {"count": 1}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "progress": {"submitted_by_me": 0, "remaining": 0}}
+
+
+def test_count_is_one_to_three(team) -> None:
+    client = team.client(team.annotator)
+    for bad in (0, 4, "2", None):
+        response = client.post(
+            f"/api/v1/projects/{team.project.pk}/queue/next", {"count": bad}, format="json"
+        )
+        assert response.status_code == 400
+
+
+def test_progress_counts_my_reads_and_what_is_left_for_me(team) -> None:
+    client = team.client(team.annotator)
+    read(client, team.project.pk)
+    response = client.post(
+        f"/api/v1/projects/{team.project.pk}/queue/next", {"count": 1}, format="json"
+    )
+    assert response.json()["progress"] == {"submitted_by_me": 1, "remaining": 5}
+
+
+def test_the_payload_carries_the_instance_and_my_own_annotations_only(team) -> None:
+    client = team.client(team.annotator)
+    (item,) = take(client, team.project.pk)
+    answer(client, item["id"], {"labels": ["normal"]})
+    (again,) = take(client, team.project.pk)
+    assert again["instance"]["rows"] == 64 and again["instance"]["modality"] == "CT"
+    assert [a["payload"] for a in again["annotations"]] == [{"labels": ["normal"]}]
+    assert again["suggestion"] is None
+    submit(client, item["id"])

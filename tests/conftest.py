@@ -1,0 +1,135 @@
+"""Shared fixtures: personas, real services (PostgreSQL/SQLite, Redis, a Celery worker process)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RADLOOP_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+ARTIFACTS = Path(os.environ.get("RADLOOP_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.db import connection
+
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL row locks (DATABASE_URL is SQLite)")
+    if connection.vendor != "postgresql":
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip_pg)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def make_user(django_user_model):  # type: ignore[no-untyped-def]
+    def make(username: str, *, superuser: bool = False):  # type: ignore[no-untyped-def]
+        if superuser:
+            return django_user_model.objects.create_superuser(username, f"{username}@x.test", "pw")
+        return django_user_model.objects.create_user(username, f"{username}@x.test", "pw")
+
+    return make
+
+
+def _worker_env() -> dict[str, str]:
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    env["RADLOOP_DATA_DIR"] = str(settings.DATA_DIR)
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT / "platform"), str(REPO_ROOT)])
+    env["OMP_NUM_THREADS"] = "2"
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    return env
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the test database and the test Redis database.
+
+    The queue is purged first so a task left by an earlier test cannot run against this one.
+    SQLite in-memory test databases are invisible to another process, so these tests need
+    PostgreSQL or a file-backed SQLite database.
+    """
+    from django.db import connection
+
+    if (connection.vendor == "sqlite" and ":memory:" in str(connection.settings_dict["NAME"])) or (
+        connection.vendor == "sqlite" and "mode=memory" in str(connection.settings_dict["NAME"])
+    ):
+        pytest.skip("a worker process cannot see an in-memory SQLite test database")
+    from config.celery import app
+
+    app.control.purge()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,train,infer",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=REPO_ROOT,
+        env=_worker_env(),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {proc.returncode}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        proc.kill()
+        raise RuntimeError("celery worker did not answer a ping within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
+    return path

@@ -1,0 +1,86 @@
+"""A run whose worker stopped beating is marked failed; the previous model stays active and the
+queued follow-up is sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
+from learning.services.runs import STALE_RUN_ERROR, fail_stale_runs
+from tests.learning.conftest import sent_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def running(project, *, beat_seconds_ago: float) -> TrainingRun:  # type: ignore[no-untyped-def]
+    beat = timezone.now() - timedelta(seconds=beat_seconds_ago)
+    return TrainingRun.objects.create(
+        project=project, status=RunStatus.RUNNING, started_at=beat, heartbeat_at=beat
+    )
+
+
+def test_a_run_without_heartbeat_for_too_long_is_marked_failed(cast, settings):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    active = ModelVersion.objects.create(
+        project=cast.project, number=1, architecture="small_cnn", status=ModelStatus.ACTIVE
+    )
+    dead = running(cast.project, beat_seconds_ago=61)
+
+    outcome = fail_stale_runs()
+
+    dead.refresh_from_db()
+    assert outcome.failed == [dead.pk]
+    assert dead.status == RunStatus.FAILED and dead.error == STALE_RUN_ERROR
+    assert dead.finished_at is not None
+    active.refresh_from_db()
+    assert active.status == ModelStatus.ACTIVE
+
+
+def test_a_run_that_beat_recently_is_left_alone(cast, settings):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    alive = running(cast.project, beat_seconds_ago=30)
+
+    assert fail_stale_runs().failed == []
+    alive.refresh_from_db()
+    assert alive.status == RunStatus.RUNNING
+
+
+def test_the_queued_follow_up_of_a_dead_run_is_sent_to_the_train_queue(
+    cast, settings, broker, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    running(cast.project, beat_seconds_ago=120)
+    follow_up = TrainingRun.objects.create(project=cast.project, dispatched_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fail_stale_runs()
+
+    assert sent_tasks(broker, "train") == [("ml_worker.tasks.train_model", [follow_up.pk])]
+
+
+def test_a_queued_run_whose_message_was_lost_is_sent_again_once(
+    cast, settings, broker, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    settings.TRAINING_REDISPATCH_AFTER_S = 600
+    forgotten = TrainingRun.objects.create(
+        project=cast.project, dispatched_at=timezone.now() - timedelta(seconds=601)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = fail_stale_runs()
+        second = fail_stale_runs()
+
+    assert first.redispatched == [forgotten.pk] and second.redispatched == []
+    assert sent_tasks(broker, "train") == [("ml_worker.tasks.train_model", [forgotten.pk])]
+
+
+def test_listing_runs_applies_the_check(cast, settings):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    dead = running(cast.project, beat_seconds_ago=300)
+
+    body = cast.client("annotator").get(f"/api/v1/training-runs/{dead.pk}/").json()
+
+    assert body["status"] == "failed"

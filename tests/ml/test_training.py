@@ -1,0 +1,74 @@
+"""Training learns a tiny synthetic task, reports progress and honours cancellation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ml_worker.inference import predict
+from ml_worker.models import ModelSpec, build_model
+from ml_worker.training import (
+    EpochReport,
+    TrainConfig,
+    TrainingCancelled,
+    class_weights,
+    train_classifier,
+)
+
+TINY = ModelSpec(input_size=16, width=8, input_mean=0.3, input_std=0.25)
+FAST = TrainConfig(max_epochs=4, batch_size=32, min_samples_per_epoch=192, patience=4, seed=0)
+
+
+def test_training_on_a_tiny_synthetic_set_learns(squares) -> None:  # type: ignore[no-untyped-def]
+    train_x, train_y, test_x, test_y = squares
+    reports: list[EpochReport] = []
+    result = train_classifier(
+        build_model(TINY), train_x, train_y, test_x, test_y, FAST, on_epoch=reports.append
+    )
+    accuracy = (predict(result.model, test_x).probabilities.argmax(1) == test_y).mean()
+    assert accuracy > 0.8  # chance is 0.5
+    assert [r.epoch for r in reports] == list(range(1, len(reports) + 1))
+    assert reports[-1].epochs == 4 and reports[-1].val_auc is not None
+    assert reports[0].eta_s >= reports[-1].eta_s == 0 or result.stopped_early
+    assert result.device == "cpu"
+
+
+def test_same_seed_gives_the_same_model(squares) -> None:  # type: ignore[no-untyped-def]
+    train_x, train_y, test_x, _ = squares
+    cfg = TrainConfig(max_epochs=1, batch_size=32, min_samples_per_epoch=64, seed=3)
+    a = train_classifier(build_model(TINY, seed=3), train_x, train_y, config=cfg).model
+    b = train_classifier(build_model(TINY, seed=3), train_x, train_y, config=cfg).model
+    np.testing.assert_allclose(predict(a, test_x).logits, predict(b, test_x).logits, atol=1e-5)
+
+
+def test_should_stop_cancels_within_the_first_batches(squares) -> None:  # type: ignore[no-untyped-def]
+    train_x, train_y, test_x, test_y = squares
+    calls: list[int] = []
+
+    def stop_after_first_poll() -> bool:
+        calls.append(1)
+        return True
+
+    cfg = TrainConfig(max_epochs=50, batch_size=8, min_samples_per_epoch=96, stop_check_every=2)
+    with pytest.raises(TrainingCancelled) as cancelled:
+        train_classifier(
+            build_model(TINY),
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+            cfg,
+            should_stop=stop_after_first_poll,
+        )
+    assert cancelled.value.epoch == 1 and len(calls) == 1
+
+
+def test_class_weights_balance_an_imbalanced_label_set() -> None:
+    weights = class_weights(np.array([0, 1, 1, 1]), 3)
+    assert torch.allclose(weights, torch.tensor([4 / 3, 4 / 9, 1.0]))
+
+
+def test_bad_inputs_are_rejected_before_any_work() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        train_classifier(build_model(TINY), np.zeros((3, 1, 16, 16), np.float32), np.zeros(2))

@@ -1,0 +1,101 @@
+"""Content-addressed storage: the filesystem default and the S3 configuration path."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from studies.storage import FileSystemStore, ObjectMissing, S3Store, get_store
+from tests.studies.ingest_support import (
+    store_dir,  # noqa: F401 (fixture)
+    stored_files,
+)
+
+pytestmark = pytest.mark.usefixtures("store_dir")
+
+
+def test_put_names_the_object_by_its_sha256_and_is_idempotent() -> None:
+    store = get_store()
+    data = b"DICM" * 1000
+
+    key = store.put(data)
+    again = store.put(data)
+
+    assert key == again == hashlib.sha256(data).hexdigest()
+    assert [p.name for p in stored_files()] == [key]
+    with store.open(key) as fh:
+        assert fh.read() == data
+
+
+def test_read_range_returns_exactly_the_requested_bytes() -> None:
+    store = get_store()
+    key = store.put(bytes(range(256)) * 4)
+
+    assert store.read_range(key, 10, 5) == bytes([10, 11, 12, 13, 14])
+    with pytest.raises(ObjectMissing):
+        store.read_range(key, 1020, 10)  # past the end
+
+
+def test_delete_removes_the_object_and_missing_objects_say_so() -> None:
+    store = get_store()
+    key = store.put(b"abc")
+
+    store.delete(key)
+
+    assert not store.exists(key)
+    with pytest.raises(ObjectMissing):
+        store.open(key)
+    assert stored_files() == []
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "A" * 64, "0" * 63, ""])
+def test_a_key_that_is_not_a_sha256_never_becomes_a_path(key: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a storage key"):
+        FileSystemStore(tmp_path).open(key)
+
+
+def test_the_store_follows_the_settings(settings, tmp_path: Path) -> None:
+    settings.DICOM_STORAGE_DIR = tmp_path / "one"
+    first = get_store()
+    settings.DICOM_STORAGE_DIR = tmp_path / "two"
+    second = get_store()
+
+    assert isinstance(first, FileSystemStore) and isinstance(second, FileSystemStore)
+    assert (first.root, second.root) == (tmp_path / "one", tmp_path / "two")
+
+
+def test_s3_backend_is_configured_from_settings_without_contacting_a_server(settings) -> None:
+    # Only the configuration path is exercised: building the client needs no network.
+    settings.DICOM_STORAGE_BACKEND = "s3"
+    settings.DICOM_S3_BUCKET = "radloop-dicom"
+    settings.DICOM_S3_ENDPOINT_URL = "http://127.0.0.1:9000"
+    settings.DICOM_S3_REGION = "eu-west-1"
+    settings.DICOM_S3_PREFIX = "hospital-a"
+
+    store = get_store()
+
+    assert isinstance(store, S3Store)
+    assert store.storage.bucket_name == "radloop-dicom"
+    assert store.storage.endpoint_url == "http://127.0.0.1:9000"
+    assert store.storage.location == "hospital-a"
+    key = "ab" + "0" * 62
+    assert store._name(key) == f"ab/{key}"
+    assert store.storage._normalize_name(store._name(key)) == f"hospital-a/ab/{key}"
+
+
+def test_s3_backend_without_a_bucket_is_a_clear_configuration_error(settings) -> None:
+    settings.DICOM_STORAGE_BACKEND = "s3"
+    settings.DICOM_S3_BUCKET = ""
+
+    with pytest.raises(ImproperlyConfigured, match="DICOM_S3_BUCKET"):
+        get_store()
+
+
+def test_an_unknown_backend_is_a_clear_configuration_error(settings) -> None:
+    settings.DICOM_STORAGE_BACKEND = "ftp"
+
+    with pytest.raises(ImproperlyConfigured, match="'filesystem' or 's3'"):
+        get_store()
