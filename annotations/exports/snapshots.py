@@ -105,7 +105,9 @@ def build_entries(project: Project) -> list[dict[str, Any]]:
     if not truths:
         raise NothingToExport(f"project {project.pk} has no labelled item to export yet")
     item_ids = sorted(truths)
-    splits = lock_splits(project, item_ids)
+    # Stratified by first label, exactly as training locks them (ml_worker.jobs.snapshot).
+    first_labels = {pk: (truths[pk].labels or [None])[0] for pk in item_ids}
+    splits = lock_splits(project, item_ids, first_labels)
     items = (
         Item.objects.filter(pk__in=item_ids)
         .select_related(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,8 +57,14 @@ def _patient_key(item: Item) -> str:
     return f"item-{item.pk}"  # no patient identity: the item is its own patient
 
 
-def lock_splits(project: Project, item_ids: list[int]) -> dict[int, str]:
-    """Give every listed item a split (writing Item.split) without moving assigned ones."""
+def lock_splits(
+    project: Project, item_ids: list[int], labels: Mapping[int, Hashable] | None = None
+) -> dict[int, str]:
+    """Give every listed item a split (writing Item.split) without moving assigned ones.
+
+    `labels` (item id -> label), where known, stratifies the new patients so that every label
+    reaches the test split (ml_worker.splits).
+    """
     # The listed items plus every assigned item of the project, so a known patient keeps its split.
     items = list(
         Item.objects.filter(project=project)
@@ -67,7 +74,11 @@ def lock_splits(project: Project, item_ids: list[int]) -> dict[int, str]:
     existing = {item.pk: item.split for item in items if item.split}
     fractions = SplitFractions(**settings.LEARNING_SPLIT_FRACTIONS)
     splits = assign_splits(
-        {item.pk: _patient_key(item) for item in items}, existing, fractions, seed=project.pk
+        {item.pk: _patient_key(item) for item in items},
+        existing,
+        fractions,
+        seed=project.pk,
+        strata=labels,
     )
     new_by_split: dict[str, list[int]] = defaultdict(list)
     for item_id, split in splits.items():
@@ -100,7 +111,9 @@ def build_training_set(project: Project) -> TrainingSet:
             # Single-label training: the first class of the ground truth (multi-label projects
             # train on their first label; see docs/learning.md).
             labelled[item_id] = (index_of[known[0]], truth)
-    splits = lock_splits(project, sorted(labelled))
+    splits = lock_splits(
+        project, sorted(labelled), {item: label for item, (label, _) in labelled.items()}
+    )
     entries = [
         {
             "item": item_id,

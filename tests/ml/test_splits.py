@@ -56,3 +56,47 @@ def test_bad_fractions_and_unknown_existing_splits_are_rejected() -> None:
         SplitFractions(0.8, 0.3, 0.1)
     with pytest.raises(ValueError, match="unknown split"):
         assign_splits({1: "p"}, existing={1: "holdout"})
+
+
+def small_project() -> tuple[dict[int, str], dict[int, str]]:
+    """30 labelled images of 15 patients (2 each), a third of them with pneumonia."""
+    items = hospital(15, 2)
+    labels = {
+        item: "pneumonia" if int(p.split("-")[1]) % 3 == 0 else "normal"
+        for item, p in items.items()
+    }
+    return items, labels
+
+
+def test_label_strata_put_every_class_into_a_small_test_split() -> None:
+    items, labels = small_project()
+    blind_single_class = 0
+    for seed in range(200):
+        stratified = assign_splits(items, seed=seed, strata=labels)
+        test_labels = {labels[i] for i, s in stratified.items() if s == TEST}
+        assert test_labels == {"normal", "pneumonia"}, seed
+        by_patient: dict[str, set[str]] = {}
+        for item, patient in items.items():
+            by_patient.setdefault(patient, set()).add(stratified[item])
+        assert all(len(s) == 1 for s in by_patient.values())
+        blind = assign_splits(items, seed=seed)
+        blind_single_class += len({labels[i] for i, s in blind.items() if s == TEST}) < 2
+    # Without strata the same data often leaves the test split with one class (AUC undefined).
+    assert blind_single_class > 0
+
+
+def test_strata_balance_each_label_towards_the_target_fractions() -> None:
+    items = hospital(300, 1)
+    labels = {item: "rare" if item % 10 == 0 else "common" for item in items}
+    splits = assign_splits(items, seed=2, strata=labels)
+    rare = Counter(s for i, s in splits.items() if labels[i] == "rare")
+    common = Counter(s for i, s in splits.items() if labels[i] == "common")
+    assert rare == {"train": 21, "val": 4, "test": 5} or rare == {"train": 21, "val": 5, "test": 4}
+    assert abs(common["test"] - 0.15 * 270) <= 1 and abs(common["val"] - 0.15 * 270) <= 1
+
+
+def test_strata_never_move_an_assigned_item() -> None:
+    items, labels = small_project()
+    first = assign_splits(dict(list(items.items())[:10]), seed=4, strata=labels)
+    second = assign_splits(items, existing=first, seed=4, strata=labels)
+    assert {k: second[k] for k in first} == first
