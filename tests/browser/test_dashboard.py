@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotations.models import Item, Skip, Submission
+from annotations.models import Annotation, Item, Skip, Submission
 from learning.models import ModelVersion, TrainingRun
 from ml_worker.jobs.train import run_training
 from tests.browser.support import Browser, sign_in
@@ -43,6 +43,18 @@ def project(admin, make_user):  # type: ignore[no-untyped-def]
     for item, ms in zip(items[:4], (1500, 2500, 4000, 9000), strict=True):
         Submission.objects.create(item=item, user=doctor, time_spent_ms=ms)
     Submission.objects.create(item=items[0], user=admin, time_spent_ms=3000)
+    Submission.objects.create(item=items[1], user=admin, time_spent_ms=2000)
+    # The doctor's answers; the admin read two of the same items and disagreed on the second.
+    for index, item in enumerate(items[:4]):
+        answer = CLASSES[int(truth[index])]
+        Annotation.objects.create(
+            item=item, author=doctor, kind="class", source="human", payload={"labels": [answer]}
+        )
+    for index, item in enumerate(items[:2]):
+        answer = CLASSES[int(truth[index])] if index == 0 else CLASSES[1 - int(truth[index])]
+        Annotation.objects.create(
+            item=item, author=admin, kind="class", source="human", payload={"labels": [answer]}
+        )
     Skip.objects.create(item=items[5], user=doctor, reason="poor_quality")
     Skip.objects.create(item=items[6], user=doctor, reason="unsure")
     Skip.objects.create(item=items[7], user=admin, reason="poor_quality")
@@ -115,7 +127,25 @@ def test_the_charts_plot_the_dashboard_api_figures(
     seconds = [d["median_time_ms"] / 1000 for d in doctors]
     assert plotted(page, "time-per-label")["values"] == seconds
     assert plotted(page, "labels-per-day")["values"] == [d["count"] for d in api["labels_per_day"]]
-    assert sum(plotted(page, "labels-per-day")["values"]) == 5
+    assert sum(plotted(page, "labels-per-day")["values"]) == 6
+    agreement = api["agreement_per_doctor"]
+    assert {row["doctor"]: row["with_other_readers"] for row in agreement} == {
+        "admin-dash": 0.5,
+        "doctor-dash": 0.5,
+    }
+    assert plotted(page, "agreement-per-doctor") == {
+        "labels": [row["doctor"] for row in agreement],
+        "groups": [
+            {
+                "label": "agreement with other readers",
+                "values": [row["with_other_readers"] for row in agreement],
+            },
+            {
+                "label": "agreement with adjudication",
+                "values": [row["with_adjudication"] for row in agreement],
+            },
+        ],
+    }
     assert plotted(page, "skip-reasons") == {
         "labels": [s["reason"] for s in api["skip_reasons"]],
         "values": [s["count"] for s in api["skip_reasons"]],

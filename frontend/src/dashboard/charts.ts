@@ -2,7 +2,7 @@
 import type { ChartConfiguration } from "chart.js";
 
 import { PALETTE } from "./ChartBox";
-import type { Bars, Series, XY } from "./series";
+import type { Bars, GroupedBars, Series, XY } from "./series";
 
 const fixed = (digits: number) => (value: number) => value.toFixed(digits);
 
@@ -63,6 +63,27 @@ export function barChart(bars: Bars, label: string, color = PALETTE[0], digits =
         tooltip: { callbacks: { label: (ctx) => `${label}: ${fixed(digits)(ctx.parsed.y ?? 0)}` } },
       },
       scales: { y: { beginAtZero: true } },
+    },
+  };
+}
+
+/** Side-by-side bars per category, on a 0..1 scale (agreement shares, Dice). */
+export function groupedBarChart(bars: GroupedBars, digits = 2): ChartConfiguration {
+  return {
+    type: "bar",
+    data: {
+      labels: bars.labels,
+      datasets: bars.groups.map((g, i) => ({ label: g.label, data: g.values, backgroundColor: PALETTE[(i + 1) % PALETTE.length] })),
+    },
+    options: {
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (ctx) => `${ctx.dataset.label}: ${ctx.parsed.y === null ? "—" : fixed(digits)(ctx.parsed.y)}`,
+          },
+        },
+      },
+      scales: { y: { beginAtZero: true, max: 1 } },
     },
   };
 }

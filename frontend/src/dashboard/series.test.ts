@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import type { CurvePoint, ReliabilityBin } from "./api";
-import { learningCurve, lossCurves, reliability, runFraction } from "./series";
+import type { CurvePoint, DashboardData, ReliabilityBin } from "./api";
+import { agreementPerDoctor, learningCurve, lossCurves, reliability, runFraction } from "./series";
 
 const point = (version: number, labels: number, auc: number | null, f1: Record<string, number>): CurvePoint => ({
   version,
@@ -56,5 +56,31 @@ describe("a training run's progress", () => {
       { label: "train loss", points: [{ x: 1, y: 0.7 }] },
       { label: "val loss", points: [{ x: 1, y: 0.6 }] },
     ]);
+  });
+});
+
+describe("agreement per doctor", () => {
+  const row = (doctor: string, metric: string, withOthers: number | null, withReview: number | null) => ({
+    doctor,
+    metric,
+    with_other_readers: withOthers,
+    items_shared: withOthers === null ? 0 : 10,
+    with_adjudication: withReview,
+    items_adjudicated: withReview === null ? 0 : 4,
+  });
+
+  it("plots both shares per doctor and keeps a missing one as no bar", () => {
+    const data = { agreement_per_doctor: [row("ana", "percent_agreement", 0.8, null), row("bo", "percent_agreement", 0.6, 0.75)] };
+    const bars = agreementPerDoctor(data as unknown as DashboardData);
+    expect(bars.labels).toEqual(["ana", "bo"]);
+    expect(bars.groups).toEqual([
+      { label: "agreement with other readers", values: [0.8, 0.6] },
+      { label: "agreement with adjudication", values: [null, 0.75] },
+    ]);
+  });
+
+  it("names Dice for shape projects", () => {
+    const data = { agreement_per_doctor: [row("ana", "dice", 0.7, 0.9)] };
+    expect(agreementPerDoctor(data as unknown as DashboardData).groups[0].label).toBe("Dice with other readers");
   });
 });

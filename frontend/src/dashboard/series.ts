@@ -65,6 +65,27 @@ export function timePerLabel(data: DashboardData): Bars {
   };
 }
 
+export interface GroupedBars {
+  labels: string[];
+  groups: { label: string; values: (number | null)[] }[];
+}
+
+/**
+ * Each doctor's agreement, as a share 0..1: with the other readers of the same items and with
+ * the reviewers' adjudication. null where a doctor shares no item (no bar, not a zero).
+ */
+export function agreementPerDoctor(data: DashboardData): GroupedBars {
+  const rows = data.agreement_per_doctor;
+  const metric = rows[0]?.metric === "dice" ? "Dice" : "agreement";
+  return {
+    labels: rows.map((r) => r.doctor),
+    groups: [
+      { label: `${metric} with other readers`, values: rows.map((r) => r.with_other_readers) },
+      { label: `${metric} with adjudication`, values: rows.map((r) => r.with_adjudication) },
+    ],
+  };
+}
+
 export function skipReasons(data: DashboardData): Bars {
   return { labels: data.skip_reasons.map((s) => s.reason), values: data.skip_reasons.map((s) => s.count) };
 }
