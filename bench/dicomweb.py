@@ -8,8 +8,13 @@ connections). Both are driven by the same client, dicomweb-client, with the same
 
   STOW-RS  --stow synthetic copies of CT_small (new UIDs), one instance per request
   QIDO-RS  all studies; one study by UID
-  WADO-RS  instance metadata; frame 1 as application/octet-stream (sequential, then from
-           4 client threads with one keep-alive session each), for CT_small and MR_small
+  WADO-RS  instance metadata; frame 1 as application/octet-stream (--requests sequential, then
+           4 x --requests from 4 client processes at once, one keep-alive connection each),
+           for CT_small and MR_small
+
+The two servers are measured in alternating blocks (10 STOWs, 5 searches or metadata requests,
+20 frames, a quarter of the 4-client requests), the order flipping every block, so that the load of
+anything else on the machine falls on both alike.
 
 Prints p50/p95 and rates per server with ours/Orthanc ratios, then the machine-readable line
     frames_per_s_ratio=R frame_p50_ratio=R stow_ratio=R
@@ -33,11 +38,11 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from io import BytesIO  # noqa: E402
+from typing import Any  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -202,12 +207,29 @@ class Services:
             print(f"could not drop {self.db_name}: {exc}", file=sys.stderr)
 
 
-def timed(call: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
+Client = Any  # dicomweb_client's DICOMwebClient, imported late (inside the namespace)
+SERVERS = ("ours", "orthanc")
+
+
+def turns(index: int) -> tuple[str, ...]:
+    """Which server goes first in block `index`: alternating, so that neither always runs
+    first after a pause or always shares the machine with the same background load."""
+    return SERVERS if index % 2 == 0 else SERVERS[::-1]
+
+
+def interleaved(
+    calls: dict[str, Callable[[], object]], count: int, block: int
+) -> dict[str, list[float]]:
+    """Time `count` calls per server, `block` calls to one server and then `block` to the other,
+    so both are measured under the same (shared, noisy) machine load."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for index in range((count + block - 1) // block):
+        n = min(block, count - index * block)
+        for name in turns(index):
+            for _ in range(n):
+                start = time.perf_counter()
+                calls[name]()
+                samples[name].append(time.perf_counter() - start)
     return samples
 
 
@@ -216,101 +238,160 @@ def p(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def measure(name: str, make_client: Callable[[], object], args: argparse.Namespace) -> dict:
+def _bytes(ds: Any) -> bytes:
+    out = BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+def _stow_copies(template: Any, count: int) -> list[Any]:
     import pydicom
     from pydicom.uid import generate_uid
 
-    client = make_client()
-    results: dict[str, object] = {}
-    datasets = {f: pydicom.dcmread(pydicom.data.get_testdata_file(f)) for f in FILES}
-    for ds in datasets.values():
-        client.store_instances([ds])  # type: ignore[attr-defined]
-
-    template = datasets["CT_small.dcm"]
     copies = []
-    for _ in range(args.stow):
+    for _ in range(count):
         copy = pydicom.dcmread(BytesIO(_bytes(template)))
         copy.StudyInstanceUID, copy.SeriesInstanceUID = generate_uid(), generate_uid()
         copy.SOPInstanceUID = copy.file_meta.MediaStorageSOPInstanceUID = generate_uid()
         copies.append(copy)
-    start = time.perf_counter()
-    for copy in copies:
-        client.store_instances([copy])  # type: ignore[attr-defined]
-    results["stow_per_s"] = args.stow / (time.perf_counter() - start)
+    return copies
 
-    ct = datasets["CT_small.dcm"]
-    results["qido_all"] = timed(lambda: client.search_for_studies(), 25)  # type: ignore[attr-defined]
-    results["qido_uid"] = timed(
-        lambda: client.search_for_studies(search_filters={"StudyInstanceUID": ct.StudyInstanceUID}),  # type: ignore[attr-defined]
-        25,
+
+def _frame_call(client: Client, ds: Any) -> Callable[[], None]:
+    uids = (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    size = ds.Rows * ds.Columns * ds.BitsAllocated // 8
+
+    def frame() -> None:
+        (data,) = client.retrieve_instance_frames(*uids, [1], media_types=OCTET)
+        assert len(data) == size
+
+    return frame
+
+
+def _client_process(
+    make_client: Callable[[], Client], ds: Any, count: int, barrier: Any, out: Any
+) -> None:
+    frame = _frame_call(make_client(), ds)
+    frame()  # connect before the clock starts
+    barrier.wait()
+    start = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
+    for _ in range(count):
+        frame()
+    out.put((start, time.perf_counter()))
+
+
+def concurrent(make_client: Callable[[], Client], ds: Any, per_client: int) -> tuple[int, float]:
+    """`per_client` frame requests from each of 4 client processes at once, each with its own
+    keep-alive connection; returns (requests, seconds from the first start to the last end).
+
+    Processes, not threads: 4 threads of one Python client share its GIL, and that (not the
+    server) then caps the rate at about what one client process can parse.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    barrier, out = context.Barrier(4), context.SimpleQueue()
+    workers = [
+        context.Process(target=_client_process, args=(make_client, ds, per_client, barrier, out))
+        for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    if any(worker.exitcode != 0 for worker in workers):
+        raise RuntimeError(f"a client process failed: {[w.exitcode for w in workers]}")
+    spans = [out.get() for _ in workers]
+    return per_client * len(workers), max(e for _, e in spans) - min(s for s, _ in spans)
+
+
+def measure(make_client: dict[str, Callable[[], Client]], args: argparse.Namespace) -> dict:
+    """Every measurement for both servers, interleaved block by block (see `interleaved`)."""
+    import pydicom
+
+    client = {name: make() for name, make in make_client.items()}
+    results: dict[str, dict[str, Any]] = {name: {} for name in client}
+    datasets = {f: pydicom.dcmread(pydicom.data.get_testdata_file(f)) for f in FILES}
+    for name in SERVERS:
+        for ds in datasets.values():
+            client[name].store_instances([ds])
+
+    copies = _stow_copies(datasets["CT_small.dcm"], args.stow)
+    pending = {name: iter(copies) for name in SERVERS}
+    stow = interleaved(
+        {
+            name: lambda name=name: client[name].store_instances([next(pending[name])])
+            for name in SERVERS
+        },
+        args.stow,
+        block=10,
     )
-    seq_all: list[float] = []
-    for file_name, ds in datasets.items():
-        uids = (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
-        results[f"meta {file_name}"] = timed(
-            lambda uids=uids: client.retrieve_instance_metadata(*uids),
-            25,  # type: ignore[attr-defined]
+    ct = datasets["CT_small.dcm"]
+    qido_all = interleaved(
+        {name: client[name].search_for_studies for name in SERVERS},
+        25,
+        block=5,
+    )
+    qido_uid = interleaved(
+        {
+            name: lambda name=name: client[name].search_for_studies(
+                search_filters={"StudyInstanceUID": ct.StudyInstanceUID}
+            )
+            for name in SERVERS
+        },
+        25,
+        block=5,
+    )
+    for name in SERVERS:
+        results[name].update(
+            stow_per_s=args.stow / sum(stow[name]),
+            qido_all=qido_all[name],
+            qido_uid=qido_uid[name],
+            frames_seq_all=[],
+            frames_4_count=0,
+            frames_4_seconds=0.0,
         )
 
-        size = ds.Rows * ds.Columns * ds.BitsAllocated // 8
-
-        def frame(c: object = client, uids: tuple[str, str, str] = uids, size: int = size) -> None:
-            (data,) = c.retrieve_instance_frames(*uids, [1], media_types=OCTET)  # type: ignore[attr-defined]
-            assert len(data) == size
-
-        for _ in range(5):
-            frame()  # warm-up: caches, connection, lazy imports
-        # Warm every server process too: gunicorn workers import the URLconf (and with it
-        # pydicom and numpy) on their first request, which a later phase must not pay for.
-        concurrent(make_client, uids, ds, 40)
-        seq = timed(frame, args.requests)
-        seq_all += seq
-        results[f"frame {file_name}"] = seq
-        results[f"frames_per_s {file_name}"] = len(seq) / sum(seq)
-        results[f"frames_per_s_4 {file_name}"] = concurrent(make_client, uids, ds, args.requests)
-    results["frames_seq_all"] = seq_all
-    total = sum(args.requests for _ in datasets)
-    results["frames_per_s_4_all"] = total / sum(
-        args.requests / float(results[f"frames_per_s_4 {f}"])
-        for f in datasets  # type: ignore[arg-type]
-    )
-    print(f"measured {name}", file=sys.stderr)
+    rounds = 8  # short rounds, so a burst of outside load hits both servers alike
+    per_client = max(1, args.requests // rounds)  # 4 clients: 4 x --requests in all
+    for file_name, ds in datasets.items():
+        uids = (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+        meta = interleaved(
+            {
+                name: lambda name=name, uids=uids: client[name].retrieve_instance_metadata(*uids)
+                for name in SERVERS
+            },
+            25,
+            block=5,
+        )
+        frame = {name: _frame_call(client[name], ds) for name in SERVERS}
+        for name in SERVERS:
+            for _ in range(5):
+                frame[name]()  # warm-up: caches, connection, lazy imports
+            # Warm every server process and connection too: gunicorn workers import the
+            # URLconf (and with it pydicom and numpy) on their first request.
+            concurrent(make_client[name], ds, 10)
+        seq = interleaved(frame, args.requests, block=20)
+        four: dict[str, list[tuple[int, float]]] = {name: [] for name in SERVERS}
+        for index in range(rounds):
+            for name in turns(index):
+                four[name].append(concurrent(make_client[name], ds, per_client))
+        for name in SERVERS:
+            count = sum(n for n, _ in four[name])
+            seconds = sum(t for _, t in four[name])
+            results[name][f"meta {file_name}"] = meta[name]
+            results[name][f"frame {file_name}"] = seq[name]
+            results[name][f"frames_per_s {file_name}"] = len(seq[name]) / sum(seq[name])
+            results[name][f"frames_per_s_4 {file_name}"] = count / seconds
+            results[name]["frames_seq_all"] += seq[name]
+            results[name]["frames_4_count"] += count
+            results[name]["frames_4_seconds"] += seconds
+    for name in SERVERS:
+        results[name]["frames_per_s_4_all"] = float(results[name]["frames_4_count"]) / float(
+            results[name]["frames_4_seconds"]
+        )
+    print("measured both", file=sys.stderr)
     return results
-
-
-def _bytes(ds: object) -> bytes:
-    out = BytesIO()
-    ds.save_as(out)  # type: ignore[attr-defined]
-    return out.getvalue()
-
-
-def concurrent(
-    make_client: Callable[[], object],
-    uids: tuple[str, str, str],
-    ds: object,
-    requests: int,
-    clients: int = 4,
-) -> float:
-    per_client = requests // clients
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        client = make_client()
-        try:
-            for _ in range(per_client):
-                client.retrieve_instance_frames(*uids, [1], media_types=OCTET)  # type: ignore[attr-defined]
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return per_client * clients / (time.perf_counter() - start)
 
 
 def report(ours: dict, orthanc: dict, args: argparse.Namespace) -> str:
@@ -364,19 +445,17 @@ def main() -> None:
     try:
         services.start()
         token = services.token()
-        ours = measure(
-            "ours",
-            lambda: DICOMwebClient(
-                url=f"http://127.0.0.1:{OURS_PORT}/dicomweb",
-                headers={"Authorization": f"Token {token}"},
-            ),
+        results = measure(
+            {
+                "ours": lambda: DICOMwebClient(
+                    url=f"http://127.0.0.1:{OURS_PORT}/dicomweb",
+                    headers={"Authorization": f"Token {token}"},
+                ),
+                "orthanc": lambda: DICOMwebClient(url=f"http://127.0.0.1:{ORTHANC_PORT}/dicom-web"),
+            },
             args,
         )
-        orthanc = measure(
-            "orthanc",
-            lambda: DICOMwebClient(url=f"http://127.0.0.1:{ORTHANC_PORT}/dicom-web"),
-            args,
-        )
+        ours, orthanc = results["ours"], results["orthanc"]
     finally:
         services.stop()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -254,24 +254,30 @@ def attach_to_project(instance: Instance, project: Project) -> int:
 # -- the service --------------------------------------------------------------------------------
 
 
-def _check(data: bytes) -> pydicom.FileDataset:
-    """Parse and validate one object, raising Rejected with the per-file reason."""
+def _check(data: bytes) -> tuple[pydicom.FileDataset, list[list[int]]]:
+    """Parse and validate one object, raising Rejected with the per-file reason; returns the
+    dataset and its frame offsets."""
     ds = _parse(data)
     _validate(ds)
     try:
-        compute_frame_offsets(data, ds)
+        offsets = compute_frame_offsets(data, ds)
     except FrameLayoutError as exc:
         raise Rejected(TRUNCATED, f"pixel data is truncated or malformed: {exc}") from exc
     _check_decodes(ds)
-    return ds
+    return ds, offsets
 
 
 def _existing(sop_instance_uid: str) -> Instance | None:
-    return (
-        Instance.objects.select_related("series__study__patient")
-        .filter(sop_instance_uid=sop_instance_uid)
+    # Almost every object is new: ask the cheap question first. The four-table join below
+    # costs PostgreSQL ~0.8 ms just to plan (EXPLAIN ANALYZE), more than the whole lookup.
+    found = (
+        Instance.objects.filter(sop_instance_uid=sop_instance_uid)
+        .values_list("pk", flat=True)
         .first()
     )
+    if found is None:
+        return None
+    return Instance.objects.select_related("series__study__patient").filter(pk=found).first()
 
 
 def _known(
@@ -310,41 +316,54 @@ def ingest_bytes(
     """Validate, (de-identify,) store and index one DICOM Part 10 object."""
     outcome = IngestOutcome(status="rejected", source_name=source_name)
     try:
-        ds = _check(data)
+        ds, offsets = _check(data)
     except Rejected as exc:
         outcome.code, outcome.reason = exc.code, exc.reason
         return outcome
     deidentify = project is not None and project.deidentify
+    received_key = content_key(data)
     key = ""
-    final = data
+    final, final_key = data, received_key
     try:
-        # One transaction for the de-identification map rows, the index rows and the Items:
-        # a failure anywhere leaves none of them.
+        # One transaction (one commit: STOW-RS pays a disk flush per commit) for the
+        # de-identification map rows, the index rows, the Items and the audit event: a failure
+        # anywhere leaves none of them.
         with transaction.atomic():
             if deidentify:
                 from studies.deid import deidentify_bytes
 
                 final = deidentify_bytes(ds)
+                final_key = content_key(final)
                 ds = pydicom.dcmread(BytesIO(final))
+                offsets = compute_frame_offsets(final, ds)
             outcome.sop_instance_uid = str(ds.SOPInstanceUID)
             outcome.sop_class_uid = str(ds.SOPClassUID)
             outcome.study_instance_uid = str(ds.StudyInstanceUID)
             existing = _existing(outcome.sop_instance_uid)
             if existing is not None:
-                return _known(existing, content_key(final), project, outcome)
-            offsets = compute_frame_offsets(final, ds)
-            key = get_store().put(final)
+                return _known(existing, final_key, project, outcome)
+            key = get_store().put(final, key=final_key)
             instance = _index(
                 ds,
                 key=key,
                 data=final,
-                received_sha256=content_key(data),
+                received_sha256=received_key,
                 offsets=offsets,
                 deidentified=deidentify,
                 burned_in=burned_in_flag(ds),
             )
             if project is not None:
                 outcome.items_created = attach_to_project(instance, project)
+            if user is not None and getattr(user, "is_authenticated", False):
+                from studies.audit import record
+
+                record(
+                    user,
+                    "ingest",
+                    outcome.study_instance_uid,
+                    sop_instance_uid=instance.sop_instance_uid,
+                    source=source_name,
+                )
     except IntegrityError:
         # Another ingest of the same UID committed first: report against what it stored.
         if key:
@@ -352,23 +371,13 @@ def ingest_bytes(
         existing = _existing(outcome.sop_instance_uid)
         if existing is None:
             raise
-        return _known(existing, content_key(final), project, outcome)
+        return _known(existing, final_key, project, outcome)
     except BaseException:
         if key:
             _remove_if_unreferenced(key)
         raise
     outcome.status = "stored"
     outcome.instance = instance
-    if user is not None and getattr(user, "is_authenticated", False):
-        from studies.audit import record
-
-        record(
-            user,
-            "ingest",
-            outcome.study_instance_uid,
-            sop_instance_uid=instance.sop_instance_uid,
-            source=source_name,
-        )
     return outcome
 
 

@@ -41,7 +41,7 @@ def _check_key(key: str) -> str:
 
 
 class DicomStore(Protocol):
-    def put(self, data: bytes) -> str: ...
+    def put(self, data: bytes, key: str | None = None) -> str: ...
     def open(self, key: str) -> BinaryIO: ...
     def read_range(self, key: str, offset: int, length: int) -> bytes: ...
     def exists(self, key: str) -> bool: ...
@@ -54,13 +54,18 @@ class FileSystemStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._root_text = str(self.root)
 
     def path(self, key: str) -> Path:
-        _check_key(key)
-        return self.root / key[:2] / key[2:4] / key
+        return Path(self._path_text(key))
 
-    def put(self, data: bytes) -> str:
-        key = content_key(data)
+    def _path_text(self, key: str) -> str:
+        _check_key(key)
+        return f"{self._root_text}/{key[:2]}/{key[2:4]}/{key}"
+
+    def put(self, data: bytes, key: str | None = None) -> str:
+        """Store `data` under its sha256; `key` is content_key(data) when the caller has it."""
+        key = key or content_key(data)
         target = self.path(key)
         if target.exists():
             return key
@@ -84,9 +89,17 @@ class FileSystemStore:
             raise ObjectMissing(key) from exc
 
     def read_range(self, key: str, offset: int, length: int) -> bytes:
-        with self.open(key) as fh:
-            fh.seek(offset)
-            data = fh.read(length)
+        # The frame hot path: plain os calls cost ~11 µs where pathlib and a buffered file object
+        # cost ~31 µs. Keeping descriptors open would save ~7 µs more, not worth bounding them
+        # and never closing one that another thread is reading (docs/decisions/0123).
+        try:
+            fd = os.open(self._path_text(key), os.O_RDONLY)
+        except FileNotFoundError as exc:
+            raise ObjectMissing(key) from exc
+        try:
+            data = os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
         if len(data) != length:
             raise ObjectMissing(f"{key} is shorter than {offset}+{length} bytes")
         return data
@@ -139,8 +152,8 @@ class S3Store:
     def _object(self, key: str):  # type: ignore[no-untyped-def]
         return self.storage.bucket.Object(self.storage._normalize_name(self._name(key)))
 
-    def put(self, data: bytes) -> str:
-        key = content_key(data)
+    def put(self, data: bytes, key: str | None = None) -> str:
+        key = key or content_key(data)
         if not self.exists(key):
             self._object(key).put(Body=data, ContentType="application/dicom")
         return key

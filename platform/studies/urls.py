@@ -4,7 +4,17 @@ from django.urls import include, path
 
 from studies.dicomweb import uri, views
 
+# Django tries patterns in order and no two of these can match the same path, so the ones a
+# viewer requests hundreds of times per series come first.
 _resources = [
+    path(
+        "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>",
+        views.frames,
+    ),
+    path(
+        "studies/<str:study>/series/<str:series>/instances/<str:sop>/metadata",
+        views.instance_metadata,
+    ),
     path("studies", views.studies),
     path("series", views.all_series),
     path("instances", views.all_instances),
@@ -20,20 +30,12 @@ _resources = [
     path("studies/<str:study>/series/<str:series>/instances", views.series_instances),
     path("studies/<str:study>/series/<str:series>/instances/<str:sop>", views.instance),
     path(
-        "studies/<str:study>/series/<str:series>/instances/<str:sop>/metadata",
-        views.instance_metadata,
-    ),
-    path(
         "studies/<str:study>/series/<str:series>/instances/<str:sop>/rendered",
         views.instance_rendered,
     ),
     path(
         "studies/<str:study>/series/<str:series>/instances/<str:sop>/thumbnail",
         views.thumbnail,
-    ),
-    path(
-        "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>",
-        views.frames,
     ),
     path(
         "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>"

@@ -27,7 +27,7 @@ PLUGINS = "/usr/share/orthanc/plugins"
 ORTHANC_PORT = 8042
 
 
-def orthanc_config(storage: Path, host: str) -> dict:
+def orthanc_config(storage: Path, host: str, users: dict[str, str] | None = None) -> dict:
     return {
         "Name": "radloop-test",
         "StorageDirectory": str(storage),
@@ -35,7 +35,9 @@ def orthanc_config(storage: Path, host: str) -> dict:
         "StorageCompression": False,
         "HttpPort": ORTHANC_PORT,
         "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
+        # With users, every request needs HTTP basic credentials of one of them.
+        "AuthenticationEnabled": bool(users),
+        "RegisteredUsers": users or {},
         "DicomServerEnabled": False,
         "HttpCompressionEnabled": False,
         "Plugins": [PLUGINS],
@@ -117,7 +119,13 @@ def serve_inside_namespace(config: Path, unix_path: str) -> None:
 
 
 class OrthancPeer:
-    """Start Orthanc in a private namespace; `.url` is its DICOMweb root on 127.0.0.1."""
+    """Start Orthanc in a private namespace; `.url` is its DICOMweb root on 127.0.0.1.
+    With `users` (name → password) it asks every request for HTTP basic credentials."""
+
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        self.users = users or {}
+        # The peer's own requests (readiness, test setup) use the first user.
+        self.auth = next(iter(self.users.items()), None)
 
     def __enter__(self) -> OrthancPeer:
         self.scratch = Path(tempfile.mkdtemp(prefix="radloop-orthanc-"))
@@ -128,7 +136,9 @@ class OrthancPeer:
         self.listener = listener
         port = listener.getsockname()[1]
         config = self.scratch / "orthanc.json"
-        config.write_text(json.dumps(orthanc_config(self.scratch / "db", f"127.0.0.1:{port}")))
+        config.write_text(
+            json.dumps(orthanc_config(self.scratch / "db", f"127.0.0.1:{port}", self.users))
+        )
         repo = Path(__file__).resolve().parents[2]
         self.proc = subprocess.Popen(
             [
@@ -163,7 +173,7 @@ class OrthancPeer:
             if self.proc.poll() is not None:
                 raise RuntimeError("the Orthanc namespace process exited")
             try:
-                if requests.get(url, timeout=2).status_code == 200:
+                if requests.get(url, timeout=2, auth=self.auth).status_code == 200:
                     return
             except requests.RequestException:
                 pass

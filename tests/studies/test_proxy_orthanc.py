@@ -111,3 +111,49 @@ def test_the_frame_cache_stays_under_its_size_limit(orthanc, settings, tmp_path,
         )
     assert upstream.frame_cache().size() <= 400_000
     assert len(upstream.frame_cache().files()) >= 1
+
+
+@pytest.fixture
+def guarded_orthanc(shared_data: Path):  # type: ignore[no-untyped-def]
+    """An Orthanc that asks every request for HTTP basic credentials (RegisteredUsers)."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    import requests
+    from dicomweb_client.api import DICOMwebClient
+
+    with OrthancPeer(users={"radloop": "s3cret"}) as peer:
+        session = requests.Session()
+        session.auth = peer.auth
+        client = DICOMwebClient(url=peer.url, session=session)
+        client.store_instances([pydicom.dcmread(shared_data / "dicom/single_files" / FILES[0])])
+        yield peer
+
+
+@pytest.mark.django_db
+def test_an_upstream_that_asks_for_credentials_is_indexed_and_served_with_them(
+    guarded_orthanc, settings, tmp_path, make_user, shared_data
+):
+    settings.DICOMWEB_UPSTREAM_URL = guarded_orthanc.url
+    settings.DICOMWEB_UPSTREAM_CACHE_DIR = str(tmp_path / "cache")
+    settings.DICOMWEB_UPSTREAM_USER, settings.DICOMWEB_UPSTREAM_PASSWORD = "radloop", "s3cret"
+    call_command("index_upstream")
+    (instance,) = Instance.objects.all()
+
+    ds = pydicom.dcmread(shared_data / "dicom/single_files" / FILES[0])
+    admin = token_client(make_user("root", superuser=True))
+    frame = _frame(admin.get(instance_url(instance) + "/frames/1", HTTP_ACCEPT=DECODED))
+    decoded = np.frombuffer(frame, dtype=ds.pixel_array.dtype).reshape(ds.pixel_array.shape)
+    np.testing.assert_array_equal(decoded, ds.pixel_array)
+    assert admin.get(instance_url(instance) + "/metadata").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_upstream_refusal_names_the_settings_to_fix(guarded_orthanc, settings):
+    from django.core.management.base import CommandError
+
+    settings.DICOMWEB_UPSTREAM_URL = guarded_orthanc.url
+    settings.DICOMWEB_UPSTREAM_USER, settings.DICOMWEB_UPSTREAM_PASSWORD = "radloop", "wrong"
+    with pytest.raises(CommandError, match="answered 401: check DICOMWEB_UPSTREAM_USER"):
+        call_command("index_upstream")
+    assert not Instance.objects.exists()

@@ -39,6 +39,15 @@ def test_read_range_returns_exactly_the_requested_bytes() -> None:
         store.read_range(key, 1020, 10)  # past the end
 
 
+def test_read_range_of_an_object_that_vanished_says_so() -> None:
+    store = get_store()
+    key = store.put(b"abc" * 10)
+    store.delete(key)
+
+    with pytest.raises(ObjectMissing):
+        store.read_range(key, 0, 3)
+
+
 def test_delete_removes_the_object_and_missing_objects_say_so() -> None:
     store = get_store()
     key = store.put(b"abc")
@@ -55,6 +64,8 @@ def test_delete_removes_the_object_and_missing_objects_say_so() -> None:
 def test_a_key_that_is_not_a_sha256_never_becomes_a_path(key: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a storage key"):
         FileSystemStore(tmp_path).open(key)
+    with pytest.raises(ValueError, match="not a storage key"):
+        FileSystemStore(tmp_path).read_range(key, 0, 1)
 
 
 def test_the_store_follows_the_settings(settings, tmp_path: Path) -> None:

@@ -42,6 +42,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # DICOMweb GETs (hundreds per viewed series) are answered here without the middleware below;
+    # it does the parts of them such a request needs (docs/decisions/0123). A middleware that
+    # must see DICOMweb reads goes above this line.
+    "studies.dicomweb.lean_reads.LeanDicomwebReads",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +78,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'radloop.sqlite3'}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # A kept connection is checked before a request reuses it, so a database restart costs
+        # no failed request (requests that never touch the database skip the check).
+        conn_health_checks=env_int("DB_CONN_MAX_AGE", 0) > 0,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -130,6 +137,10 @@ DICOMWEB_UPSTREAM_CACHE_DIR = env_str(
 )
 DICOMWEB_UPSTREAM_CACHE_BYTES = env_int("DICOMWEB_UPSTREAM_CACHE_BYTES", 2 * 1024**3)
 DICOMWEB_UPSTREAM_TIMEOUT_S = env_int("DICOMWEB_UPSTREAM_TIMEOUT_S", 30)
+# The upstream's credentials: HTTP basic (user + password) or a bearer token, not both.
+DICOMWEB_UPSTREAM_USER = env_str("DICOMWEB_UPSTREAM_USER", "")
+DICOMWEB_UPSTREAM_PASSWORD = env_str("DICOMWEB_UPSTREAM_PASSWORD", "")
+DICOMWEB_UPSTREAM_BEARER_TOKEN = env_str("DICOMWEB_UPSTREAM_BEARER_TOKEN", "")
 MODEL_STORAGE_DIR = Path(env_str("MODEL_STORAGE_DIR", str(DATA_DIR / "models"))).resolve()
 EXPORT_STORAGE_DIR = Path(env_str("EXPORT_STORAGE_DIR", str(DATA_DIR / "exports"))).resolve()
 # Export archives are deleted this long after they finish (docs/exports.md, "Retention").

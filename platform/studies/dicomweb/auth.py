@@ -4,13 +4,19 @@ DICOMweb views are plain Django views (DRF's content negotiation would get in th
 multipart responses), so the two schemes DRF uses elsewhere are applied here by hand. A session
 request that changes state (STOW) must pass the CSRF check, exactly as DRF's
 SessionAuthentication demands; token requests need no CSRF token.
+
+Reads (GET) come through studies.dicomweb.lean_reads, which puts `session_user` behind
+request.user: the session's user is remembered per process for hotcache.TTL_S, as tokens are
+(docs/decisions/0123).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework.authentication import TokenAuthentication
@@ -32,10 +38,30 @@ def _csrf_failure_reason(request: HttpRequest) -> str | None:
     return None if response is None else "CSRF check failed"
 
 
+def session_user(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
+    """The user of the request's session cookie (request.session must be set), cached."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return AnonymousUser()
+    user = hotcache.sessions.get(key)
+    if user is None:
+        # Django's own check: the session exists, is not expired, and its auth hash still
+        # matches the user's password.
+        user = get_user(request)
+        if not user.is_authenticated:
+            return user
+        hotcache.sessions.put(key, user)
+    return user  # type: ignore[no-any-return]
+
+
+def uses_token(request: HttpRequest) -> bool:
+    return str(request.META.get("HTTP_AUTHORIZATION", "")).split(" ", 1)[0].lower() == "token"
+
+
 def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user behind the request, or a 401/403 DicomwebError."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
-    if header.split(" ", 1)[0].lower() == "token":
+    if uses_token(request):
         user = hotcache.tokens.get(header)
         if user is None:
             try:

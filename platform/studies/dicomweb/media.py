@@ -10,6 +10,7 @@ are read the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
@@ -103,12 +104,18 @@ def parse_media_type(text: str) -> MediaRange:
 
 def parse_accept(header: str | None) -> list[MediaRange]:
     """Accept header → media ranges, most preferred first; `*/*` when the header is absent."""
-    if not header or not header.strip():
-        return [MediaRange("*/*")]
+    return list(_parse_accept(header or ""))
+
+
+# A viewer sends the same few Accept headers thousands of times; parsing one costs ~20 µs.
+@lru_cache(maxsize=256)
+def _parse_accept(header: str) -> tuple[MediaRange, ...]:
+    if not header.strip():
+        return (MediaRange("*/*"),)
     ranges = [parse_media_type(item) for item in _split_outside_quotes(header, ",")]
     ranges = [r for r in ranges if r.media_type and r.q > 0]
     # Stable: equal q keeps the client's order (RFC 9110 §12.5.1 leaves ties to the server).
-    return sorted(ranges, key=lambda r: -r.q)
+    return tuple(sorted(ranges, key=lambda r: -r.q))
 
 
 @dataclass(frozen=True)

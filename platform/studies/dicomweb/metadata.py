@@ -8,7 +8,9 @@ Each instance's JSON is built once and cached (Django's cache: Redis) as bytes k
 object's sha256, which never changes for a stored object. Absolute links depend on the root the
 request came through (/dicomweb or a project root, host and port), so the cached bytes hold a
 placeholder that is replaced when the response is assembled: a series of 170 instances costs one
-query and one cache round trip.
+query and one cache round trip. In front of Redis, each web process keeps recently served objects
+of stored instances (hotcache.metadata_json, bounded by size): keyed by content hash they can
+never be stale, and a warm instance metadata request then needs no round trip at all.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import pydicom
 from django.core.cache import cache
 
+from studies.dicomweb import hotcache
 from studies.dicomweb.links import instance_path
 from studies.dicomweb.media import is_compressed
 from studies.dicomweb.sources import source_for
@@ -89,7 +92,10 @@ def instance_objects(
 ) -> list[bytes]:
     """Cached JSON bytes (with ROOT_PLACEHOLDER) per (instance, study, series) row, in order."""
     keys = [cache_key(instance) for instance, _, _ in rows]
-    found = _cache_get_many(list(dict.fromkeys(keys)))
+    local = {key: hotcache.metadata_json.get(key) for key in dict.fromkeys(keys)}
+    found = {key: data for key, data in local.items() if data is not None}
+    if len(found) < len(local):
+        found.update(_cache_get_many([key for key in local if key not in found]))
     missing: dict[str, bytes] = {}
     objects = []
     for key, (instance, study, series) in zip(keys, rows, strict=True):
@@ -98,6 +104,9 @@ def instance_objects(
             built = source_for(instance).metadata(instance, study, series)
             data = json.dumps(built, separators=(",", ":")).encode()
             missing[key] = data
+        if local[key] is None and instance.sha256:
+            # Only content-addressed objects: upstream ones may be re-indexed with new metadata.
+            hotcache.metadata_json.put(key, data)
         objects.append(data)
     if missing:
         _cache_set_many(missing)

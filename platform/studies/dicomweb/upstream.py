@@ -8,7 +8,10 @@ JPEG 2000, still works; we decode ourselves when a client wants uncompressed dat
 are kept in a bounded on-disk cache with least-recently-used eviction.
 
 Settings: DICOMWEB_UPSTREAM_URL (the upstream's DICOMweb root), DICOMWEB_UPSTREAM_CACHE_DIR,
-DICOMWEB_UPSTREAM_CACHE_BYTES, DICOMWEB_UPSTREAM_TIMEOUT_S.
+DICOMWEB_UPSTREAM_CACHE_BYTES, DICOMWEB_UPSTREAM_TIMEOUT_S, and the upstream's credentials:
+DICOMWEB_UPSTREAM_USER + DICOMWEB_UPSTREAM_PASSWORD (HTTP basic, RFC 7617: Orthanc's
+RegisteredUsers, dcm4chee behind a proxy) or DICOMWEB_UPSTREAM_BEARER_TOKEN (RFC 6750: dcm4chee
+with Keycloak, cloud DICOM stores). They are sent only to the upstream, never shown to clients.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import pydicom
 import requests
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from studies.dicomweb import multipart
 from studies.dicomweb.links import instance_path
@@ -48,10 +52,32 @@ def upstream_url() -> str:
     return url
 
 
+def upstream_session() -> requests.Session:
+    """A session carrying the configured upstream credentials (basic or bearer, not both)."""
+    user = getattr(settings, "DICOMWEB_UPSTREAM_USER", "") or ""
+    password = getattr(settings, "DICOMWEB_UPSTREAM_PASSWORD", "") or ""
+    token = getattr(settings, "DICOMWEB_UPSTREAM_BEARER_TOKEN", "") or ""
+    if token and (user or password):
+        raise ImproperlyConfigured(
+            "set DICOMWEB_UPSTREAM_USER/DICOMWEB_UPSTREAM_PASSWORD (basic) or "
+            "DICOMWEB_UPSTREAM_BEARER_TOKEN, not both"
+        )
+    if password and not user:
+        raise ImproperlyConfigured(
+            "DICOMWEB_UPSTREAM_PASSWORD is set without DICOMWEB_UPSTREAM_USER"
+        )
+    session = requests.Session()
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    elif user:
+        session.auth = (user, password)
+    return session
+
+
 class UpstreamClient:
     def __init__(self, base: str | None = None) -> None:
         self.base = (base or upstream_url()).rstrip("/")
-        self.session = requests.Session()
+        self.session = upstream_session()
         self.timeout = float(getattr(settings, "DICOMWEB_UPSTREAM_TIMEOUT_S", 30))
 
     def _get(
@@ -62,6 +88,12 @@ class UpstreamClient:
         )
         if response.status_code == 204:
             return response
+        if response.status_code in (401, 403):
+            raise UpstreamError(
+                f"upstream GET {path} answered {response.status_code}: check "
+                "DICOMWEB_UPSTREAM_USER/DICOMWEB_UPSTREAM_PASSWORD or "
+                "DICOMWEB_UPSTREAM_BEARER_TOKEN"
+            )
         if response.status_code != 200:
             raise UpstreamError(f"upstream GET {path} answered {response.status_code}")
         return response

@@ -74,6 +74,8 @@ def dicomweb_view(methods: tuple[str, ...]) -> Callable[[View], View]:
                     response["Allow"] = ", ".join(methods)
                 return response
 
+        # GETs of every DICOMweb view may take the short middleware path (lean_reads.py).
+        wrapper.dicomweb_read = True  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -236,13 +238,16 @@ def _metadata(
     series: str | None = None,
     sop: str | None = None,
 ) -> Response:
-    instances = _instances(scope, study, series, sop)
+    if series is not None and sop is not None:
+        # One instance: the access-checked row comes from hotcache, as on the frame path.
+        rows = [(scope.instance(study, series, sop, *_INSTANCE_FIELDS), study, series)]
+    else:
+        rows = [(i, study, i.series.series_instance_uid) for i in _instances(scope, study, series)]
     if not any(
         m.media_type in ("*/*", "application/*", DICOM_JSON, "application/json")
         for m in _accept(request)
     ):
         raise not_acceptable("metadata is available as application/dicom+json")
-    rows = [(i, study, i.series.series_instance_uid) for i in instances]
     body = metadata.render(metadata.instance_objects(rows), scope.root)
     log_access(request, "wado-metadata", [study], project=scope.project_id, series=series, sop=sop)
     return _json(body)

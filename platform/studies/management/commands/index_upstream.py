@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from studies.dicomweb.upstream import UpstreamError
@@ -29,7 +30,7 @@ class Command(BaseCommand):
                 raise CommandError(f"project {options['project']} does not exist") from exc
         try:
             summary = index_upstream(project=project, progress=lambda line: self.stdout.write(line))
-        except UpstreamError as exc:
+        except (UpstreamError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"studies={summary.studies} series={summary.series} "
