@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml_worker.augment import AugmentConfig, augment_batch
+from ml_worker.ema import WeightAverage
 from ml_worker.evaluation import roc_auc
 
 
@@ -43,6 +44,11 @@ class TrainConfig:
     patience: int = 3  # epochs without validation improvement before stopping
     monitor: str = "val_loss"  # "val_loss" (lower is better) or "val_auc" (higher is better)
     min_samples_per_epoch: int = 256  # tiny labelled sets are resampled up to this per epoch
+    min_steps: int = 0  # optimiser steps in the whole schedule at least, whatever the set's size
+    # Share of max_epochs during which no epoch is kept as "best" and no early stop happens: the
+    # learning rate is still high and a small set's validation loss swings (decision 0330).
+    early_stop_from: float = 0.5
+    ema_decay: float = 0.99  # > 0: validate and keep an exponential moving average of the weights
     class_weighted: bool = True
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     seed: int = 0
@@ -50,6 +56,16 @@ class TrainConfig:
     amp: bool = True  # mixed precision, CUDA only
     num_threads: int = 2  # CPU intra-op threads
     stop_check_every: int = 10  # batches between should_stop() checks
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1 or self.batch_size < 1:
+            raise ValueError("max_epochs and batch_size must be >= 1")
+        if not 0.0 <= self.early_stop_from <= 1.0:
+            raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be in [0, 1) (0 switches the weight average off)")
+        if self.min_steps < 0 or self.min_samples_per_epoch < 0:
+            raise ValueError("min_steps and min_samples_per_epoch must be >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,10 +151,14 @@ def train_classifier(
     """Train `model` on (N, C, H, W) float32 images in [0, 1] and integer labels.
 
     - Class-weighted cross-entropy (inverse frequency) when `config.class_weighted`.
-    - AdamW with a cosine learning-rate decay over `max_epochs`.
-    - After each epoch: validation loss/AUC/accuracy, `on_epoch(report)`, early stopping on
-      `config.monitor` with `patience`; the best epoch's weights are restored at the end. Without
-      a validation set, all `max_epochs` run and the last weights are kept.
+    - AdamW with a one-cycle cosine learning rate over `max_epochs`; at least `min_steps`
+      optimiser steps in all (tiny sets are resampled).
+    - With `ema_decay` > 0, an exponential moving average of the weights is what is validated
+      and returned (ml_worker.ema).
+    - After each epoch: validation loss/AUC/accuracy, `on_epoch(report)`. From epoch
+      ceil(`early_stop_from` x `max_epochs`) on, early stopping on `config.monitor` with
+      `patience`; the best of those epochs is restored at the end. Without a validation set,
+      all `max_epochs` run and the last (averaged) weights are kept.
     - `should_stop()` is polled every `stop_check_every` batches and at each epoch end; when it
       returns True, `TrainingCancelled` is raised.
     """
@@ -166,7 +186,12 @@ def train_classifier(
     y_val = torch.from_numpy(np.asarray(val_labels).astype(np.int64)) if has_val else None
 
     weight = class_weights(train_labels, num_classes).to(device) if cfg.class_weighted else None
-    samples = max(len(x_train), cfg.min_samples_per_epoch)
+    # Tiny labelled sets are resampled so the schedule still takes `min_steps` optimiser steps.
+    samples = max(
+        len(x_train),
+        cfg.min_samples_per_epoch,
+        math.ceil(cfg.min_steps / cfg.max_epochs) * cfg.batch_size,
+    )
     steps_per_epoch = max(1, math.ceil(samples / cfg.batch_size))
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
@@ -179,6 +204,9 @@ def train_classifier(
         anneal_strategy="cos",
     )
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    first_candidate = math.ceil(cfg.early_stop_from * cfg.max_epochs)
+    evaluated = average.model if average is not None else model
 
     history: list[EpochReport] = []
     best_state: dict[str, torch.Tensor] | None = None
@@ -209,6 +237,8 @@ def train_classifier(
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
+            if average is not None:
+                average.update(model)
             total_loss += float(loss.detach()) * len(index)
             seen += len(index)
             batch_counter += 1
@@ -221,7 +251,7 @@ def train_classifier(
         val_loss = val_auc = val_acc = None
         if has_val:
             assert x_val is not None and y_val is not None
-            val_loss, val_auc, val_acc = _validate(model, x_val, y_val, device, cfg.batch_size)
+            val_loss, val_auc, val_acc = _validate(evaluated, x_val, y_val, device, cfg.batch_size)
         seconds = time.monotonic() - epoch_start
         elapsed_mean = (time.monotonic() - started) / epoch
         report = EpochReport(
@@ -239,12 +269,12 @@ def train_classifier(
             on_epoch(report)
         if should_stop is not None and should_stop():
             raise TrainingCancelled(epoch)
-        if not has_val:
+        if not has_val or epoch < first_candidate:
             continue
         value = _monitored(report, cfg.monitor)
         if value < best_value - 1e-4:
             best_value, best_epoch, waited = value, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(evaluated.state_dict())
         else:
             waited += 1
             if waited >= cfg.patience:
@@ -254,6 +284,8 @@ def train_classifier(
         model.load_state_dict(best_state)
     else:
         best_epoch = len(history)
+        if average is not None:
+            model.load_state_dict(average.model.state_dict())
     model.eval()
     return TrainResult(
         model=model,

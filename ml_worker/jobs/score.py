@@ -21,9 +21,10 @@ from ml_worker.checkpoint import SavedModel, load_model
 from ml_worker.embeddings import pca_embeddings
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.jobs.snapshot import class_names_of
 from ml_worker.strategies import PoolData, get_strategy, ranking
 
-BATCH_STRATEGIES = ("diversity", "cold_start")
+BATCH_STRATEGIES = ("diversity", "cold_start", "budget_aware")
 _models: OrderedDict[int, SavedModel] = OrderedDict()
 
 
@@ -49,13 +50,25 @@ def priorities_from_scores(scores: np.ndarray) -> np.ndarray:
     return priorities
 
 
+def labelled_counts(version: ModelVersion, class_names: list[str]) -> np.ndarray:
+    """Labels per class in the snapshot the version learnt from (budget_aware's phase)."""
+    index = {name: i for i, name in enumerate(class_names)}
+    counts = np.zeros(len(class_names), dtype=np.int64)
+    for entry in version.snapshot.entries if version.snapshot is not None else []:
+        if entry.get("label") in index:
+            counts[index[entry["label"]]] += 1
+    return counts
+
+
 def _strategy_options(name: str, project: Project) -> dict[str, int]:
     return {"batch_size": project.batch_size} if name in BATCH_STRATEGIES else {}
 
 
 def score_with_version(version_id: int) -> ScoringOutcome | None:
     """Score the pool with this version; None when it is no longer the active one."""
-    version = ModelVersion.objects.select_related("project").filter(pk=version_id).first()
+    version = (
+        ModelVersion.objects.select_related("project", "snapshot").filter(pk=version_id).first()
+    )
     if version is None or version.status != ModelStatus.ACTIVE:
         return None
     project = version.project
@@ -73,6 +86,7 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
         probabilities=preds.probabilities,
         embeddings=preds.embeddings,
         mc_probabilities=preds.mc_probabilities,
+        labeled_counts=labelled_counts(version, saved.class_names or class_names_of(project)),
     )
     values = np.asarray(strategy.score(pool, np.random.default_rng(version.pk)), dtype=np.float64)
     priorities = priorities_from_scores(values)

@@ -24,6 +24,7 @@ from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.heartbeat import Heartbeat
+from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
 from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set
 from ml_worker.models import ModelSpec, build_model, load_pretrained
 from ml_worker.promotion import PromotionRule, decide_promotion
@@ -81,6 +82,7 @@ class ProgressReporter:
         self.run_id = run_id
         self.history: list[dict[str, Any]] = []
         self.lost = False
+        self.notes: list[str] = []  # written to the run's log when it succeeds
 
     def phase(self, name: str, **extra: Any) -> None:
         last = self.history[-1] if self.history else {}
@@ -135,7 +137,9 @@ def run_training(run_id: int, worker: str) -> str:
             detail = "".join(traceback.format_exception(exc))
             runs.finish_run(run.pk, RunStatus.FAILED, error=f"{exc!r}\n\n{detail}")
             return RunStatus.FAILED
-    runs.finish_run(run.pk, RunStatus.SUCCEEDED, model_version=version)
+    runs.finish_run(
+        run.pk, RunStatus.SUCCEEDED, model_version=version, log="\n".join(reporter.notes)
+    )
     return RunStatus.SUCCEEDED
 
 
@@ -253,7 +257,50 @@ def train_and_register(
     else:
         registry.reject(version)
     version.refresh_from_db()
+    if project.random_share > 0:
+        reporter.phase("shadow baseline", epochs=config.max_epochs)
+        _shadow_stage(run, project, data, (train, val, test), config, spec, reporter, should_stop)
     return version
+
+
+def _shadow_stage(
+    run: TrainingRun,
+    project: Project,
+    data: TrainingSet,
+    arrays: tuple[Arrays, Arrays, Arrays],
+    config: TrainConfig,
+    spec: ModelSpec,
+    reporter: ProgressReporter,
+    should_stop: Any,
+) -> None:
+    """The shadow random baseline; the main version is already registered (and maybe serving),
+    so nothing here may fail the run: a skip, a cancel or an error becomes a note in its log."""
+    train, val, test = arrays
+    try:
+        shadow = train_shadow_baseline(
+            run,
+            project,
+            data=data,
+            train=train,
+            val=val,
+            test=test,
+            config=config,
+            spec=spec,
+            should_stop=should_stop,
+        )
+    except ShadowSkipped as exc:
+        reporter.notes.append(str(exc))
+    except TrainingCancelled:
+        reporter.notes.append("shadow random baseline cancelled; the new model was kept")
+    except Exception as exc:
+        logger.exception("run %s: shadow random baseline failed", run.pk)
+        reporter.notes.append(f"shadow random baseline failed: {exc!r}")
+    else:
+        auc = shadow.metrics["test"].get("auc")
+        reporter.notes.append(
+            f"shadow random baseline v{shadow.number}: {shadow.metrics['split_sizes'][TRAIN]} "
+            f"random training labels, test AUC {'n/a' if auc is None else f'{auc:.3f}'}"
+        )
 
 
 def _active_on_same_test(

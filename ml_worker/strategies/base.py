@@ -22,12 +22,14 @@ class PoolData:
     embeddings: (N, D) model (or pixel) features for diversity and typicality.
     mc_probabilities: (T, N, K) MC-dropout samples for BALD.
     labeled_embeddings: (L, D) features of already-labelled items (core-set distances).
+    labeled_counts: (K,) how many items of each class doctors have labelled so far.
     """
 
     probabilities: np.ndarray | None = None
     embeddings: np.ndarray | None = None
     mc_probabilities: np.ndarray | None = None
     labeled_embeddings: np.ndarray | None = None
+    labeled_counts: np.ndarray | None = None
 
     @property
     def size(self) -> int:

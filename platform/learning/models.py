@@ -41,6 +41,8 @@ class ModelStatus(models.TextChoices):
     ACTIVE = "active"
     REJECTED = "rejected"
     RETIRED = "retired"
+    # A shadow random-sampling baseline (ml_worker.jobs.shadow): measured, never served.
+    SHADOW = "shadow"
 
 
 class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):

@@ -1,12 +1,20 @@
 """Hooks other apps call when something happens that may need a new model.
 
-`on_labels_submitted` is called by the workflow after each submit commits. It is cheap (two
-counts) and never raises into the caller: a failure to schedule training must not lose a label.
+`on_labels_submitted` is called by the workflow after each submit commits, so it sits on the
+doctors' hot path: it asks one query whether a run is due and only then goes through
+`maybe_request_auto_run` (which re-checks under its own rules and queues the run). It never
+raises into the caller: a failure to schedule training must not lose a label.
 """
 
 from __future__ import annotations
 
 import logging
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from annotations.models import Annotation, Item, Project
+from learning.models import RunStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +24,37 @@ def on_labels_submitted(project_id: int) -> None:
     from learning.services.runs import maybe_request_auto_run
 
     try:
-        maybe_request_auto_run(project_id)
+        if auto_run_due(project_id):
+            maybe_request_auto_run(project_id)
     except Exception:  # the doctor's submit already committed: log and move on
         logger.exception("could not schedule automatic training for project %s", project_id)
+
+
+def auto_run_due(project_id: int) -> bool:
+    """One query for the rule of maybe_request_auto_run: automatic training is on, no run is
+    queued, and labelled items exceed the last run's count by at least `retrain_every`."""
+    runs = TrainingRun.objects.filter(project=OuterRef("pk"))
+    current = Annotation.objects.filter(item=OuterRef("pk"), is_current=True, deleted=False)
+    labelled = (
+        Item.objects.filter(project=OuterRef("pk"))
+        .filter(Exists(current))
+        .order_by()
+        .values("project")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    row = (
+        Project.objects.filter(pk=project_id, retrain_every__gt=0)
+        .annotate(
+            queued=Exists(runs.filter(status=RunStatus.QUEUED)),
+            baseline=Coalesce(
+                Subquery(runs.order_by("-created_at", "-pk").values("label_count")[:1]), Value(0)
+            ),
+            labelled=Coalesce(Subquery(labelled, output_field=IntegerField()), Value(0)),
+        )
+        .values("retrain_every", "queued", "baseline", "labelled")
+        .first()
+    )
+    if row is None or row["queued"]:
+        return False
+    return bool(row["labelled"] - row["baseline"] >= row["retrain_every"])

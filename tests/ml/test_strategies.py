@@ -18,6 +18,7 @@ def rank_of(name: str, pool: PoolData, **options: object) -> list[int]:
 def test_all_strategies_are_registered_by_name() -> None:
     assert strategy_names() == [
         "bald",
+        "budget_aware",
         "cold_start",
         "diversity",
         "entropy",

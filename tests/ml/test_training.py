@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -72,3 +74,54 @@ def test_class_weights_balance_an_imbalanced_label_set() -> None:
 def test_bad_inputs_are_rejected_before_any_work() -> None:
     with pytest.raises(ValueError, match="same length"):
         train_classifier(build_model(TINY), np.zeros((3, 1, 16, 16), np.float32), np.zeros(2))
+
+
+def test_no_epoch_of_the_first_half_is_restored_or_stops_the_run(squares) -> None:  # type: ignore[no-untyped-def]
+    # Validation labels inverted: the better the model learns, the worse its validation loss, so
+    # plain early stopping would keep epoch 1 and stop at once (what collapsed tiny label sets).
+    train_x, train_y, test_x, test_y = squares
+    cfg = TrainConfig(
+        max_epochs=6, batch_size=32, min_samples_per_epoch=96, patience=1, early_stop_from=0.5
+    )
+    result = train_classifier(build_model(TINY, seed=0), train_x, train_y, test_x, 1 - test_y, cfg)
+    assert result.best_epoch >= 3 and len(result.history) >= 4
+    first_half = [r.val_loss for r in result.history[:2]]
+    assert min(first_half) < result.history[result.best_epoch - 1].val_loss  # type: ignore[operator]
+
+
+def test_min_steps_lengthens_the_schedule_of_a_tiny_set(squares) -> None:  # type: ignore[no-untyped-def]
+    train_x, train_y, _, _ = squares
+    steps: list[int] = []
+    cfg = TrainConfig(max_epochs=2, batch_size=8, min_samples_per_epoch=0, min_steps=40)
+    train_classifier(
+        build_model(TINY, seed=0),
+        train_x[:16],
+        train_y[:16],
+        config=cfg,
+        should_stop=lambda: steps.append(1) and False,  # polled every 10 batches and per epoch
+    )
+    assert len(steps) == 40 // 10 + 2  # 20 batches per epoch, not 16 / 8 = 2
+
+
+def test_the_returned_model_is_the_weight_average(squares) -> None:  # type: ignore[no-untyped-def]
+    train_x, train_y, test_x, test_y = squares
+    plain = replace(FAST, ema_decay=0.0)
+    averaged = replace(plain, ema_decay=0.9)
+    a = train_classifier(build_model(TINY, seed=1), train_x, train_y, config=plain).model
+    b = train_classifier(build_model(TINY, seed=1), train_x, train_y, config=averaged).model
+    # Same optimisation trajectory; only what is kept differs, and both have learned the task.
+    assert not np.allclose(predict(a, test_x).logits, predict(b, test_x).logits, atol=1e-4)
+    for model in (a, b):
+        assert (predict(model, test_x).probabilities.argmax(1) == test_y).mean() > 0.8
+
+
+def test_bad_schedule_options_are_rejected(squares) -> None:  # type: ignore[no-untyped-def]
+    train_x, train_y, _, _ = squares
+    for bad in ({"early_stop_from": 1.5}, {"ema_decay": 1.0}, {"min_steps": -1}):
+        with pytest.raises(ValueError):
+            train_classifier(
+                build_model(TINY),
+                train_x,
+                train_y,
+                config=TrainConfig(**bad),  # type: ignore[arg-type]
+            )

@@ -41,7 +41,7 @@ export function Registry({ rows, canAct, busy, onActivate }: Props) {
                 <td>{fmt(row.accuracy)}</td>
                 <td className="small">{new Date(row.created_at).toLocaleString()}</td>
                 <td>
-                  {canAct && row.status !== "active" && (
+                  {canAct && row.status !== "active" && row.status !== "shadow" && (
                     <button type="button" disabled={busy} onClick={() => onActivate(row)}>
                       {active && row.number < active.number ? `Roll back to v${row.number}` : `Promote v${row.number}`}
                     </button>

@@ -74,6 +74,12 @@ def reject(version: ModelVersion) -> None:
     )
 
 
+def mark_shadow(version: ModelVersion) -> None:
+    ModelVersion.objects.filter(pk=version.pk, status=ModelStatus.CANDIDATE).update(
+        status=ModelStatus.SHADOW
+    )
+
+
 def activate(version: ModelVersion) -> ModelVersion:
     """Make this version the project's active one and rescore the pool with it after commit."""
     with transaction.atomic():
@@ -96,5 +102,11 @@ def check_can_activate(user: User, version: ModelVersion) -> None:
         raise RegistryError("only the project's admins can activate a model version", status=403)
     if version.status == ModelStatus.ACTIVE:
         raise RegistryError("this version is already active", status=409)
+    if version.status == ModelStatus.SHADOW:
+        raise RegistryError(
+            "a shadow random-sampling baseline is a yardstick, never served: "
+            "it cannot be activated",
+            status=409,
+        )
     if not version.checkpoint_path:
         raise RegistryError("this version has no checkpoint to serve", status=409)

@@ -154,9 +154,10 @@ def learning_curve(project: Project) -> dict[str, Any]:
         sampling = (version.config or {}).get("sampling")
         (shadow if sampling == RANDOM_SAMPLING else main).append(point)
     note = (
-        "random sampling: shadow models trained on random subsets of the same size"
+        "random sampling: shadow models trained with the same recipe on the labels of the items "
+        "the queue served at random (project setting random_share)"
         if shadow
-        else "no random-sampling baseline: the project runs no shadow random baseline"
+        else "no random-sampling baseline: set the project's random_share above 0 to run one"
     )
     return {"points": main, "random_baseline": shadow or None, "note": note}
 

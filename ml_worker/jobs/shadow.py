@@ -1,0 +1,129 @@
+"""The shadow random-sampling baseline: what the same recipe learns from randomly chosen labels.
+
+A project with `random_share > 0` serves that share of each doctor's queue uniformly at random
+from the pool (annotations.services.queue marks those items `served_at_random`). After every
+training run, a second model is trained with the run's exact recipe on the training-split
+labels of those random picks only, and evaluated on the same locked test split (calibrated on
+the same validation split). It is registered with status "shadow": never served, never scoring,
+never promotable. The dashboard plots it beside the learning curve as the random-sampling
+expectation: the main curve above it is what active learning bought.
+
+x-axis: a shadow version's `labels_used` counts its random training labels plus the validation
+and test labels both models share, the same way a main version counts all the labels it used.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from annotations.models import Item, Project
+from learning.models import ModelVersion, TrainingRun
+from learning.services import registry
+from ml_worker.calibration import fit_temperature
+from ml_worker.checkpoint import save_model
+from ml_worker.evaluation import evaluate
+from ml_worker.inference import predict
+from ml_worker.models import ModelSpec, build_model
+from ml_worker.splits import TEST, TRAIN, VAL
+from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
+
+logger = logging.getLogger(__name__)
+
+RANDOM_SAMPLING = "random"
+# Fewer random training labels than this teach nothing worth plotting.
+MIN_RANDOM_TRAIN_LABELS = 10
+
+
+class ShadowSkipped(Exception):
+    """Why no shadow baseline was trained this time (logged on the run, never a failure)."""
+
+
+def random_pick_mask(item_ids: list[int]) -> np.ndarray:
+    """True where the item was served to a doctor by the queue's random stream."""
+    random_ids = set(
+        Item.objects.filter(pk__in=item_ids, served_at_random=True).values_list("pk", flat=True)
+    )
+    return np.array([pk in random_ids for pk in item_ids], dtype=bool)
+
+
+def train_shadow_baseline(
+    run: TrainingRun,
+    project: Project,
+    *,
+    data: Any,  # ml_worker.jobs.snapshot.TrainingSet
+    train: Any,  # ml_worker.jobs.train.Arrays
+    val: Any,
+    test: Any,
+    config: TrainConfig,
+    spec: ModelSpec,
+    should_stop: Any,
+) -> ModelVersion:
+    """Train, calibrate, evaluate and register the shadow version; ShadowSkipped if it can't."""
+    mask = random_pick_mask(data.item_ids[TRAIN])
+    images, labels = train.images[mask], train.labels[mask]
+    if len(labels) < MIN_RANDOM_TRAIN_LABELS or len(np.unique(labels)) < 2:
+        raise ShadowSkipped(
+            f"shadow random baseline skipped: {len(labels)} randomly served training labels "
+            f"of {len(np.unique(labels))} class(es); it needs {MIN_RANDOM_TRAIN_LABELS} of two"
+        )
+    model = build_model(spec)
+    result = train_classifier(
+        model,
+        images,
+        labels,
+        val.images if len(val.labels) else None,
+        val.labels if len(val.labels) else None,
+        config,
+        should_stop=should_stop,
+    )
+    if should_stop():
+        raise TrainingCancelled(len(result.history))
+    temperature = 1.0
+    if len(val.labels) >= 2:
+        val_logits = predict(result.model, val.images, with_embeddings=False).logits
+        temperature = fit_temperature(val_logits, val.labels)
+    test_logits = predict(result.model, test.images, with_embeddings=False).logits
+    metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
+    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}-shadow.pt"
+    sha256 = save_model(
+        path,
+        result.model,  # type: ignore[arg-type]
+        temperature=temperature,
+        class_names=data.class_names,
+        extra={"run": run.pk, "snapshot": data.snapshot.content_hash, "sampling": "random"},
+    )
+    sizes = {TRAIN: int(mask.sum()), VAL: len(val.labels), TEST: len(test.labels)}
+    version = registry.register_version(
+        project,
+        architecture=spec.architecture,
+        config={
+            "model": spec.to_dict(),
+            "sampling": RANDOM_SAMPLING,
+            "training": {**config.to_dict(), "augment": config.augment is not None},
+            "class_names": data.class_names,
+            "shadow_of_run": run.pk,
+        },
+        snapshot=data.snapshot,
+        parent=None,
+        metrics={
+            "test": metrics,
+            "split_sizes": sizes,
+            "training": {
+                "best_epoch": result.best_epoch,
+                "epochs_run": len(result.history),
+                "device": result.device,
+                "seconds": round(result.seconds, 3),
+            },
+        },
+        checkpoint_path=str(path),
+        checkpoint_sha256=sha256,
+        labels_used=sum(sizes.values()),
+    )
+    registry.mark_shadow(version)
+    version.refresh_from_db()
+    return version
