@@ -57,11 +57,25 @@ def item_payloads(
     return out
 
 
+# What item_payloads and instance_summary read. Instances also carry per-frame byte offsets
+# (thousands of numbers for a long multi-frame series) that a queue answer never shows.
+PAYLOAD_FIELDS = (
+    *("id", "project", "frame", "reads_done", "completed", "instance", "series"),
+    *("instance__sop_instance_uid", "instance__rows", "instance__columns"),
+    *("instance__number_of_frames", "instance__series"),
+    *("instance__series__series_instance_uid", "instance__series__modality"),
+    *("instance__series__study", "instance__series__study__study_instance_uid"),
+    *("series__series_instance_uid", "series__modality", "series__study"),
+    "series__study__study_instance_uid",
+)
+
+
 def load_items(ids: Sequence[int]) -> list[Item]:
+    """Items for item_payloads, by id, in the order given."""
     by_id = {
         item.pk: item
-        for item in Item.objects.filter(pk__in=list(ids)).select_related(
-            "instance__series__study", "series__study"
-        )
+        for item in Item.objects.filter(pk__in=list(ids))
+        .select_related("instance__series__study", "series__study")
+        .only(*PAYLOAD_FIELDS)
     }
     return [by_id[i] for i in ids if i in by_id]

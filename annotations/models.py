@@ -70,12 +70,16 @@ class Project(models.Model):
     )
     deidentify = models.BooleanField(default=True)
     # Active learning
-    strategy = models.CharField(max_length=40, default="entropy")
+    # Random until every class has labels enough, then uncertainty with diversity (decision 0331).
+    strategy = models.CharField(max_length=40, default="budget_aware")
     cold_start = models.CharField(
         max_length=10, choices=ColdStart.choices, default=ColdStart.RANDOM
     )
     retrain_every = models.PositiveIntegerField(default=50)
     batch_size = models.PositiveIntegerField(default=20)
+    # Share (0..0.5) of each doctor's queue served uniformly at random instead of by priority;
+    # their labels train the shadow random-sampling baseline (ml_worker.jobs.shadow).
+    random_share = models.FloatField(default=0.0)
     # Image pipeline
     input_size = models.PositiveSmallIntegerField(default=64)
     window_center = models.FloatField(null=True, blank=True)
@@ -171,6 +175,8 @@ class Item(models.Model):
     patient_key = models.CharField(max_length=128, db_index=True, default="")
     split = models.CharField(max_length=5, choices=Split.choices, blank=True, default="")
     priority = models.FloatField(default=0.0, db_index=True)
+    # Leased at least once by the queue's random stream (Project.random_share).
+    served_at_random = models.BooleanField(default=False)
     reads_done = models.PositiveSmallIntegerField(default=0)
     completed = models.BooleanField(default=False, db_index=True)
     # Mirrors the open lease so a concurrent claimer re-checks it on the locked row itself

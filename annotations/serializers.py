@@ -59,7 +59,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "id", "name", "instructions", "task_type", "multi_label", "unit",
             "readers_per_item", "require_review", "review_sample_rate", "suggestions",
             "deidentify", "strategy", "cold_start", "retrain_every", "batch_size",
-            "lease_seconds", "created_at", "my_role", "label_classes", "counts",
+            "random_share", "lease_seconds", "created_at", "my_role", "label_classes", "counts",
         ]  # fmt: skip
 
     def get_my_role(self, project: Project) -> str | None:
@@ -86,7 +86,8 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
         fields = [
             "name", "instructions", "task_type", "multi_label", "unit", "readers_per_item",
             "require_review", "review_sample_rate", "suggestions", "deidentify", "strategy",
-            "cold_start", "retrain_every", "batch_size", "lease_seconds", "label_classes",
+            "cold_start", "retrain_every", "batch_size", "random_share", "lease_seconds",
+            "label_classes",
         ]  # fmt: skip
 
     def validate_readers_per_item(self, value: int) -> int:
@@ -97,6 +98,20 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
     def validate_review_sample_rate(self, value: float) -> float:
         if not 0.0 <= value <= 1.0:
             raise serializers.ValidationError("a fraction between 0 and 1")
+        return value
+
+    def validate_strategy(self, value: str) -> str:
+        # Pure numpy registry (no torch): a typo fails here, not at the next scoring pass.
+        from ml_worker.strategies import strategy_names
+
+        if value not in strategy_names():
+            raise serializers.ValidationError(f"one of {', '.join(strategy_names())}")
+        return value
+
+    def validate_random_share(self, value: float) -> float:
+        # Above one half the "active" queue would mostly be random: that is a random project.
+        if not 0.0 <= value <= 0.5:
+            raise serializers.ValidationError("a fraction between 0 and 0.5")
         return value
 
     def validate_lease_seconds(self, value: int) -> int:

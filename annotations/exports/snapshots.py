@@ -106,7 +106,7 @@ def build_entries(project: Project) -> list[dict[str, Any]]:
         raise NothingToExport(f"project {project.pk} has no labelled item to export yet")
     item_ids = sorted(truths)
     # Stratified by first label, exactly as training locks them (ml_worker.jobs.snapshot).
-    first_labels = {pk: (truths[pk].labels or [None])[0] for pk in item_ids}
+    first_labels = {pk: truths[pk].labels[0] if truths[pk].labels else None for pk in item_ids}
     splits = lock_splits(project, item_ids, first_labels)
     items = (
         Item.objects.filter(pk__in=item_ids)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -52,8 +52,13 @@ def parse_uid(raw: str) -> uuid.UUID:
 
 
 def require_assignment(user: AbstractBaseUser, item: Item) -> None:
-    """Only doctors the queue gave this item to write readers' annotations on it."""
-    if not Lease.objects.filter(item=item, user_id=user.pk).exists():
+    """Only doctors the queue gave this item to write readers' annotations on it.
+
+    Reads `given_to_caller` when access.item_to_write loaded it with the item."""
+    given = getattr(item, "given_to_caller", None)
+    if given is None:
+        given = Lease.objects.filter(item=item, user_id=user.pk).exists()
+    if not given:
         raise Forbidden("this item was not given to you by the queue; ask for it with queue/next")
 
 
@@ -81,14 +86,31 @@ def check_save(
 
 def do_save(user: AbstractBaseUser, request: SaveRequest) -> tuple[Annotation, bool]:
     """Write the next version; returns (annotation, created)."""
-    with transaction.atomic():
-        current = _current_for_update(request.uid)
-        if current is None:
-            if request.expected_version is not None:
+    if request.expected_version is None:
+        return _create(user, request), True
+    try:
+        with transaction.atomic():
+            current = _current_for_update(request.uid)
+            if current is None:
                 raise PreconditionFailed("no such annotation; omit If-Match to create it")
-            return _insert(user, request, version=1, deleted=False), True
-        _check_writable(user, request.item, current, request.expected_version)
-        return _supersede(user, current, request, deleted=False), False
+            _check_writable(user, request.item, current, request.expected_version)
+            return _supersede(user, current, request, deleted=False), False
+    except IntegrityError as exc:
+        # A concurrent writer created this version (or a current one) first.
+        raise PreconditionFailed("the annotation changed meanwhile; reload it") from exc
+
+
+def _create(user: AbstractBaseUser, request: SaveRequest) -> Annotation:
+    """Version 1, inserted first and explained after: the unique indexes refuse a UID that
+    exists, so the common case (a new UID) costs one INSERT and no lookup."""
+    try:
+        with transaction.atomic():
+            return _insert(user, request, version=1, deleted=False)
+    except IntegrityError as exc:
+        current = Annotation.objects.filter(uid=request.uid, is_current=True).first()
+        if current is not None:
+            _check_writable(user, request.item, current, None)  # always refuses: say why
+        raise PreconditionFailed("the annotation changed meanwhile; reload it") from exc
 
 
 def do_delete(user: AbstractBaseUser, item: Item, uid: str, if_match: str | None) -> Annotation:
@@ -97,15 +119,18 @@ def do_delete(user: AbstractBaseUser, item: Item, uid: str, if_match: str | None
     expected = parse_if_match(if_match)
     if expected is None:
         raise PreconditionFailed("send If-Match with the version you are deleting")
-    with transaction.atomic():
-        current = _current_for_update(parse_uid(uid))
-        if current is None:
-            raise PreconditionFailed("no such annotation")
-        _check_writable(user, item, current, expected)
-        request = SaveRequest(
-            item, current.uid, expected, current.kind, current.frame, current.payload, 0
-        )
-        return _supersede(user, current, request, deleted=True)
+    try:
+        with transaction.atomic():
+            current = _current_for_update(parse_uid(uid))
+            if current is None:
+                raise PreconditionFailed("no such annotation")
+            _check_writable(user, item, current, expected)
+            request = SaveRequest(
+                item, current.uid, expected, current.kind, current.frame, current.payload, 0
+            )
+            return _supersede(user, current, request, deleted=True)
+    except IntegrityError as exc:
+        raise PreconditionFailed("the annotation changed meanwhile; reload it") from exc
 
 
 def _current_for_update(uid: uuid.UUID) -> Annotation | None:
@@ -145,23 +170,22 @@ def _supersede(
 def _insert(
     user: AbstractBaseUser, request: SaveRequest, *, version: int, deleted: bool
 ) -> Annotation:
-    try:
-        with transaction.atomic():
-            return Annotation.objects.create(
-                uid=request.uid,
-                version=version,
-                item=request.item,
-                author_id=user.pk,
-                source=AnnotationSource.HUMAN,
-                kind=request.kind,
-                frame=request.frame,
-                payload=request.payload,
-                deleted=deleted,
-                time_spent_ms=request.time_spent_ms,
-            )
-    except IntegrityError as exc:
-        # A concurrent writer created this version (or a current one) first.
-        raise PreconditionFailed("the annotation changed meanwhile; reload it") from exc
+    """Callers run this in a transaction and turn IntegrityError (a concurrent writer created
+    this version, or a current one, first) into 412."""
+    return Annotation.objects.create(
+        uid=request.uid,
+        version=version,
+        item=request.item,
+        # The user object (not just its id) caches the relation: the response shows the
+        # author's name without loading the row back. Any: the stubs expect the concrete User.
+        author=cast(Any, user),
+        source=AnnotationSource.HUMAN,
+        kind=request.kind,
+        frame=request.frame,
+        payload=request.payload,
+        deleted=deleted,
+        time_spent_ms=request.time_spent_ms,
+    )
 
 
 def history_for(user: AbstractBaseUser, uid: str) -> list[Annotation]:

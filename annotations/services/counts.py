@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from annotations.models import Item, Membership, Project, Skip, Submission
@@ -16,23 +16,23 @@ def _count(qs: QuerySet) -> Coalesce:
     return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
 
 
-def with_counts(
+def with_my_progress(
     projects: QuerySet[Project], user: AbstractBaseUser | AnonymousUser
 ) -> QuerySet[Project]:
+    """`n_my_submitted` (reads the user made) and `n_remaining_for_me` (items the user may still
+    read, leased by someone or not: the queue's eligibility rule, annotations.services.queue)."""
     user_id = cast(int, user.pk)
-    items = Item.objects.filter(project=OuterRef("pk"))
     mine = Submission.objects.filter(item=OuterRef("pk"), user_id=user_id)
     skipped = Skip.objects.filter(item=OuterRef("pk"), user_id=user_id)
     remaining = (
-        items.filter(completed=False, reads_done__lt=F("project__readers_per_item"))
+        Item.objects.filter(
+            project=OuterRef("pk"), completed=False, reads_done__lt=OuterRef("readers_per_item")
+        )
         .exclude(Exists(mine))
         .exclude(Exists(skipped))
     )
     my_submitted = Submission.objects.filter(item__project=OuterRef("pk"), user_id=user_id)
-    role = Membership.objects.filter(project=OuterRef("pk"), user_id=user_id).values("role")[:1]
     return projects.annotate(
-        n_items=_count(items),
-        n_completed=_count(items.filter(completed=True)),
         n_my_submitted=Coalesce(
             Subquery(
                 my_submitted.order_by().values("item__project").annotate(n=Count("pk")).values("n"),
@@ -41,5 +41,17 @@ def with_counts(
             Value(0),
         ),
         n_remaining_for_me=_count(remaining),
+    )
+
+
+def with_counts(
+    projects: QuerySet[Project], user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Project]:
+    user_id = cast(int, user.pk)
+    items = Item.objects.filter(project=OuterRef("pk"))
+    role = Membership.objects.filter(project=OuterRef("pk"), user_id=user_id).values("role")[:1]
+    return with_my_progress(projects, user).annotate(
+        n_items=_count(items),
+        n_completed=_count(items.filter(completed=True)),
         member_role=Subquery(role),
     )

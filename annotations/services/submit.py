@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F
+from django.http import Http404
 from django.utils import timezone
 
 from annotations.agreement import answers_disagree
@@ -45,49 +46,78 @@ def check_time_spent(body: Any) -> int:
     return spent
 
 
-def do_submit(user: AbstractBaseUser, item: Item, time_spent_ms: int) -> SubmitResult:
-    project = item.project
+def do_submit(user: AbstractBaseUser, item_id: int, time_spent_ms: int) -> SubmitResult:
+    """Count the caller's read of the item (404 for outsiders, as access.item_for_member)."""
+    try:
+        return _count_read(user, item_id, time_spent_ms)
+    except IntegrityError:  # the same doctor's concurrent retry inserted the read first
+        item = Item.objects.get(pk=item_id)
+        return SubmitResult(item, Submission.objects.get(item=item, user_id=user.pk), False)
+
+
+def _count_read(user: AbstractBaseUser, item_id: int, time_spent_ms: int) -> SubmitResult:
     with transaction.atomic():
-        # Lock the item row: its reads, lease and review state change together.
-        locked = Item.objects.select_for_update().get(pk=item.pk)
-        earlier = Submission.objects.filter(item=locked, user_id=user.pk).first()
-        if earlier is not None:
-            return SubmitResult(locked, earlier, counted=False)
-        lease = Lease.objects.filter(item=locked, user_id=user.pk).order_by("-created_at").first()
-        _check_submittable(user, project, locked, lease)
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                submission = Submission.objects.create(
-                    item=locked, user_id=user.pk, time_spent_ms=time_spent_ms
-                )
-        except IntegrityError:  # the same doctor's concurrent retry won
-            return SubmitResult(locked, Submission.objects.get(item=locked, user_id=user.pk), False)
-        counted = Item.objects.filter(pk=locked.pk, reads_done__lt=project.readers_per_item).update(
+        # Lock the item row first: its reads, lease and review state change together, and
+        # everything below is read after the lock, so it sees what the previous holder wrote.
+        item = (
+            Item.objects.for_member(user)
+            .select_related("project", "instance")
+            .defer("instance__frame_offsets")
+            .select_for_update(of=("self",))
+            .filter(pk=item_id)
+            .first()
+        )
+        if item is None:
+            raise Http404("no such item")
+        project = item.project
+        lease = _my_last_lease(user, item)
+        if lease is None or lease.already_read:  # type: ignore[attr-defined]
+            earlier = Submission.objects.filter(item=item, user_id=user.pk).first()
+            if earlier is not None:
+                return SubmitResult(item, earlier, counted=False)
+        _check_submittable(project, item, lease)
+        assert lease is not None
+        submission = Submission.objects.create(
+            item=item, user_id=user.pk, time_spent_ms=time_spent_ms
+        )
+        counted = Item.objects.filter(pk=item.pk, reads_done__lt=project.readers_per_item).update(
             reads_done=F("reads_done") + 1, lease_expires_at=None
         )
         if not counted:
             raise Gone("this item already has all its reads")
-        assert lease is not None
         Lease.objects.filter(pk=lease.pk, closed_at__isnull=True).update(
-            closed_at=now, outcome="submitted"
+            closed_at=timezone.now(), outcome="submitted"
         )
-        locked.refresh_from_db()
-        if locked.reads_done >= project.readers_per_item:
-            _finish_reads(project, locked)
-        transaction.on_commit(partial(labels_submitted, project.pk))
-    return SubmitResult(locked, submission, counted=True)
+        item.reads_done += 1  # what the UPDATE wrote, without reading the row back
+        item.lease_expires_at = None
+        if item.reads_done >= project.readers_per_item:
+            _finish_reads(project, item)
+        if project.retrain_every:  # 0 turns automatic training off: nothing to tell
+            transaction.on_commit(partial(labels_submitted, project.pk))
+    return SubmitResult(item, submission, counted=True)
 
 
-def _check_submittable(
-    user: AbstractBaseUser, project: Project, item: Item, lease: Lease | None
-) -> None:
+def _my_last_lease(user: AbstractBaseUser, item: Item) -> Lease | None:
+    """The caller's newest lease on the item, with `already_read` (a read is counted) and
+    `has_answer` (a current annotation is saved) from the same query."""
+    mine = {"item": item, "user_id": user.pk}
+    answers = Annotation.objects.filter(
+        item=item, author_id=user.pk, is_current=True, deleted=False
+    )
+    return (
+        Lease.objects.filter(**mine)
+        .annotate(
+            already_read=Exists(Submission.objects.filter(**mine)), has_answer=Exists(answers)
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _check_submittable(project: Project, item: Item, lease: Lease | None) -> None:
     if lease is None:
         raise Forbidden("this item was not given to you by the queue")
-    has_answer = Annotation.objects.filter(
-        item=item, author_id=user.pk, is_current=True, deleted=False
-    ).exists()
-    if not has_answer:
+    if not lease.has_answer:  # type: ignore[attr-defined]
         raise Conflict("save at least one annotation before submitting")
     if lease.outcome == "skipped":
         raise Conflict("you skipped this item")
@@ -107,12 +137,12 @@ def _finish_reads(project: Project, item: Item) -> None:
         reason = "disagreement"
     elif in_review_sample(project, item.pk):
         reason = "sample"
+    item.review_state = ReviewState.PENDING if reason else ReviewState.NONE
+    item.review_reason = reason
+    item.completed = not project.require_review
     Item.objects.filter(pk=item.pk).update(
-        review_state=ReviewState.PENDING if reason else ReviewState.NONE,
-        review_reason=reason,
-        completed=not project.require_review,
+        review_state=item.review_state, review_reason=reason, completed=item.completed
     )
-    item.refresh_from_db()
 
 
 def _readers_disagree(project: Project, item: Item) -> bool:

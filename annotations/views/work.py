@@ -21,7 +21,6 @@ from annotations.serializers import (
     SubmitSerializer,
 )
 from annotations.services import access, annotate, queue, submit
-from annotations.services.errors import Invalid
 from annotations.services.suggestions import may_see_suggestion, suggestions_for
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)
@@ -42,21 +41,17 @@ class QueueNext(APIView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         user = access.signed_in(request)
-        project = access.project_for_member(user, project_id)
-        role = access.role_of(user, project)
-        count = request.data.get("count", 1) if isinstance(request.data, dict) else None
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 3:
-            raise Invalid({"count": [f"1 to {queue.MAX_BATCH}"]})
-        leases = queue.next_leases(project, user, count)
+        opened = queue.open_queue(user, project_id)
+        count = queue.check_count(request.data)
+        leases = queue.next_leases(opened.project, user, count, holds_leases=opened.holds_leases)
         items = load_items([lease.item_id for lease in leases])
         by_item = {lease.item_id: lease for lease in leases}
-        progress = queue.progress(project, user)
         return Response(
             {
-                "items": item_payloads(project, items, user, role, by_item),
+                "items": item_payloads(opened.project, items, user, opened.role, by_item),
                 "progress": {
-                    "submitted_by_me": progress.submitted_by_me,
-                    "remaining": progress.remaining,
+                    "submitted_by_me": opened.progress.submitted_by_me,
+                    "remaining": opened.progress.remaining,
                 },
             }
         )
@@ -82,7 +77,7 @@ class AnnotationDetail(APIView):
     )
     def put(self, request: Request, item_id: int, uid: str) -> Response:
         user = access.signed_in(request)
-        item = access.item_for_member(user, item_id)
+        item = access.item_to_write(user, item_id)
         checked = annotate.check_save(
             user, item, uid, request.headers.get("If-Match"), request.data
         )
@@ -95,7 +90,7 @@ class AnnotationDetail(APIView):
     @extend_schema(parameters=[IF_MATCH], responses=AnnotationSerializer)
     def delete(self, request: Request, item_id: int, uid: str) -> Response:
         user = access.signed_in(request)
-        item = access.item_for_member(user, item_id)
+        item = access.item_to_write(user, item_id)
         annotation = annotate.do_delete(user, item, uid, request.headers.get("If-Match"))
         return _etag(Response(AnnotationSerializer(annotation).data), annotation.version)
 
@@ -125,9 +120,8 @@ class Submit(APIView):
     )
     def post(self, request: Request, item_id: int) -> Response:
         user = access.signed_in(request)
-        item = access.item_for_member(user, item_id)
         spent = submit.check_time_spent(request.data)
-        result = submit.do_submit(user, item, spent)
+        result = submit.do_submit(user, item_id, spent)
         return Response(
             {
                 "item": result.item.pk,

@@ -58,6 +58,30 @@ def test_creating_over_an_existing_uid_without_if_match_is_refused(team) -> None
     assert answer(client, item["id"], {"labels": ["pneumonia"]}, uid=uid).status_code == 412
 
 
+def test_reusing_a_uid_on_another_item_is_a_conflict_and_changes_nothing(team) -> None:
+    client = team.client(team.annotator)
+    first, second = take(client, team.project.pk, count=2)
+    uid = str(uuid.uuid4())
+    answer(client, first["id"], {"labels": ["normal"]}, uid=uid)
+    response = answer(client, second["id"], {"labels": ["pneumonia"]}, uid=uid)
+    assert response.status_code == 409
+    assert list(Annotation.objects.filter(uid=uid).values_list("item_id", "version")) == [
+        (first["id"], 1)
+    ]
+
+
+def test_another_doctors_uid_is_refused_even_without_if_match(team) -> None:
+    mine, theirs = team.client(team.annotator), team.client(team.second_annotator)
+    (item,) = take(mine, team.project.pk)
+    (other,) = take(theirs, team.project.pk)
+    uid = str(uuid.uuid4())
+    answer(mine, item["id"], {"labels": ["normal"]}, uid=uid)
+    assert answer(theirs, other["id"], {"labels": ["normal"]}, uid=uid).status_code == 409
+    Annotation.objects.filter(uid=uid).update(item_id=other["id"])  # same item, other author
+    assert answer(theirs, other["id"], {"labels": ["normal"]}, uid=uid).status_code == 403
+    assert Annotation.objects.filter(uid=uid).count() == 1
+
+
 def test_delete_is_a_new_deleted_version_and_history_shows_every_version(team) -> None:
     client = team.client(team.annotator)
     (item,) = take(client, team.project.pk)

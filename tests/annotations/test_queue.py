@@ -66,6 +66,36 @@ def test_an_expired_lease_returns_the_item_to_the_pool(team) -> None:
     assert old.closed_at is not None and old.outcome == "expired"
 
 
+def test_a_fresh_item_is_leased_without_touching_other_leases(team) -> None:
+    (first,) = take(team.client(team.annotator), team.project.pk)
+    (second,) = take(team.client(team.second_annotator), team.project.pk)
+    assert first["id"] != second["id"]
+    assert Lease.objects.filter(closed_at__isnull=True).count() == 2
+
+
+def test_an_open_lease_the_item_row_does_not_mirror_is_closed_on_takeover(team) -> None:
+    # Item.lease_expires_at mirrors the open lease; a row written before the mirror existed
+    # (open lease, NULL mirror) must not block the item forever.
+    (item,) = take(team.client(team.annotator), team.project.pk)
+    past = timezone.now() - timedelta(seconds=1)
+    Lease.objects.filter(pk=item["lease"]["id"]).update(expires_at=past)
+    Item.objects.filter(pk=item["id"]).update(lease_expires_at=None, priority=99)
+    (taken,) = take(team.client(team.second_annotator), team.project.pk)
+    assert taken["id"] == item["id"]
+    old = Lease.objects.get(pk=item["lease"]["id"])
+    assert old.closed_at is not None and old.outcome == "expired"
+    assert Lease.objects.filter(item_id=item["id"], closed_at__isnull=True).count() == 1
+
+
+def test_three_items_at_once_are_three_leases_in_priority_order(team) -> None:
+    items = list(Item.objects.filter(project=team.project).order_by("-priority", "pk"))
+    leased = take(team.client(team.annotator), team.project.pk, count=3)
+    assert [i["id"] for i in leased] == [i.pk for i in items[:3]]
+    rows = Item.objects.filter(pk__in=[i["id"] for i in leased])
+    assert all(row.lease_expires_at is not None for row in rows)
+    assert Lease.objects.filter(user=team.annotator, closed_at__isnull=True).count() == 3
+
+
 def test_a_skipped_item_is_recorded_and_not_offered_to_that_doctor_again(team) -> None:
     client = team.client(team.annotator)
     Item.objects.filter(project=team.project).update(priority=0)

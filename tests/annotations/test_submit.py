@@ -98,3 +98,23 @@ def test_submit_tells_the_learning_loop_after_commit(
     hooks[0]()
     # retrain_every=1 and one new label: the learning app queues an automatic run.
     assert TrainingRun.objects.get(project=team.project).trigger == "auto"
+
+
+def test_with_automatic_training_off_submit_schedules_no_learning_hook(
+    team, django_capture_on_commit_callbacks
+) -> None:
+    team.project.retrain_every = 0
+    team.project.save()
+    client = team.client(team.annotator)
+    (item,) = take(client, team.project.pk)
+    answer(client, item["id"])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert submit(client, item["id"]).status_code == 200
+    assert not [c for c in callbacks if getattr(c, "func", None) is labels_submitted]
+
+
+def test_an_outsider_cannot_submit_or_learn_that_the_item_exists(team) -> None:
+    (item,) = take(team.client(team.annotator), team.project.pk)
+    response = submit(team.client(team.outsider), item["id"])
+    assert response.status_code == 404
+    assert not Item.objects.get(pk=item["id"]).submissions.exists()
