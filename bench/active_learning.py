@@ -3,7 +3,8 @@
 Simulated doctors answer from a MedMNIST-format npz's labels. Every round runs the product's own
 code: `ml_worker.training.train_classifier` (default small CNN, augmentation, class-weighted loss,
 early stopping on the validation split), `ml_worker.inference.predict` (with MC dropout),
-`ml_worker.calibration.fit_temperature`, and the strategies in `ml_worker.strategies`.
+`ml_worker.drift_calibration` (temperature on val plus perturbed copies of it, decision 0333),
+and the strategies in `ml_worker.strategies`.
 
 Protocol (docs/learning.md, notes/active-learning.md §5):
 - pool = the npz's train split (labels hidden until "asked"), val = early stopping + temperature,
@@ -17,7 +18,8 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
 - Reported per strategy: labels_to_target (first measured budget whose mean AUC >= target),
   saving_vs_random, aubc (normalised area under the AUC-vs-log(labels) curve), worst_gap_to_random
   (most negative mean AUC difference at any budget), final_auc, ece_after_calibration (at the
-  final budget, temperature fitted on val), seconds per round.
+  final budget, on the test split; temperature fitted on val and its perturbed copies), the same
+  ECE on i.i.d. data (2-fold cross-fit on val), seconds per round.
 
 Usage: python bench/active_learning.py [--dataset PATH.npz] [--seeds 5] [--quick] [--out DIR]
 """
@@ -48,6 +50,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
 from ml_worker.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
+from ml_worker.drift_calibration import DriftCalibration, drift_logits  # noqa: E402
 from ml_worker.embeddings import pca_embeddings  # noqa: E402
 from ml_worker.evaluation import roc_auc  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
@@ -172,12 +175,16 @@ class RoundResult:
 
 
 def cross_fit_ece(val_logits: np.ndarray, val_y: np.ndarray, seed: int) -> float:
-    """ECE on data from the training distribution: fit T on one half of val, measure the other."""
-    order = np.random.default_rng(seed).permutation(len(val_y))
-    halves = order[: len(order) // 2], order[len(order) // 2 :]
+    """ECE on data from the training distribution: fit T on one half of val (with its perturbed
+    copies, as the product does), measure the other half's clean images."""
+    n = len(val_y)
+    repeats = len(val_logits) // n  # rows: clean, then each perturbed copy of val, in order
+    order = np.random.default_rng(seed).permutation(n)
+    halves = order[: n // 2], order[n // 2 :]
     eces = []
     for fit, measure in (halves, halves[::-1]):
-        t = fit_temperature(val_logits[fit], val_y[fit])
+        rows = np.concatenate([fit + r * n for r in range(repeats)])
+        t = fit_temperature(val_logits[rows], np.tile(val_y[fit], repeats))
         eces.append(expected_calibration_error(softmax(val_logits[measure], t), val_y[measure]))
     return float(np.mean(eces))
 
@@ -230,8 +237,16 @@ def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, float, Round
         data.val_y,
         replace(recipe.train, seed=seed),
     )
-    val_logits = predict(result.model, data.val_x, with_embeddings=False).logits
-    temperature = fit_temperature(val_logits, data.val_y)
+    # The product's calibration: T fitted on val plus perturbed copies of it (decision 0333).
+    calibration = DriftCalibration(seed=seed)
+    val_logits = drift_logits(
+        lambda x: predict(result.model, x, with_embeddings=False).logits,
+        data.val_x,
+        recipe.train.augment,
+        calibration,
+    )
+    repeats = len(val_logits) // len(data.val_y)
+    temperature = fit_temperature(val_logits, np.tile(data.val_y, repeats))
     test = predict(result.model, data.test_x, temperature=temperature, with_embeddings=False)
     counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
     return (
@@ -300,8 +315,9 @@ def acquire(
     return np.sort(np.concatenate([labeled, chosen]))
 
 
-def run_chain(arm: str, seed: int, budgets: list[int]) -> list[RoundResult]:
-    """One strategy, one seed, along the whole schedule (worker task)."""
+def run_chain(arm: str, seed: int, budgets: list[int]) -> tuple[list[RoundResult], np.ndarray]:
+    """One strategy, one seed, along the whole schedule (worker task); also its final labelled
+    set (pool indices)."""
     data, _ = _ctx()
     labeled = initial_labels(data, arm, seed, budgets[0])
     results: list[RoundResult] = []
@@ -317,7 +333,7 @@ def run_chain(arm: str, seed: int, budgets: list[int]) -> list[RoundResult]:
             f"  {arm:10} seed {seed} @ {budget:5d}: AUC {result.auc:.4f} ({result.seconds:.0f} s)",
             flush=True,
         )
-    return results
+    return results, labeled
 
 
 def run_random_round(
@@ -558,7 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [(arm, s) for arm in arms if arm != "random" for s in seeds]
         chains = pool.starmap(run_chain, [(arm, s, budgets) for arm, s in jobs])
     results = {("random", s): random_results[s] for s in seeds}
-    results.update(dict(zip(jobs, chains, strict=True)))
+    results.update({job: rounds for job, (rounds, _) in zip(jobs, chains, strict=True)})
+    final_sets = {f"random_seed{s}": labeled[s] for s in seeds}
+    final_sets.update({f"{a}_seed{s}": lab for (a, s), (_, lab) in zip(jobs, chains, strict=True)})
 
     # 4. Figures.
     curves = {arm: np.array([[r.auc for r in results[(arm, s)]] for s in seeds]) for arm in arms}
@@ -579,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         "training": {
             k: v for k, v in default_recipe(data).train.to_dict().items() if k != "augment"
         },
+        "calibration": DriftCalibration().to_dict(),
         "mc_passes": MC_PASSES,
         "workers": args.workers,
         "strategies": {},
@@ -627,9 +646,11 @@ def main(argv: list[str] | None = None) -> int:
     summary["total_seconds"] = time.monotonic() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    # The final labelled sets (pool indices), so any arm's last model can be rebuilt exactly.
+    np.savez_compressed(args.out / "labelled_sets.npz", **final_sets)  # type: ignore[arg-type]
     title = f"{args.dataset.name} ({data.task}), {len(seeds)} seeds"
     png = plot(args.out, dict.fromkeys(arms, budgets), curves, target, title)
-    print(f"\nwrote {args.out / 'summary.json'} and {png}")
+    print(f"\nwrote {args.out / 'summary.json'}, {args.out / 'labelled_sets.npz'} and {png}")
     others = [a for a in arms if a != "random"] or ["random"]
     best = max(
         others,

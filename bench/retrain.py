@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
-from ml_worker.calibration import fit_temperature  # noqa: E402
 from ml_worker.checkpoint import save_model  # noqa: E402
+from ml_worker.drift_calibration import calibrate_model  # noqa: E402
 from ml_worker.evaluation import evaluate  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
 from ml_worker.models import ModelSpec, build_model  # noqa: E402
@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     train_end = stage("train", t)
 
-    temperature = fit_temperature(
-        predict(result.model, x["val"], with_embeddings=False).logits, y["val"]
-    )
+    temperature = calibrate_model(result.model, x["val"], y["val"], config.augment)
     t = stage("calibrate", train_end)
     test = predict(result.model, x["test"], with_embeddings=False)
     metrics = evaluate(test.logits, y["test"], class_names, temperature=temperature)

@@ -150,7 +150,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """All metrics of one model on one labelled split (normally the locked test split).
 
-    `temperature` is the one fitted on validation (`calibration.fit_temperature`); metrics are
+    `temperature` is the one fitted on validation (`drift_calibration.calibrate_model`); metrics are
     reported before (T = 1) and after it. Keys: n, accuracy, auc, auc_ci [lo, hi], per_class,
     macro_avg, weighted_avg, confusion_matrix, temperature, ece_before, ece_after, brier_before,
     brier_after, roc, reliability {"before", "after"}.

@@ -24,8 +24,8 @@ from django.conf import settings
 from annotations.models import Item, Project
 from learning.models import ModelVersion, TrainingRun
 from learning.services import registry
-from ml_worker.calibration import fit_temperature
 from ml_worker.checkpoint import save_model
+from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
 from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
 from ml_worker.models import ModelSpec, build_model
@@ -83,10 +83,9 @@ def train_shadow_baseline(
     )
     if should_stop():
         raise TrainingCancelled(len(result.history))
-    temperature = 1.0
-    if len(val.labels) >= 2:
-        val_logits = predict(result.model, val.images, with_embeddings=False).logits
-        temperature = fit_temperature(val_logits, val.labels)
+    temperature = calibrate_model(
+        result.model, val.images, val.labels, config.augment, DRIFT_CALIBRATION
+    )
     test_logits = predict(result.model, test.images, with_embeddings=False).logits
     metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
     path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}-shadow.pt"
@@ -105,6 +104,7 @@ def train_shadow_baseline(
             "model": spec.to_dict(),
             "sampling": RANDOM_SAMPLING,
             "training": {**config.to_dict(), "augment": config.augment is not None},
+            "calibration": DRIFT_CALIBRATION.to_dict(),
             "class_names": data.class_names,
             "shadow_of_run": run.pk,
         },

@@ -18,8 +18,8 @@ from annotations.models import Project
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
 from ml_worker.augment import AugmentConfig
-from ml_worker.calibration import fit_temperature
 from ml_worker.checkpoint import load_model, save_model
+from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
 from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
@@ -196,10 +196,9 @@ def train_and_register(
     if should_stop():
         raise TrainingCancelled(len(result.history))
     reporter.phase("evaluating", epochs=config.max_epochs)
-    temperature = 1.0
-    if len(val.labels) >= 2:
-        val_logits = predict(result.model, val.images, with_embeddings=False).logits
-        temperature = fit_temperature(val_logits, val.labels)
+    temperature = calibrate_model(
+        result.model, val.images, val.labels, config.augment, DRIFT_CALIBRATION
+    )
     test_logits = predict(result.model, test.images, with_embeddings=False).logits
     test_metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
 
@@ -224,6 +223,7 @@ def train_and_register(
             "model": spec.to_dict(),
             "pretrained": transfer,
             "training": {**config.to_dict(), "augment": config.augment is not None},
+            "calibration": DRIFT_CALIBRATION.to_dict(),
             "preprocess": {
                 "input_size": project.input_size,
                 "window_center": project.window_center,

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from annotations.models import Item
 from learning.models import DatasetSnapshot, ModelStatus, ModelVersion, RunStatus, TrainingRun
-from ml_worker.checkpoint import sha256_file
-from ml_worker.jobs.train import run_training
+from ml_worker.checkpoint import load_model, sha256_file
+from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
+from ml_worker.jobs import train as train_module
+from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.jobs.snapshot import build_training_set
+from ml_worker.jobs.train import run_training, train_config_for
+from ml_worker.splits import VAL
 from tests.learning.factories import label, make_project
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +59,36 @@ def test_a_run_trains_evaluates_registers_and_promotes_the_first_model(project):
     assert sha256_file(version.checkpoint_path) == version.checkpoint_sha256
     assert [h["epoch"] for h in run.progress["history"]] == [1, 2]
     assert run.started_at and run.heartbeat_at and run.finished_at
+
+
+def test_the_temperature_is_fitted_on_clean_and_perturbed_validation_images(project, monkeypatch):  # type: ignore[no-untyped-def]
+    """Decision 0333: the checkpoint's temperature is the one `calibrate_model` fits on the
+    validation split plus its perturbed copies (tests/ml/test_drift_calibration.py shows how that
+    differs from clean-only fitting), and the version records the method."""
+    calls: list[dict[str, object]] = []
+
+    def recording(model, images, labels, augment, calibration=None):  # type: ignore[no-untyped-def]
+        temperature = calibrate_model(model, images, labels, augment, calibration)
+        calls.append({"n": len(labels), "calibration": calibration, "t": temperature})
+        return temperature
+
+    monkeypatch.setattr(train_module, "calibrate_model", recording)
+    run = train(project)
+    version = run.model_version
+
+    assert version.config["calibration"] == DRIFT_CALIBRATION.to_dict()
+    assert [c["calibration"] for c in calls] == [DRIFT_CALIBRATION]
+    assert DRIFT_CALIBRATION.strengths and DRIFT_CALIBRATION.copies > 0
+    assert calls[0]["n"] == version.metrics["split_sizes"]["val"] >= 2
+    saved = load_model(version.checkpoint_path, version.checkpoint_sha256)
+    assert saved.temperature == calls[0]["t"] == version.metrics["test"]["temperature"]
+    # Refitting on the saved model and the locked validation split gives the same temperature.
+    data = build_training_set(project)
+    val = load_items_by_id(project, data.item_ids[VAL], preprocess_config(project))
+    refit = calibrate_model(
+        saved.model, val.images, np.asarray(data.labels[VAL]), train_config_for(run).augment
+    )
+    assert saved.temperature == pytest.approx(refit, rel=1e-4)
 
 
 def test_the_snapshot_names_the_exact_annotation_versions_trained_on(project):  # type: ignore[no-untyped-def]
