@@ -1,0 +1,103 @@
+"""`bench/active_learning.py` runs unchanged on any MedMNIST-format npz: a multi-class RGB file
+and a multi-label file (ChestMNIST's shape), generated here, go through the whole quick protocol
+with the product's code and leave the documented summary, labelled sets and plot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SUMMARY_KEYS = {
+    "labels_to_target",
+    "saving_vs_random",
+    "aubc",
+    "worst_gap_to_random",
+    "final_auc",
+    "ece_after_calibration",
+}
+
+
+def medmnist_like(
+    path: Path, classes: int, channels: int, sizes: tuple[int, int, int], multilabel: bool
+) -> Path:
+    """Blobs whose position depends on the class, with noise; uint8 images as MedMNIST stores
+    them ((N, H, W) or (N, H, W, 3)), labels (N, 1) or a (N, K) multi-label matrix."""
+    rng = np.random.default_rng(0)
+    side = 28
+    yy, xx = np.mgrid[0:side, 0:side]
+    arrays = {}
+    for split, n in zip(("train", "val", "test"), sizes, strict=True):
+        if multilabel:
+            labels = (rng.random((n, classes)) < 0.15).astype(np.uint8)
+            position = labels.argmax(axis=1) * labels.max(axis=1)
+        else:
+            labels = rng.integers(0, classes, (n, 1)).astype(np.uint8)
+            position = labels[:, 0]
+        cx = side * (0.2 + 0.6 * position / (classes - 1)) + rng.normal(0, 1.5, n)
+        cy = side / 2 + rng.normal(0, 3, n)
+        blob = np.exp(-((xx - cx[:, None, None]) ** 2 + (yy - cy[:, None, None]) ** 2) / 16.0)
+        images = np.clip(60 + 150 * blob + rng.normal(0, 25, blob.shape), 0, 255).astype(np.uint8)
+        if channels == 3:
+            images = np.repeat(images[..., None], 3, axis=-1)
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def run_bench(dataset: Path, out: Path, arms: str) -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "active_learning.py"), "--dataset", str(dataset),
+         "--quick", "--seeds", "1", "--workers", "1", "--arms", arms, "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=REPO, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("classes", "channels", "multilabel", "task"),
+    [(4, 3, False, "4-class"), (6, 1, True, "multi-label -> binary any-finding")],
+)
+def test_the_benchmark_runs_on_another_medmnist_format_file(
+    tmp_path: Path, classes: int, channels: int, multilabel: bool, task: str
+) -> None:
+    dataset = medmnist_like(tmp_path / "other.npz", classes, channels, (360, 80, 100), multilabel)
+    arms = "random,entropy,bald,diversity,cold_start,budget_aware"
+    stdout = run_bench(dataset, tmp_path / "out", arms)
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["task"] == task
+    assert summary["seeds"] == [0]
+    budgets = summary["budgets"]
+    assert budgets[0] == 20 and budgets == sorted(budgets) and budgets[-1] <= 360
+    # The schedule stops where random reaches 98 % of full data, or at the whole pool.
+    random_means = summary["strategies"]["random"]["auc_mean"]
+    assert random_means[-1] >= summary["target_auc"] or budgets[-1] == 360
+    assert set(summary["strategies"]) == set(arms.split(","))
+    for entry in summary["strategies"].values():
+        assert set(entry) >= SUMMARY_KEYS
+        assert len(entry["auc_mean"]) == len(budgets)
+        assert 0.0 <= entry["ece_after_calibration"] <= 1.0
+    assert summary["calibration"]["strengths"] == [1.0, 2.0]
+
+    sets = np.load(tmp_path / "out" / "labelled_sets.npz")
+    assert sorted(sets.files) == sorted(f"{a}_seed0" for a in arms.split(","))
+    for name in sets.files:
+        chosen = sets[name]
+        assert len(chosen) == budgets[-1] == len(np.unique(chosen))
+    assert (tmp_path / "out" / "active_learning.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    last = stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"full_data_auc=\S+ target_auc=\S+ random_labels_to_target=\S+ best=\w+ "
+        r"best_labels_to_target=\S+ best_saving=\S+ best_worst_gap=\S+ best_ece=\S+ total_s=\d+",
+        last,
+    ), last
