@@ -19,7 +19,8 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
   saving_vs_random, aubc (normalised area under the AUC-vs-log(labels) curve), worst_gap_to_random
   (most negative mean AUC difference at any budget), final_auc, ece_after_calibration (at the
   final budget, on the test split; temperature fitted on val and its perturbed copies), the same
-  ECE on i.i.d. data (2-fold cross-fit on val), seconds per round.
+  ECE on i.i.d. data (2-fold cross-fit on val), seconds per round, and the paired one-sided
+  Wilcoxon p-value that the arm's per-seed AUBC beats random's.
 
 Usage: python bench/active_learning.py [--dataset PATH.npz] [--seeds 5] [--quick] [--out DIR]
 """
@@ -374,6 +375,23 @@ def aubc(budgets: list[int], aucs: list[float]) -> float:
     return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
 
 
+def paired_aubc_test(
+    budgets: list[int], arm_aucs: np.ndarray, random_aucs: np.ndarray
+) -> tuple[list[float], float | None]:
+    """Per-seed AUBC gain over random (the seeds are paired: same initial labels, same round
+    generators) and the one-sided Wilcoxon signed-rank p-value for "the arm's AUBC is higher"
+    (notes/active-learning.md §5). None when every difference is zero (nothing to test)."""
+    from scipy.stats import wilcoxon
+
+    gains = [
+        aubc(budgets, list(a)) - aubc(budgets, list(r))
+        for a, r in zip(arm_aucs, random_aucs, strict=True)
+    ]
+    if not any(abs(g) > 1e-12 for g in gains):
+        return gains, None
+    return gains, float(wilcoxon(gains, alternative="greater", zero_method="zsplit").pvalue)
+
+
 def labels_to_target(budgets: list[int], means: list[float], target: float) -> int | None:
     for b, m in zip(budgets, means, strict=True):
         if m >= target:
@@ -604,7 +622,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     header = (
         f"{'strategy':11} {'labels→98%':>10} {'saving':>7} {'AUBC':>6} {'worst gap':>9} "
-        f"{'final AUC':>9} {'ECE test':>8} {'ECE iid':>7} {'s/round':>7} {'minority':>8}"
+        f"{'final AUC':>9} {'ECE test':>8} {'ECE iid':>7} {'s/round':>7} {'minority':>8} "
+        f"{'p(AUBC>random)':>14}"
     )
     print("\n" + header + "\n" + "-" * len(header))
 
@@ -617,10 +636,13 @@ def main(argv: list[str] | None = None) -> int:
         saving = None if reach is None or l_random is None else 1 - reach / l_random
         final = [results[(arm, s)][-1] for s in seeds]
         rounds = [r for s in seeds for r in results[(arm, s)]]
+        gains, p_value = paired_aubc_test(budgets, curves[arm], curves["random"])
         entry = {
             "labels_to_target": reach,
             "saving_vs_random": saving,
             "aubc": aubc(budgets, means.tolist()),
+            "aubc_gain_per_seed": gains,
+            "aubc_gain_p_value": p_value,
             "worst_gap_to_random": float((means - random_mean).min()),
             "final_auc": float(means[-1]),
             "ece_after_calibration": float(np.mean([r.ece_after for r in final])),
@@ -637,7 +659,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{arm:11} {fmt(reach, 'd'):>10} {fmt(saving, '+.0%'):>7} {entry['aubc']:6.4f} "
             f"{entry['worst_gap_to_random']:+9.4f} {entry['final_auc']:9.4f} "
             f"{entry['ece_after_calibration']:8.3f} {entry['ece_after_calibration_iid']:7.3f} "
-            f"{entry['seconds_per_round']:7.1f} {entry['minority_share_final']:8.2f}"
+            f"{entry['seconds_per_round']:7.1f} {entry['minority_share_final']:8.2f} "
+            f"{fmt(p_value, '.3f'):>14}"
         )
     print("\nmean test AUC per budget, side by side with random:")
     print("labels " + " ".join(f"{a:>10}" for a in arms))

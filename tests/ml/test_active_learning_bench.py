@@ -22,6 +22,8 @@ SUMMARY_KEYS = {
     "worst_gap_to_random",
     "final_auc",
     "ece_after_calibration",
+    "aubc_gain_per_seed",
+    "aubc_gain_p_value",
 }
 
 
@@ -87,6 +89,10 @@ def test_the_benchmark_runs_on_another_medmnist_format_file(
         assert set(entry) >= SUMMARY_KEYS
         assert len(entry["auc_mean"]) == len(budgets)
         assert 0.0 <= entry["ece_after_calibration"] <= 1.0
+        assert len(entry["aubc_gain_per_seed"]) == 1
+        p = entry["aubc_gain_p_value"]
+        assert p is None or 0.0 < p <= 1.0
+    assert summary["strategies"]["random"]["aubc_gain_p_value"] is None  # random vs itself
     assert summary["calibration"]["strengths"] == [1.0, 2.0]
 
     sets = np.load(tmp_path / "out" / "labelled_sets.npz")
