@@ -50,9 +50,10 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (install them as root)"; exit 1; fi; \
 	fi
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed frontend/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd frontend && npm run lint
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy platform annotations ml_worker
