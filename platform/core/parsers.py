@@ -9,6 +9,7 @@ with a 400 that says why, bodies over API_MAX_JSON_BYTES or nested over API_MAX_
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
@@ -34,7 +35,7 @@ class BoundedJSONParser(JSONParser):
         self,
         stream: IO[bytes] | None,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         if stream is None:
             return None
@@ -54,5 +55,5 @@ class BoundedJSONParser(JSONParser):
         return document
 
     @staticmethod
-    def _encoding(parser_context: dict[str, Any] | None) -> str:
+    def _encoding(parser_context: Mapping[str, Any] | None) -> str:
         return str((parser_context or {}).get("encoding", settings.DEFAULT_CHARSET))
