@@ -30,6 +30,8 @@ KINDS_FOR_TASK: dict[str, frozenset[str]] = {
 }
 
 ATTRIBUTE_TYPES = ("choice", "boolean", "number", "text")
+# DICOM Rows and Columns are 16-bit (PS3.3 C.7.6.3): no image is larger along either side.
+MAX_IMAGE_SIDE = 65535
 
 
 class ClassPayload(TypedDict, total=False):
@@ -107,6 +109,23 @@ class LabelSchema:
 
 
 @dataclass(frozen=True)
+class PayloadLimits:
+    """Size bounds on one payload (settings ANNOTATION_MAX_*, docs/workflow.md "Limits").
+
+    Without them a 1,000,000-point polygon was stored and then made every read of its item
+    slow; the defaults are far above what a doctor draws by hand."""
+
+    max_points: int = 10_000  # vertices of one polygon
+    max_mask_runs: int = 1_000_000  # run lengths of one mask (before zero-length runs fold)
+    max_text_length: int = 2_000  # characters of one text attribute
+    max_attributes: int = 64  # keys in one attributes object
+    max_labels: int = 256  # class names in one class payload
+
+
+DEFAULT_LIMITS = PayloadLimits()
+
+
+@dataclass(frozen=True)
 class ImageGeometry:
     """The labelled image: its matrix size and how many frames it has."""
 
@@ -139,7 +158,12 @@ def validate_frame(frame: Any, image: ImageGeometry | None) -> int:
 
 
 def validate_payload(
-    kind: Any, payload: Any, *, schema: LabelSchema, image: ImageGeometry | None
+    kind: Any,
+    payload: Any,
+    *,
+    schema: LabelSchema,
+    image: ImageGeometry | None,
+    limits: PayloadLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Check one payload against the project's schema and the image; return it canonical."""
     if kind not in KINDS:
@@ -151,7 +175,7 @@ def validate_payload(
         )
     if not isinstance(payload, Mapping):
         raise PayloadError({"payload": ["payload must be an object"]})
-    checker = _Checker(schema, image)
+    checker = _Checker(schema, image, limits)
     result = checker.run(kind, payload)
     if checker.errors:
         raise PayloadError(checker.errors)
@@ -159,9 +183,12 @@ def validate_payload(
 
 
 class _Checker:
-    def __init__(self, schema: LabelSchema, image: ImageGeometry | None) -> None:
+    def __init__(
+        self, schema: LabelSchema, image: ImageGeometry | None, limits: PayloadLimits
+    ) -> None:
         self.schema = schema
         self.image = image
+        self.limits = limits
         self.errors: dict[str, list[str]] = {}
 
     def fail(self, path: str, message: str) -> None:
@@ -201,7 +228,13 @@ class _Checker:
 
     def class_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         labels = payload.get("labels")
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        if not isinstance(labels, list) or len(labels) > self.limits.max_labels:
+            self.fail(
+                "payload.labels",
+                f"labels must be a list of at most {self.limits.max_labels} class names",
+            )
+            return {"labels": []}
+        if not all(isinstance(x, str) for x in labels):
             self.fail("payload.labels", "labels must be a list of class names")
             return {"labels": []}
         unknown = [x for x in labels if x not in self.schema.class_names]
@@ -227,6 +260,9 @@ class _Checker:
         if not isinstance(raw, Mapping):
             self.fail("payload.attributes", "attributes must be an object")
             return None
+        if len(raw) > self.limits.max_attributes:
+            self.fail("payload.attributes", f"at most {self.limits.max_attributes} attributes")
+            return None
         for key in sorted(set(raw) - set(specs)):
             self.fail(f"payload.attributes.{key}", "no such attribute on this label")
         for spec in specs.values():
@@ -244,6 +280,11 @@ class _Checker:
                 self.fail(path, "must be a finite number")
             elif spec.type == "text" and not isinstance(value, str):
                 self.fail(path, "must be text")
+            elif spec.type == "text" and len(value) > self.limits.max_text_length:
+                self.fail(path, f"at most {self.limits.max_text_length} characters")
+            elif isinstance(value, str) and "\x00" in value:
+                # PostgreSQL text and jsonb cannot hold NUL, and no label or note needs one.
+                self.fail(path, "must not contain NUL characters")
         return dict(raw) if raw else None
 
     # Geometry ---------------------------------------------------------------------------
@@ -251,6 +292,9 @@ class _Checker:
     def shape_points(self, kind: str, raw: Any) -> list[list[float]]:
         if not isinstance(raw, list):
             self.fail("payload.points", "points must be a list of [x, y]")
+            return []
+        if len(raw) > self.limits.max_points:
+            self.fail("payload.points", f"at most {self.limits.max_points} points, got {len(raw)}")
             return []
         points: list[list[float]] = []
         for i, point in enumerate(raw):
@@ -263,6 +307,8 @@ class _Checker:
                 self.fail(path, "a point is [x, y] with finite numbers")
                 continue
             x, y = float(point[0]), float(point[1])
+            if self.image is None and not (0 <= x <= MAX_IMAGE_SIDE and 0 <= y <= MAX_IMAGE_SIDE):
+                self.fail(path, f"coordinates are pixels, 0 to {MAX_IMAGE_SIDE}")
             if self.image is not None and not (
                 0 <= x <= self.image.columns and 0 <= y <= self.image.rows
             ):
@@ -295,9 +341,12 @@ class _Checker:
         if (
             not isinstance(size, list)
             or len(size) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
+            or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_IMAGE_SIDE
+                for v in size
+            )
         ):
-            self.fail("payload.size", "size is [rows, cols], positive integers")
+            self.fail("payload.size", f"size is [rows, cols], integers 1 to {MAX_IMAGE_SIDE}")
             return {"size": size, "counts": counts}
         if self.image is not None and size != [self.image.rows, self.image.columns]:
             self.fail(
@@ -305,6 +354,12 @@ class _Checker:
                 f"the mask must match the image, {self.image.rows} rows x "
                 f"{self.image.columns} columns; got {size[0]} x {size[1]}",
             )
+        if isinstance(counts, list) and len(counts) > self.limits.max_mask_runs:
+            self.fail(
+                "payload.counts",
+                f"at most {self.limits.max_mask_runs} run lengths, got {len(counts)}",
+            )
+            return {"size": size, "counts": []}
         if (
             not isinstance(counts, list)
             or not counts

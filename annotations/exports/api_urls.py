@@ -6,15 +6,15 @@ from annotations.exports import views
 
 urlpatterns = [
     path(
-        "projects/<int:project_id>/snapshots/",
+        "projects/<id:project_id>/snapshots/",
         views.ProjectSnapshots.as_view(),
         name="project-snapshots",
     ),
-    path("snapshots/<int:snapshot_id>/", views.SnapshotDetail.as_view(), name="snapshot-detail"),
+    path("snapshots/<id:snapshot_id>/", views.SnapshotDetail.as_view(), name="snapshot-detail"),
     path(
-        "projects/<int:project_id>/exports/", views.ProjectExports.as_view(), name="project-exports"
+        "projects/<id:project_id>/exports/", views.ProjectExports.as_view(), name="project-exports"
     ),
-    path("exports/<int:job_id>/", views.ExportDetail.as_view(), name="export-detail"),
-    path("exports/<int:job_id>/cancel", views.ExportCancel.as_view(), name="export-cancel"),
-    path("exports/<int:job_id>/download", views.ExportDownload.as_view(), name="export-download"),
+    path("exports/<id:job_id>/", views.ExportDetail.as_view(), name="export-detail"),
+    path("exports/<id:job_id>/cancel", views.ExportCancel.as_view(), name="export-cancel"),
+    path("exports/<id:job_id>/download", views.ExportDownload.as_view(), name="export-download"),
 ]

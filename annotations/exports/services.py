@@ -29,6 +29,7 @@ from annotations.exports.models import (
 from annotations.exports.runner import ExportOptions
 from annotations.exports.snapshots import NothingToExport, freeze_snapshot
 from annotations.models import Membership, Project, Role
+from core.params import MAX_DATABASE_ID
 from learning.models import DatasetSnapshot
 
 User = AbstractBaseUser | AnonymousUser
@@ -70,7 +71,9 @@ class ExportRequest:
     snapshot: DatasetSnapshot | None
 
 
-def check_export_request(user: User, project: Project, data: dict[str, Any]) -> ExportRequest:
+def check_export_request(user: User, project: Project, data: Any) -> ExportRequest:
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["send {formats, snapshot?, options?}"]})
     errors: dict[str, list[str]] = {}
     raw_formats = data.get("formats")
     formats: list[str] = []
@@ -87,16 +90,7 @@ def check_export_request(user: User, project: Project, data: dict[str, Any]) -> 
                 f"{', '.join(misplaced)} need(s) a segmentation project; this one is "
                 f"{project.task_type}"
             ]
-    raw_options = data.get("options") or {}
-    if not isinstance(raw_options, dict):
-        errors["options"] = ["must be an object"]
-        raw_options = {}
-    unknown = sorted(set(raw_options) - {"deidentify", "bit_depth", "include_burned_in"})
-    if unknown:
-        errors["options"] = [f"unknown option(s): {', '.join(unknown)}"]
-    if raw_options.get("bit_depth", 8) not in (8, 16):
-        errors["options.bit_depth"] = ["must be 8 or 16"]
-    options = ExportOptions.from_dict(raw_options) if "options" not in errors else ExportOptions()
+    options = _check_options(data.get("options"), errors)
     if (not options.deidentify or options.include_burned_in) and not is_project_admin(
         user, project
     ):
@@ -104,14 +98,44 @@ def check_export_request(user: User, project: Project, data: dict[str, Any]) -> 
             "only project admins may export without de-identification or with images that "
             "may carry burned-in text"
         ]
-    snapshot = None
-    if data.get("snapshot") is not None:
-        snapshot = DatasetSnapshot.objects.filter(pk=data["snapshot"], project=project).first()
-        if snapshot is None:
-            errors["snapshot"] = ["no such snapshot in this project"]
+    snapshot = _check_snapshot(data.get("snapshot"), project, errors)
     if errors:
         raise ValidationError(errors)
     return ExportRequest(formats=formats, options=options, snapshot=snapshot)
+
+
+def _check_options(raw: Any, errors: dict[str, list[str]]) -> ExportOptions:
+    """Options typed strictly: a list for bit_depth or "false" for a flag is an error, never
+    coerced (bool("false") is True)."""
+    raw = raw if raw is not None else {}
+    if not isinstance(raw, dict):
+        errors["options"] = ["must be an object"]
+        return ExportOptions()
+    before = len(errors)
+    unknown = sorted(set(raw) - {"deidentify", "bit_depth", "include_burned_in"})
+    if unknown:
+        errors["options"] = [f"unknown option(s): {', '.join(unknown)}"]
+    bit_depth = raw.get("bit_depth", 8)
+    if isinstance(bit_depth, bool) or not isinstance(bit_depth, int) or bit_depth not in (8, 16):
+        errors["options.bit_depth"] = ["must be 8 or 16"]
+    for flag in ("deidentify", "include_burned_in"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            errors[f"options.{flag}"] = ["must be true or false"]
+    return ExportOptions.from_dict(raw) if len(errors) == before else ExportOptions()
+
+
+def _check_snapshot(
+    raw: Any, project: Project, errors: dict[str, list[str]]
+) -> DatasetSnapshot | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_DATABASE_ID:
+        errors["snapshot"] = ["a snapshot id (a positive integer)"]
+        return None
+    snapshot = DatasetSnapshot.objects.filter(pk=raw, project=project).first()
+    if snapshot is None:
+        errors["snapshot"] = ["no such snapshot in this project"]
+    return snapshot
 
 
 def do_freeze_snapshot(user: User, project: Project) -> DatasetSnapshot:

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
@@ -87,6 +88,7 @@ def check_save(
 def do_save(user: AbstractBaseUser, request: SaveRequest) -> tuple[Annotation, bool]:
     """Write the next version; returns (annotation, created)."""
     if request.expected_version is None:
+        _check_room_for_a_shape(user, request.item)
         return _create(user, request), True
     try:
         with transaction.atomic():
@@ -98,6 +100,17 @@ def do_save(user: AbstractBaseUser, request: SaveRequest) -> tuple[Annotation, b
     except IntegrityError as exc:
         # A concurrent writer created this version (or a current one) first.
         raise PreconditionFailed("the annotation changed meanwhile; reload it") from exc
+
+
+def _check_room_for_a_shape(user: AbstractBaseUser, item: Item) -> None:
+    """One reader's current shapes on one item are bounded (ANNOTATION_MAX_SHAPES_PER_ITEM):
+    every read of the item and every agreement computation walks them all."""
+    limit = settings.ANNOTATION_MAX_SHAPES_PER_ITEM
+    shapes = Annotation.objects.filter(
+        item=item, author_id=user.pk, is_current=True, deleted=False
+    ).count()
+    if shapes >= limit:
+        raise Invalid({"non_field_errors": [f"at most {limit} shapes per item and reader"]})
 
 
 def _create(user: AbstractBaseUser, request: SaveRequest) -> Annotation:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
@@ -33,8 +34,8 @@ def check_review(item: Item, body: Any) -> ReviewRequest:
     if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
         raise Invalid({"payload": ["an object: {labels: [...]} or {annotations: [...]}"]})
     payload, note = body["payload"], body.get("note", "")
-    if not isinstance(note, str) or len(note) > 5000:
-        raise Invalid({"note": ["text up to 5000 characters"]})
+    if not isinstance(note, str) or len(note) > 5000 or "\x00" in note:
+        raise Invalid({"note": ["text up to 5000 characters, without NUL"]})
     unknown = sorted(set(payload) - {"labels", "annotations"})
     if unknown or not ({"labels", "annotations"} & set(payload)):
         raise Invalid({"payload": ["give labels and/or annotations, nothing else"]})
@@ -45,8 +46,11 @@ def check_review(item: Item, body: Any) -> ReviewRequest:
             checked_shape(item, schema, "class", item.frame, {"labels": payload["labels"]})
         )
     entries = payload.get("annotations", [])
-    if not isinstance(entries, list):
-        raise Invalid({"payload.annotations": ["a list of {kind, frame, payload}"]})
+    limit = settings.ANNOTATION_MAX_SHAPES_PER_ITEM
+    if not isinstance(entries, list) or len(entries) > limit:
+        raise Invalid(
+            {"payload.annotations": [f"a list of at most {limit} {{kind, frame, payload}}"]}
+        )
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise Invalid({f"payload.annotations[{i}]": ["an object {kind, frame, payload}"]})

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from annotations.models import Item, LabelClass, Project
 from annotations.payloads import (
     ImageGeometry,
     LabelSchema,
     PayloadError,
+    PayloadLimits,
     parse_attribute_specs,
     validate_frame,
     validate_payload,
@@ -32,6 +35,15 @@ def label_schema(project: Project) -> LabelSchema:
     )
 
 
+def payload_limits() -> PayloadLimits:
+    """The ANNOTATION_MAX_* settings (docs/workflow.md, "Limits")."""
+    return PayloadLimits(
+        max_points=settings.ANNOTATION_MAX_POINTS,
+        max_mask_runs=settings.ANNOTATION_MAX_MASK_RUNS,
+        max_text_length=settings.ANNOTATION_MAX_TEXT_LENGTH,
+    )
+
+
 def image_geometry(item: Item) -> ImageGeometry | None:
     """The image the item shows; None for a series item (its instances differ in size)."""
     instance = item.instance
@@ -52,7 +64,7 @@ def checked_shape(
         frame_number = validate_frame(frame, image)
         if item.project.unit == "frame" and frame_number != item.frame:
             raise PayloadError({"frame": [f"this item is frame {item.frame}"]})
-        clean = validate_payload(kind, payload, schema=schema, image=image)
+        clean = validate_payload(kind, payload, schema=schema, image=image, limits=payload_limits())
     except PayloadError as exc:
         raise Invalid(exc.errors) from exc
     return str(kind), frame_number, clean

@@ -6,34 +6,34 @@ from learning import views
 
 urlpatterns = [
     path(
-        "projects/<int:project_id>/training-runs/",
+        "projects/<id:project_id>/training-runs/",
         views.ProjectTrainingRuns.as_view(),
         name="project-training-runs",
     ),
-    path("training-runs/<int:run_id>/", views.TrainingRunDetail.as_view(), name="training-run"),
+    path("training-runs/<id:run_id>/", views.TrainingRunDetail.as_view(), name="training-run"),
     path(
-        "training-runs/<int:run_id>/cancel",
+        "training-runs/<id:run_id>/cancel",
         views.TrainingRunCancel.as_view(),
         name="training-run-cancel",
     ),
     path(
-        "projects/<int:project_id>/model-versions/",
+        "projects/<id:project_id>/model-versions/",
         views.ProjectModelVersions.as_view(),
         name="project-model-versions",
     ),
     path(
-        "model-versions/<int:version_id>/", views.ModelVersionDetail.as_view(), name="model-version"
+        "model-versions/<id:version_id>/", views.ModelVersionDetail.as_view(), name="model-version"
     ),
     path(
-        "model-versions/<int:version_id>/activate",
+        "model-versions/<id:version_id>/activate",
         views.ModelVersionActivate.as_view(),
         name="model-version-activate",
     ),
     path(
-        "projects/<int:project_id>/rescore", views.ProjectRescore.as_view(), name="project-rescore"
+        "projects/<id:project_id>/rescore", views.ProjectRescore.as_view(), name="project-rescore"
     ),
     path(
-        "projects/<int:project_id>/pretrained-weights/",
+        "projects/<id:project_id>/pretrained-weights/",
         views.ProjectPretrainedWeights.as_view(),
         name="project-pretrained-weights",
     ),

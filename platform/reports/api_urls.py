@@ -5,27 +5,27 @@ from django.urls import path
 from reports import views
 
 urlpatterns = [
-    path("items/<int:item_id>/heatmap", views.ItemHeatmap.as_view(), name="item-heatmap"),
+    path("items/<id:item_id>/heatmap", views.ItemHeatmap.as_view(), name="item-heatmap"),
     path(
-        "items/<int:item_id>/heatmap.dcm",
+        "items/<id:item_id>/heatmap.dcm",
         views.ItemHeatmapDicom.as_view(),
         name="item-heatmap-dicom",
     ),
     path(
-        "projects/<int:project_id>/dashboard",
+        "projects/<id:project_id>/dashboard",
         views.ProjectDashboard.as_view(),
         name="project-dashboard",
     ),
     path(
-        "projects/<int:project_id>/workers", views.ProjectWorkers.as_view(), name="project-workers"
+        "projects/<id:project_id>/workers", views.ProjectWorkers.as_view(), name="project-workers"
     ),
     path(
-        "projects/<int:project_id>/studies/<str:study_uid>/report",
+        "projects/<id:project_id>/studies/<str:study_uid>/report",
         views.StudyReportPage.as_view(),
         name="study-report",
     ),
     path(
-        "projects/<int:project_id>/studies/<str:study_uid>/report.pdf",
+        "projects/<id:project_id>/studies/<str:study_uid>/report.pdf",
         views.StudyReportPdf.as_view(),
         name="study-report-pdf",
     ),

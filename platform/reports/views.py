@@ -64,8 +64,9 @@ class ProjectWorkers(APIView):
 
 class StudyReportPage(APIView):
     def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse:
-        project, study = check_can_see_report(access.signed_in(request), project_id, study_uid)
-        report = build_report(project, study)
+        user = access.signed_in(request)
+        project, study = check_can_see_report(user, project_id, study_uid)
+        report = build_report(project, study, user)
         pdf_url = f"/api/v1/projects/{project.pk}/studies/{study.study_instance_uid}/report.pdf"
         context = {"report": report, "pdf_url": pdf_url}
         return render(request._request, "reports/study_report.html", context)
@@ -73,9 +74,10 @@ class StudyReportPage(APIView):
 
 class StudyReportPdf(APIView):
     def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse:
-        project, study = check_can_see_report(access.signed_in(request), project_id, study_uid)
+        user = access.signed_in(request)
+        project, study = check_can_see_report(user, project_id, study_uid)
         response = HttpResponse(
-            render_pdf(build_report(project, study)), content_type="application/pdf"
+            render_pdf(build_report(project, study, user)), content_type="application/pdf"
         )
         response["Content-Disposition"] = f'inline; filename="ai-report-{study.pk}.pdf"'
         return response

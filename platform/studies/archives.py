@@ -2,9 +2,10 @@
 
 Every entry is checked before any is read: a path that climbs out (`..`) or is absolute, a
 symbolic link, an encrypted entry, too many entries, a declared total above
-DICOM_MAX_ARCHIVE_BYTES, or a compression ratio above DICOM_MAX_ARCHIVE_RATIO (a zip bomb) makes
-the whole archive unsafe, so nothing from it is ingested. Reading is bounded too: an entry that
-inflates past its declared size is cut off and the archive reported, since headers can lie.
+DICOM_MAX_ARCHIVE_BYTES, or a compression ratio above DICOM_MAX_ARCHIVE_RATIO (a zip bomb), of
+one entry or of the archive as a whole, makes the whole archive unsafe, so nothing from it is
+ingested. Reading is bounded too: an entry that inflates past its declared size is cut off and
+the archive reported, since headers can lie.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def check_members(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[zipfi
         raise UnsafeArchive(
             f"archive has {len(infos)} entries, over the {limits.max_entries} limit"
         )
-    total = 0
+    total = compressed = 0
     files = []
     for info in infos:
         problem = _unsafe_name(info.filename)
@@ -93,11 +94,20 @@ def check_members(archive: zipfile.ZipFile, limits: ArchiveLimits) -> list[zipfi
                     f"{limits.max_ratio:.0f}:1 (zip bomb)"
                 )
         total += info.file_size
+        compressed += info.compress_size
         if total > limits.max_total_bytes:
             raise UnsafeArchive(
                 f"archive inflates to more than {limits.max_total_bytes} bytes (zip bomb)"
             )
         files.append(info)
+    # The archive as a whole: many entries each under the per-entry floor (900 x 1 MiB of
+    # zeros in a 1 MB zip) pass every per-entry check yet inflate to hundreds of times the
+    # upload; refused before a byte is inflated.
+    if total > _RATIO_FLOOR_BYTES and total / max(compressed, 1) > limits.max_ratio:
+        raise UnsafeArchive(
+            f"archive inflates {total} bytes from {compressed} "
+            f"(ratio {total / max(compressed, 1):.0f}:1, over {limits.max_ratio:.0f}:1; zip bomb)"
+        )
     return files
 
 

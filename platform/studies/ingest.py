@@ -29,7 +29,7 @@ from pydicom.uid import UID
 
 from studies.frames import FrameLayoutError, compute_frame_offsets
 from studies.indexing import image_fields, index_series
-from studies.models import Instance
+from studies.models import Instance, Study
 from studies.storage import content_key, get_store
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ UNDECODABLE = "undecodable"
 DUPLICATE = "duplicate"
 CONFLICT = "conflict"
 UNSAFE_ARCHIVE = "unsafe_archive"
+FOREIGN_STUDY = "foreign_study"
 
 # Digits and dots, no empty component. Leading zeros (forbidden by PS3.5 §9.1) are tolerated:
 # scanners in the field emit them and refusing their studies helps no one.
@@ -301,6 +302,37 @@ def _known(
     return outcome
 
 
+def _is_trusted(user: Any) -> bool:
+    """Operators (no user: the import command, datasets) and superusers may ingest anywhere."""
+    return user is None or bool(getattr(user, "is_superuser", False))
+
+
+def check_study_owner(study_instance_uid: str, project: Project) -> None:
+    """A project's STOW or upload may only add to a study that is new or already this project's
+    alone: access is decided per study, so adding a series to another project's study would
+    show that study to this project (and the new series to the other one). Decision 0150."""
+    from django.db.models import Q
+
+    from annotations.models import Item
+
+    study = Study.objects.filter(study_instance_uid=study_instance_uid).values("pk").first()
+    if study is None:
+        return
+    holders = set(
+        Item.objects.filter(
+            Q(instance__series__study_id=study["pk"]) | Q(series__study_id=study["pk"])
+        )
+        .values_list("project_id", flat=True)
+        .distinct()
+    )
+    if holders != {project.pk}:
+        raise Rejected(
+            FOREIGN_STUDY,
+            f"StudyInstanceUID {study_instance_uid} is already held outside this project; a "
+            "study is never shared across projects by a store (ask a superuser to attach it)",
+        )
+
+
 def _remove_if_unreferenced(key: str) -> None:
     if not Instance.objects.filter(storage_key=key).exists():
         get_store().delete(key)
@@ -339,6 +371,8 @@ def ingest_bytes(
             outcome.sop_instance_uid = str(ds.SOPInstanceUID)
             outcome.sop_class_uid = str(ds.SOPClassUID)
             outcome.study_instance_uid = str(ds.StudyInstanceUID)
+            if project is not None and not _is_trusted(user):
+                check_study_owner(outcome.study_instance_uid, project)
             existing = _existing(outcome.sop_instance_uid)
             if existing is not None:
                 return _known(existing, final_key, project, outcome)
@@ -372,6 +406,10 @@ def ingest_bytes(
         if existing is None:
             raise
         return _known(existing, final_key, project, outcome)
+    except Rejected as exc:
+        # Raised inside the transaction: the de-identification rows it wrote are rolled back.
+        outcome.code, outcome.reason = exc.code, exc.reason
+        return outcome
     except BaseException:
         if key:
             _remove_if_unreferenced(key)

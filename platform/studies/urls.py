@@ -50,6 +50,6 @@ _resources = [
 
 urlpatterns = [
     path("dicomweb/", include(_resources)),
-    path("dicomweb/projects/<int:project_id>/", include(_resources)),
+    path("dicomweb/projects/<id:project_id>/", include(_resources)),
     path("wado", uri.wado_uri),
 ]

@@ -112,3 +112,27 @@ def test_who_may_read_a_report(trained) -> None:  # type: ignore[no-untyped-def]
     assert trained.client("annotator").get(url).status_code == 403  # suggestions "after"
     other = f"/api/v1/projects/{trained.project.pk}/studies/1.2.3.4/report"
     assert trained.client("admin").get(other).status_code == 404
+
+
+def test_an_annotator_sees_only_their_own_labels_in_the_report(trained, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Blinding (docs/workflow.md): an annotator allowed to read the report (suggestions
+    "before") sees their own label, never another reader's, submitted or not; reviewers see
+    every reader's."""
+    from annotations.models import Membership, Role
+
+    trained.project.suggestions = "before"
+    trained.project.save(update_fields=["suggestions"])
+    item, study = _study_with_a_doctors_label(trained)  # annotator-f: pneumonia
+    other = make_user("annotator-g")
+    Membership.objects.create(project=trained.project, user=other, role=Role.ANNOTATOR)
+    Annotation.objects.create(
+        item=item, author=other, kind="class", source="human", payload={"labels": ["normal"]}
+    )
+    url = f"/api/v1/projects/{trained.project.pk}/studies/{study.study_instance_uid}/report"
+
+    own = trained.client("annotator").get(url).content.decode()
+    assert "annotator-f: pneumonia" in own
+    assert "annotator-g" not in own
+
+    reviewer = trained.client("reviewer").get(url).content.decode()
+    assert "annotator-f: pneumonia" in reviewer and "annotator-g: normal" in reviewer

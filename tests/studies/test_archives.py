@@ -127,3 +127,18 @@ def test_a_file_that_only_looks_like_a_zip_is_rejected_as_unreadable(tmp_path) -
     (outcome,) = ingest_paths([path]).outcomes
 
     assert outcome.code == "not_dicom" and "not a readable zip archive" in outcome.reason
+
+
+def test_many_small_entries_are_refused_by_the_archives_overall_ratio(tmp_path) -> None:
+    """900 entries of 1 MiB of zeros (each at the per-entry floor, so no entry is checked
+    alone) in a zip of about 1 MB: refused as a whole before anything is inflated (issue 14)."""
+    path = tmp_path / "many-small.zip"
+    zeros = bytes(1024 * 1024)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ct.dcm", CT.read_bytes())
+        for index in range(900):
+            archive.writestr(f"z/{index}.dcm", zeros)
+    assert path.stat().st_size < 2_000_000
+    with zipfile.ZipFile(path) as archive, pytest.raises(UnsafeArchive, match="ratio"):
+        check_members(archive, ArchiveLimits.from_settings())
+    _assert_refused(path, "zip bomb")

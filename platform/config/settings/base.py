@@ -219,11 +219,24 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Bounds on API input (docs/operations.md, "Input limits"; issue 14).
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 500)
+API_MAX_JSON_BYTES = env_int("API_MAX_JSON_BYTES", 8 * 1024 * 1024)
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32)
+ANNOTATION_MAX_POINTS = env_int("ANNOTATION_MAX_POINTS", 10_000)
+ANNOTATION_MAX_MASK_RUNS = env_int("ANNOTATION_MAX_MASK_RUNS", 1_000_000)
+ANNOTATION_MAX_TEXT_LENGTH = env_int("ANNOTATION_MAX_TEXT_LENGTH", 2_000)
+ANNOTATION_MAX_SHAPES_PER_ITEM = env_int("ANNOTATION_MAX_SHAPES_PER_ITEM", 500)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Radloop API",
     "DESCRIPTION": "Projects, studies, queues, annotations, reviews, models and exports.",

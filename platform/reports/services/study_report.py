@@ -131,7 +131,11 @@ def _picture(item: Item, heatmap: HeatMap | None) -> bytes:
     return out.getvalue()
 
 
-def _doctor_labels(items: list[Item]) -> dict[int, list[DoctorLabel]]:
+def _doctor_labels(
+    items: list[Item], viewer: Any, role: str | None
+) -> dict[int, list[DoctorLabel]]:
+    """The doctors' labels the viewer may see (docs/workflow.md, "Roles and access"): reviewers
+    and admins every reader's; an annotator is blinded, so only their own."""
     found: dict[int, list[DoctorLabel]] = {item.pk: [] for item in items}
     annotations = (
         Annotation.objects.filter(item__in=items, is_current=True, deleted=False, kind="class")
@@ -139,6 +143,8 @@ def _doctor_labels(items: list[Item]) -> dict[int, list[DoctorLabel]]:
         .select_related("author")
         .order_by("item_id", "created_at")
     )
+    if role not in access.REVIEW_ROLES:
+        annotations = annotations.filter(author_id=viewer.pk, source="human")
     for annotation in annotations:
         doctor = annotation.author.get_username() if annotation.author else "imported"
         labels = [str(x) for x in (annotation.payload or {}).get("labels", [])]
@@ -146,7 +152,10 @@ def _doctor_labels(items: list[Item]) -> dict[int, list[DoctorLabel]]:
     return found
 
 
-def build_report(project: Project, study: Study, *, request_heatmaps: bool = True) -> StudyReport:
+def build_report(
+    project: Project, study: Study, viewer: Any, *, request_heatmaps: bool = True
+) -> StudyReport:
+    """The report as `viewer` may see it (their role decides whose labels it shows)."""
     items = list(
         Item.objects.filter(project=project, instance__series__study=study)
         .select_related("instance__series__study")
@@ -162,7 +171,7 @@ def build_report(project: Project, study: Study, *, request_heatmaps: bool = Tru
         for item in items:
             if request_heatmaps and item.instance_id is not None:
                 heatmaps[item.pk] = do_request_heatmap(item, version).heatmap
-    doctors = _doctor_labels(items)
+    doctors = _doctor_labels(items, viewer, access.role_of(viewer, project))
     images = []
     for item in items:
         instance = item.instance

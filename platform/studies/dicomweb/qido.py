@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
+from core.params import MAX_OFFSET, bounded_int
 from studies.dicomweb import metadata
 from studies.dicomweb.errors import bad_request
 from studies.dicomweb.links import instance_path, series_path, study_path
@@ -122,12 +123,10 @@ def _number(params: QueryDict, name: str, default: int, *, minimum: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        # Bounded: an offset of 40 digits reached the database as OFFSET and failed there.
+        return bounded_int(raw, name, minimum=minimum, maximum=MAX_OFFSET)
     except ValueError as exc:
-        raise bad_request(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise bad_request(f"{name} must be at least {minimum}, got {value}")
-    return value
+        raise bad_request(str(exc)) from exc
 
 
 def _level_keywords(level: str) -> set[str]:

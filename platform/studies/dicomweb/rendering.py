@@ -18,6 +18,7 @@ import numpy as np
 import pydicom
 from PIL import Image
 
+from core.params import finite_numbers
 from studies.dicomweb import metadata
 from studies.dicomweb.errors import bad_request
 from studies.dicomweb.sources import source_for
@@ -26,6 +27,9 @@ from studies.models import Instance
 THUMBNAIL_VIEWPORT = (128, 128)
 _FUNCTIONS = ("linear", "linear-exact", "sigmoid")
 MAX_VIEWPORT = 8192
+# A source region larger than any image we store (DICOM Rows/Columns are 16-bit) is an error,
+# and cropping it would allocate the whole region (PIL pads outside the image).
+MAX_SOURCE_REGION = 65535
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,9 @@ class RenderOptions:
 
 def _numbers(text: str, name: str) -> list[float]:
     try:
-        return [float(v) for v in text.split(",")]
+        return finite_numbers(text, name)
     except ValueError as exc:
-        raise bad_request(f"{name} must be comma-separated numbers, got {text!r}") from exc
+        raise bad_request(str(exc)) from exc
 
 
 def parse_window(text: str | None) -> tuple[float, float, str] | None:
@@ -62,7 +66,10 @@ def parse_viewport(
 ) -> tuple[tuple[int, int] | None, tuple[int, int, int, int] | None]:
     if not text:
         return None, None
-    values = [int(v) for v in _numbers(text, "viewport")]
+    numbers = _numbers(text, "viewport")
+    if any(abs(v) > MAX_SOURCE_REGION for v in numbers):
+        raise bad_request(f"viewport values must be at most {MAX_SOURCE_REGION}, got {text!r}")
+    values = [int(v) for v in numbers]
     if (
         len(values) not in (2, 6)
         or any(v <= 0 for v in values[:2])
@@ -155,7 +162,12 @@ def _image(
 def _fit(image: Image.Image, options: RenderOptions) -> Image.Image:
     if options.region:
         sx, sy, sw, sh = options.region
-        image = image.crop((sx, sy, sx + sw, sy + sh))
+        if sx >= image.width or sy >= image.height:
+            raise bad_request(
+                f"viewport source region starts outside the {image.width}x{image.height} image"
+            )
+        # Clipped to the image: PIL would otherwise pad (and allocate) the part outside it.
+        image = image.crop((sx, sy, min(sx + sw, image.width), min(sy + sh, image.height)))
     if options.viewport:
         vw, vh = options.viewport
         scale = min(vw / image.width, vh / image.height)

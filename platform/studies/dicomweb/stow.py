@@ -27,6 +27,7 @@ from studies.dicomweb.media import DICOM
 # FailureReason values (PS3.18 §10.5.3 and the Storage Service statuses of PS3.4 §B.2.3 and
 # PS3.7 §C.4): the nearest standard code for each of ingest's machine-readable reasons.
 PROCESSING_FAILURE = 0x0110
+NOT_AUTHORIZED = 0x0124  # PS3.7 C.4: Refused, not authorized
 DUPLICATE_SOP_INSTANCE = 0x0111  # PS3.7 C.4: same UID already held (with other content)
 OUT_OF_RESOURCES = 0xA700
 DATA_SET_DOES_NOT_MATCH = 0xA900
@@ -45,6 +46,7 @@ _REASON_CODES = {
     "conflict": DUPLICATE_SOP_INSTANCE,
     "study_mismatch": DATA_SET_DOES_NOT_MATCH,
     "wrong_media_type": CANNOT_UNDERSTAND,
+    "foreign_study": NOT_AUTHORIZED,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
+from core.params import MAX_DATABASE_ID, bounded_int
 from studies.dicomweb import rendering, retrieve
 from studies.dicomweb.access import log_access
 from studies.dicomweb.errors import bad_request, not_acceptable
@@ -25,13 +26,14 @@ def _required(request: HttpRequest, name: str) -> str:
     return value
 
 
-def _int(request: HttpRequest, *names: str) -> int | None:
+def _int(request: HttpRequest, *names: str, maximum: int = MAX_DATABASE_ID) -> int | None:
     for name in names:
         raw = request.GET.get(name)
         if raw:
-            if not raw.isdigit() or int(raw) < 1:
-                raise bad_request(f"{name} must be a positive integer, got {raw!r}")
-            return int(raw)
+            try:
+                return bounded_int(raw, name, minimum=1, maximum=maximum)
+            except ValueError as exc:
+                raise bad_request(str(exc)) from exc
     return None
 
 
@@ -40,7 +42,9 @@ def _render_options(request: HttpRequest, media_type: str) -> rendering.RenderOp
     if bool(center) != bool(width):
         raise bad_request("windowCenter and windowWidth go together")
     window = rendering.parse_window(f"{center},{width}") if center else None
-    rows, columns = _int(request, "rows"), _int(request, "columns")
+    # The rendered endpoint's viewport cap: rows/columns are the same request in WADO-URI.
+    rows = _int(request, "rows", maximum=rendering.MAX_VIEWPORT)
+    columns = _int(request, "columns", maximum=rendering.MAX_VIEWPORT)
     viewport = None
     if rows or columns:
         viewport = (columns or rendering.MAX_VIEWPORT, rows or rendering.MAX_VIEWPORT)
@@ -67,7 +71,7 @@ def wado_uri(request: HttpRequest, scope: Scope) -> HttpResponseBase:
         )
     if content_type not in rendering_types():
         raise not_acceptable(f"contentType {content_type!r} is not available")
-    number = _int(request, "frameNumber", "frame") or 1
+    number = _int(request, "frameNumber", "frame", maximum=2**31 - 1) or 1
     return _rendered(
         request, scope, found, number, study, _render_options(request, content_type), "wado-uri"
     )

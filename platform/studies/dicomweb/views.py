@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -136,15 +137,23 @@ def _store(request: HttpRequest, scope: Scope, study: str | None) -> Response:
 
 
 def _request_body(request: HttpRequest) -> bytes:
+    """The STOW-RS body, never more than DICOM_MAX_UPLOAD_BYTES however it is framed (413)."""
+    limit = settings.DICOM_MAX_UPLOAD_BYTES
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise DicomwebError(413, f"the body is {declared} bytes, over the {limit} byte limit")
     # A chunked upload has no Content-Length; WSGI servers that de-chunk (gunicorn) mark the
-    # input as terminated, so it can be read to its end (PEP 3333 + wsgi.input_terminated).
+    # input as terminated, so it can be read to its end (PEP 3333 + wsgi.input_terminated):
+    # read in pieces and stop past the limit, so a client cannot make us buffer any size.
     chunked = request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
-    if (
-        chunked
-        and not request.META.get("CONTENT_LENGTH")
-        and request.META.get("wsgi.input_terminated")
-    ):
-        return request.META["wsgi.input"].read()
+    if chunked and not declared and request.META.get("wsgi.input_terminated"):
+        stream, pieces, size = request.META["wsgi.input"], [], 0
+        while piece := stream.read(min(1024 * 1024, limit + 1 - size)):
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                raise DicomwebError(413, f"the chunked body is over the {limit} byte limit")
+        return b"".join(pieces)
     return request.body
 
 
