@@ -2,7 +2,7 @@
 
 Precedence, per item (docs/workflow.md, "Ground truth"):
 1. "review": a reviewer adjudicated the item (current annotations with source "review").
-2. "imported": labels that came with the data (studies.datasets imports).
+2. "imported": labels that came with the data (annotations.datasets imports).
 3. Readers, once the item has all its reads (and its review, when the project requires one):
    - "single": one reader per item, that reader's answer;
    - "consensus": several readers; classification takes the labels more than half of them chose

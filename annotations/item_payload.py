@@ -8,9 +8,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from annotations.access import REVIEW_ROLES
 from annotations.models import Annotation, AnnotationSource, Item, Lease, Project
 from annotations.serializers import AnnotationSerializer, instance_summary
-from annotations.services.access import REVIEW_ROLES
 from annotations.services.suggestions import may_see_suggestion, suggestions_for
 
 

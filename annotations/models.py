@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -50,11 +49,9 @@ def _random_seed() -> int:
 
 class ProjectQuerySet(models.QuerySet["Project"]):
     def for_member(self, user: AbstractBaseUser | AnonymousUser) -> ProjectQuerySet:
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        return self.filter(memberships__user_id=cast(int, user.pk)).distinct()
+        from annotations.access import member_q  # access imports this module
+
+        return self.filter(member_q(user))
 
 
 class Project(models.Model):
@@ -147,11 +144,9 @@ class Split(models.TextChoices):
 class ItemQuerySet(models.QuerySet["Item"]):
     def for_member(self, user: AbstractBaseUser | AnonymousUser) -> ItemQuerySet:
         """Items of the projects the user belongs to (all for superusers, none for anonymous)."""
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        return self.filter(project__memberships__user_id=cast(int, user.pk))
+        from annotations.access import member_q  # access imports this module
+
+        return self.filter(member_q(user, "project__"))
 
 
 class ReviewState(models.TextChoices):

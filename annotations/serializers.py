@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import serializers
 
+from annotations import access
 from annotations.models import (
     Annotation,
     Comment,
@@ -19,6 +20,7 @@ from annotations.models import (
     Submission,
 )
 from annotations.payloads import parse_attribute_specs
+from learning.strategy_names import STRATEGY_NAMES
 
 
 class LabelClassSerializer(serializers.ModelSerializer[LabelClass]):
@@ -65,7 +67,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     def get_my_role(self, project: Project) -> str | None:
         user = self.context["request"].user
         role = getattr(project, "member_role", None)
-        if role is None and user.is_superuser:
+        if role is None and access.is_superuser(user):
             return Role.ADMIN
         return role
 
@@ -101,11 +103,10 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
         return value
 
     def validate_strategy(self, value: str) -> str:
-        # Pure numpy registry (no torch): a typo fails here, not at the next scoring pass.
-        from ml_worker.strategies import strategy_names
-
-        if value not in strategy_names():
-            raise serializers.ValidationError(f"one of {', '.join(strategy_names())}")
+        # The names the worker registers (learning.strategy_names): a typo fails here, not at
+        # the next scoring pass.
+        if value not in STRATEGY_NAMES:
+            raise serializers.ValidationError(f"one of {', '.join(STRATEGY_NAMES)}")
         return value
 
     def validate_random_share(self, value: float) -> float:

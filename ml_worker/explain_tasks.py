@@ -1,9 +1,10 @@
 """The `infer` queue's heat map task: claim the HeatMap row, run Grad-CAM, write the files.
 
 Thin by design (docs/dashboard.md, "Heat maps"): the web creates a queued HeatMap row and sends
-"ml_worker.tasks.explain_item" with its id after commit; `compute_heatmap` claims it
-(queued → running, so a duplicate message is a no-op), explains the model version's prediction
-with ml_worker.explain, and records the outcome. Idempotent, hence acks_late.
+"ml_worker.explain_tasks.explain_item" (core.dispatch.EXPLAIN) with its id after commit;
+`compute_heatmap` claims it (queued → running, so a duplicate message is a no-op), explains
+the model version's prediction with ml_worker.explain, and records the outcome.
+Idempotent, hence acks_late.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def compute_heatmap(heatmap_id: int) -> str:
 
 
 @shared_task(
-    name="ml_worker.tasks.explain_item",
+    name="ml_worker.explain_tasks.explain_item",
     acks_late=True,
     ignore_result=True,
     autoretry_for=(OperationalError, InterfaceError),

@@ -8,7 +8,7 @@ Reliability is declared per task (docs/learning.md, "Operations"):
 - score_pool / score_cold_start: idempotent (scores keyed to the model version are replaced,
   priorities recomputed), so acks_late with a narrow retry on database disconnects.
 - check_stale_runs: idempotent conditional updates; runs from beat every minute.
-Web code sends these by name (learning.dispatch) after commit and never imports this module.
+Web code sends these by name (core.dispatch) after commit and never imports this module.
 """
 
 from __future__ import annotations
@@ -94,6 +94,3 @@ def _fail_runs_of_dead_workers(**_: Any) -> None:
         return
     if outcome.failed:
         logger.warning("marked stale training runs failed: %s", outcome.failed)
-
-
-from ml_worker import explain_tasks  # noqa: E402,F401  (registers ml_worker.tasks.explain_item)

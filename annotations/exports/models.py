@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
-from django.db.models import Q
 
 
 class ExportFormat(models.TextChoices):
@@ -35,30 +34,13 @@ class ExportStatus(models.TextChoices):
 ACTIVE_STATUSES = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 
 
-def exportable_projects_q(user: AbstractBaseUser | AnonymousUser, prefix: str = "") -> Q:
-    """Projects whose datasets `user` may export: superusers all; project admins; members
-    whose membership carries `can_export` (any role, reviewers included). See
-    docs/decisions/0500-who-may-export.md."""
-    if not user.is_authenticated:
-        return Q(pk__in=[])
-    if getattr(user, "is_superuser", False):
-        return Q()
-    return Q(**{f"{prefix}memberships__user": user}) & (
-        Q(**{f"{prefix}memberships__role": "admin"})
-        | Q(**{f"{prefix}memberships__can_export": True})
-    )
-
-
 class ExportJobQuerySet(models.QuerySet["ExportJob"]):
     def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ExportJobQuerySet:
         """Jobs the user may see and download: those of projects they may export."""
-        if not user.is_authenticated:
-            return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
+        from annotations.access import exportable_q
         from annotations.models import Project
 
-        projects = Project.objects.filter(exportable_projects_q(user)).values("pk")
+        projects = Project.objects.filter(exportable_q(user)).values("pk")
         return self.filter(project__in=projects)
 
 

@@ -19,16 +19,17 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
+from annotations.access import is_project_admin, may_export
 from annotations.exports.formats import SEGMENTATION_ONLY, canonical_formats
 from annotations.exports.models import (
     ACTIVE_STATUSES,
     ExportJob,
     ExportStatus,
-    exportable_projects_q,
 )
 from annotations.exports.runner import ExportOptions
 from annotations.exports.snapshots import NothingToExport, freeze_snapshot
-from annotations.models import Membership, Project, Role
+from annotations.models import Project
+from core import dispatch
 from core.params import MAX_DATABASE_ID
 from learning.models import DatasetSnapshot
 
@@ -41,16 +42,6 @@ def storage_dir() -> Path:
 
 def retention() -> timedelta:
     return timedelta(hours=getattr(settings, "EXPORT_RETENTION_HOURS", 7 * 24))
-
-
-def may_export(user: User, project: Project) -> bool:
-    return Project.objects.filter(pk=project.pk).filter(exportable_projects_q(user)).exists()
-
-
-def is_project_admin(user: User, project: Project) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    return Membership.objects.filter(project=project, user=user, role=Role.ADMIN).exists()  # type: ignore[misc]
 
 
 def check_can_export(user: User, project_id: int) -> Project:
@@ -157,14 +148,8 @@ def do_create_export(user: User, project: Project, request: ExportRequest) -> Ex
             progress={"done": 0, "total": len(snapshot.entries)},
             created_by_id=user.pk if user.is_authenticated else None,
         )
-        transaction.on_commit(lambda: enqueue(job.pk))
+        dispatch.after_commit(dispatch.EXPORT, job.pk)
     return job
-
-
-def enqueue(job_id: int) -> None:
-    from annotations.exports.tasks import run_export
-
-    run_export.delay(job_id)
 
 
 class ExportFinished(Exception):

@@ -3,7 +3,7 @@
 Ground truth is what `annotations.ground_truth.ground_truth_for` says (adjudicated where a
 reviewer decided, else the project's rule for several readers). Every item with ground truth
 gets a split by patient through the same locking the learning loop uses
-(`ml_worker.jobs.snapshot.lock_splits`: assigned items never move, the test split stays
+(`annotations.splits.lock_splits`: assigned items never move, the test split stays
 locked). Entries are sorted by item id and the content hash covers entries and the frozen label
 schema, so freezing unchanged labels twice returns the same snapshot row, and an export of a
 snapshot is reproducible to the byte.
@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from annotations.exports.models import SnapshotSchema
 from annotations.models import Item, LabelClass, Project
+from annotations.splits import lock_splits
 from learning.models import DatasetSnapshot, ModelVersion
 
 # Bump when the entry layout changes: part of the hash, so old and new layouts never collide.
@@ -94,7 +95,6 @@ def build_entries(project: Project) -> list[dict[str, Any]]:
     # The same two steps as annotations.ground_truth.ground_truth_for, keeping the readers'
     # answers for the agreement column.
     from annotations.ground_truth import collect_answers, truth_from_answers
-    from ml_worker.jobs.snapshot import lock_splits
 
     answers = collect_answers(project)
     truths = {}
@@ -154,9 +154,7 @@ def build_entries(project: Project) -> list[dict[str, Any]]:
 
 def training_content_hash(schema: dict[str, Any], entries: list[dict[str, Any]]) -> str:
     """The hash the learning loop gives a training snapshot of exactly these labels
-    (ml_worker.jobs.snapshot): how an export finds the model versions trained on it."""
-    from ml_worker.jobs.snapshot import snapshot_hash
-
+    (DatasetSnapshot.hash_of): how an export finds the model versions trained on it."""
     names = [c["name"] for c in schema["classes"]]
     training = []
     for entry in entries:
@@ -172,7 +170,7 @@ def training_content_hash(schema: dict[str, Any], entries: list[dict[str, Any]])
                     "split": entry["split"],
                 }
             )
-    return snapshot_hash(training)
+    return DatasetSnapshot.hash_of(training)
 
 
 def freeze_snapshot(project: Project, *, user: Any = None) -> DatasetSnapshot:

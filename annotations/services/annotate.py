@@ -206,7 +206,7 @@ def history_for(user: AbstractBaseUser, uid: str) -> list[Annotation]:
     admins see every annotation of their projects. Anything else is 404 (blinded reading)."""
     from django.http import Http404
 
-    from annotations.services.access import REVIEW_ROLES, role_of
+    from annotations.access import REVIEW_ROLES, role_of
 
     versions = list(
         Annotation.objects.filter(uid=parse_uid(uid), item__in=Item.objects.for_member(user))

@@ -1,13 +1,11 @@
 """Attach studies to a project: one Item per instance, per frame, or per series (Project.unit).
 
-Cold-start order: each new item gets a pseudo-random priority derived from the project's seed
-and the item's identity, so the order is reproducible and unrelated to ingest order. The
-learning loop overwrites priorities once it has scores (learning.services.scoring).
+The Items, their cold-start priority and patient key come from annotations.items, the one
+creator every ingest path shares.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,65 +13,20 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
 
-from annotations.models import Item, Project, WorkUnit
+from annotations.items import create_items
+from annotations.models import Project
 from annotations.services.errors import Invalid
 from studies.models import Instance, Study
 
 QUERY_FIELDS = ("modality", "series_description", "date_from", "date_to", "body_part")
 
 
-def cold_start_priority(seed: int, *identity: object) -> float:
-    """A stable number in [0, 1) from the project seed and the item identity."""
-    digest = hashlib.sha256(":".join(map(str, (seed, *identity))).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def _patient_key(instance: Instance) -> str:
-    patient = instance.series.study.patient
-    return f"{patient.issuer}/{patient.patient_id}" if patient.patient_id else ""
-
-
 def attach_instances(project: Project, instances: Iterable[Instance]) -> int:
     """Create the missing Items for these instances; returns how many were created.
 
     Idempotent: attaching the same instances again creates nothing."""
-    instances = list(instances)
-    if not instances:
-        return 0
-    wanted: list[Item] = []
-    seen_series: set[int] = set()
-    for instance in instances:
-        key = _patient_key(instance)
-        if project.unit == WorkUnit.SERIES:
-            if instance.series_id in seen_series:
-                continue
-            seen_series.add(instance.series_id)
-            wanted.append(_item(project, None, instance.series_id, 1, key))
-        elif project.unit == WorkUnit.FRAME:
-            for frame in range(1, (instance.number_of_frames or 1) + 1):
-                wanted.append(_item(project, instance, instance.series_id, frame, key))
-        else:
-            wanted.append(_item(project, instance, instance.series_id, 1, key))
     with transaction.atomic():
-        before = Item.objects.filter(project=project).count()
-        # ignore_conflicts: the unique constraints make re-attaching (or a concurrent attach)
-        # harmless instead of an error.
-        Item.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=500)
-        return Item.objects.filter(project=project).count() - before
-
-
-def _item(
-    project: Project, instance: Instance | None, series_id: int, frame: int, patient_key: str
-) -> Item:
-    identity = (instance.pk, frame) if instance is not None else ("series", series_id)
-    return Item(
-        project=project,
-        instance=instance,
-        series_id=series_id,
-        frame=frame,
-        patient_key=patient_key,
-        priority=cold_start_priority(project.queue_seed, *identity),
-    )
+        return create_items(project, instances)
 
 
 def check_attach_request(

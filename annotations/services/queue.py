@@ -31,8 +31,8 @@ from django.db.models.functions import Random
 from django.http import Http404
 from django.utils import timezone
 
+from annotations.access import member_projects
 from annotations.models import Item, Lease, Project, Skip, Submission
-from annotations.services.access import member_projects
 from annotations.services.counts import with_my_progress
 from annotations.services.errors import Invalid
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.urls import reverse
 
+from annotations.access import REVIEW_ROLES
 from annotations.models import Project, SuggestionMode
-from annotations.services.access import REVIEW_ROLES
 
 
 def may_see_suggestion(project: Project, role: str | None, has_answered: bool) -> bool:

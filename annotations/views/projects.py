@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations import access
 from annotations.models import Membership, Project
 from annotations.serializers import MemberSerializer, ProjectSerializer, ProjectWriteSerializer
-from annotations.services import access
 from annotations.services.attach import check_attach_request, do_attach
 from annotations.services.counts import with_counts
 from annotations.services.errors import Forbidden
@@ -43,7 +43,7 @@ class ProjectList(generics.ListCreateAPIView[Project]):
 
     @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not request.user.is_superuser:
+        if not access.is_superuser(request.user):
             raise Forbidden("only site administrators create projects")
         write = ProjectWriteSerializer(data=request.data)
         write.is_valid(raise_exception=True)

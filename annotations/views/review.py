@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations import access
 from annotations.models import Annotation, Item, Project, Submission
 from annotations.serializers import AnnotationSerializer, HistoryEntrySerializer, instance_summary
-from annotations.services import access
 from annotations.services.agreement_report import agreement_report
 from annotations.services.review import check_review, do_review, review_queue
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations import access
 from annotations.item_payload import item_payloads, load_items
 from annotations.models import Comment, Item
 from annotations.serializers import (
@@ -20,7 +21,7 @@ from annotations.serializers import (
     SkipSerializer,
     SubmitSerializer,
 )
-from annotations.services import access, annotate, queue, submit
+from annotations.services import annotate, queue, submit
 from annotations.services.suggestions import may_see_suggestion, suggestions_for
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)

@@ -24,12 +24,12 @@ from django.conf import settings
 from annotations.models import Item, Project
 from learning.models import ModelVersion, TrainingRun
 from learning.services import registry
+from learning.splits import TEST, TRAIN, VAL
 from ml_worker.checkpoint import save_model
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
 from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
 from ml_worker.models import ModelSpec, build_model
-from ml_worker.splits import TEST, TRAIN, VAL
 from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
 
 logger = logging.getLogger(__name__)

@@ -1,29 +1,23 @@
 """Freeze what a run trains on: labelled items, their annotation versions, label and split.
 
-Splits are by patient and locked: items already assigned keep their split (the conditional
-UPDATE only fills empty ones), new items of a known patient join that patient's split, and only
-new patients are distributed (ml_worker.splits). The snapshot's entries name the exact
+Splits are by patient and locked (annotations.splits.lock_splits, shared with exports). The
+snapshot's entries name the exact
 annotation rows (versions) behind each label, and their sha256 is the snapshot's identity: two
 runs on the same labels share one DatasetSnapshot row.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import defaultdict
-from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from annotations.ground_truth import ground_truth_for
-from annotations.models import Item, LabelClass, Project, TaskType
+from annotations.models import LabelClass, Project, TaskType
+from annotations.splits import lock_splits
 from learning.models import DatasetSnapshot
-from ml_worker.splits import TEST, TRAIN, VAL, SplitFractions, assign_splits
+from learning.splits import TEST, TRAIN, VAL
 
 
 class NotTrainable(ValueError):
@@ -45,51 +39,6 @@ class TrainingSet:
 def class_names_of(project: Project) -> list[str]:
     return list(
         LabelClass.objects.filter(project=project).order_by("index").values_list("name", flat=True)
-    )
-
-
-def _patient_key(item: Item) -> str:
-    if item.patient_key:
-        return item.patient_key
-    patient = item.instance.series.study.patient if item.instance else None
-    if patient is not None and patient.patient_id:
-        return f"{patient.issuer}/{patient.patient_id}"
-    return f"item-{item.pk}"  # no patient identity: the item is its own patient
-
-
-def lock_splits(
-    project: Project, item_ids: list[int], labels: Mapping[int, Hashable] | None = None
-) -> dict[int, str]:
-    """Give every listed item a split (writing Item.split) without moving assigned ones.
-
-    `labels` (item id -> label), where known, stratifies the new patients so that every label
-    reaches the test split (ml_worker.splits).
-    """
-    # The listed items plus every assigned item of the project, so a known patient keeps its split.
-    items = list(
-        Item.objects.filter(project=project)
-        .filter(Q(pk__in=item_ids) | ~Q(split=""))
-        .select_related("instance__series__study__patient")
-    )
-    existing = {item.pk: item.split for item in items if item.split}
-    fractions = SplitFractions(**settings.LEARNING_SPLIT_FRACTIONS)
-    splits = assign_splits(
-        {item.pk: _patient_key(item) for item in items},
-        existing,
-        fractions,
-        seed=project.pk,
-        strata=labels,
-    )
-    new_by_split: dict[str, list[int]] = defaultdict(list)
-    for item_id, split in splits.items():
-        if item_id not in existing:
-            new_by_split[split].append(item_id)
-    with transaction.atomic():
-        for split, ids in new_by_split.items():
-            # split="" in the filter: a concurrent run that assigned first wins; nothing moves.
-            Item.objects.filter(pk__in=ids, split="").update(split=split)
-    return dict(
-        Item.objects.filter(pk__in=item_ids).values_list("pk", "split")  # what actually stands
     )
 
 
@@ -139,13 +88,8 @@ def build_training_set(project: Project) -> TrainingSet:
     return result
 
 
-def snapshot_hash(entries: list[dict[str, Any]]) -> str:
-    canonical = json.dumps(entries, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(canonical).hexdigest()
-
-
 def _store_snapshot(project: Project, entries: list[dict[str, Any]]) -> DatasetSnapshot:
-    digest = snapshot_hash(entries)
+    digest = DatasetSnapshot.hash_of(entries)
     try:
         with transaction.atomic():
             snapshot, _ = DatasetSnapshot.objects.get_or_create(

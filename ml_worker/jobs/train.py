@@ -17,6 +17,7 @@ from django.conf import settings
 from annotations.models import Project
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
+from learning.splits import TEST, TRAIN, VAL
 from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
@@ -28,7 +29,6 @@ from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
 from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set
 from ml_worker.models import ModelSpec, build_model, load_pretrained
 from ml_worker.promotion import PromotionRule, decide_promotion
-from ml_worker.splits import TEST, TRAIN, VAL
 from ml_worker.training import EpochReport, TrainConfig, TrainingCancelled, train_classifier
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from learning.strategy_names import STRATEGY_NAMES
+
 
 @dataclass(frozen=True)
 class PoolData:
@@ -66,6 +68,10 @@ def register(cls: type[S]) -> type[S]:
         raise TypeError(f"{cls.__name__} needs a non-empty class attribute `name`")
     if name in _REGISTRY:
         raise ValueError(f"strategy {name!r} is already registered")
+    if name not in STRATEGY_NAMES:
+        # The web validates projects against learning.strategy_names: a strategy it does not
+        # know could never be chosen.
+        raise ValueError(f"strategy {name!r} is not listed in learning.strategy_names")
     _REGISTRY[name] = cls  # type: ignore[assignment]
     return cls
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
@@ -34,6 +38,13 @@ class DatasetSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot {self.content_hash[:12]} of project {self.project_id}"
+
+    @staticmethod
+    def hash_of(entries: list[dict[str, Any]]) -> str:
+        """The content hash: sha256 of the entries as canonical JSON. Training runs and exports
+        of the same labels get the same hash, which is how an export finds its model versions."""
+        canonical = json.dumps(entries, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(canonical).hexdigest()
 
 
 class ModelStatus(models.TextChoices):

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from learning.access import is_project_admin, project_for_member
+from annotations.access import is_project_admin, project_for_member
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.serializers import (
     ModelVersionSerializer,

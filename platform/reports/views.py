@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.services import access
+from annotations import access
 from reports.models import HeatMap, HeatMapStatus
 from reports.services import dashboard, workers
 from reports.services.heatmap_dicom import heatmap_dicom

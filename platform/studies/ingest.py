@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pydicom
 from django.conf import settings
@@ -30,10 +30,11 @@ from pydicom.uid import UID
 from studies.frames import FrameLayoutError, compute_frame_offsets
 from studies.indexing import image_fields, index_series
 from studies.models import Instance, Study
+from studies.projects_seam import projects
 from studies.storage import content_key, get_store
 
-if TYPE_CHECKING:
-    from annotations.models import Project
+# A project is opaque here: studies reaches projects only through studies.projects_seam.
+Project = Any
 
 Status = Literal["stored", "duplicate", "conflict", "rejected"]
 
@@ -228,28 +229,9 @@ def _index(
 
 
 def attach_to_project(instance: Instance, project: Project) -> int:
-    """Create the project's Items for this instance (idempotent); returns how many are new."""
-    from annotations.models import Item, WorkUnit
-
-    series = instance.series
-    patient = series.study.patient
-    patient_key = patient.patient_id or f"patient-{patient.pk}"
-    if project.unit == WorkUnit.SERIES:
-        _, created = Item.objects.get_or_create(
-            project=project, series=series, instance=None, defaults={"patient_key": patient_key}
-        )
-        return int(created)
-    frames = range(1, instance.number_of_frames + 1) if project.unit == WorkUnit.FRAME else [1]
-    existing = set(
-        Item.objects.filter(project=project, instance=instance).values_list("frame", flat=True)
-    )
-    new = [
-        Item(project=project, instance=instance, frame=frame, patient_key=patient_key)
-        for frame in frames
-        if frame not in existing
-    ]
-    Item.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    """Create the project's Items for this instance (idempotent); returns how many are new.
+    The project's side makes them (annotations.items.create_items, through the seam)."""
+    return projects().create_items(project, [instance])
 
 
 # -- the service --------------------------------------------------------------------------------
@@ -304,27 +286,17 @@ def _known(
 
 def _is_trusted(user: Any) -> bool:
     """Operators (no user: the import command, datasets) and superusers may ingest anywhere."""
-    return user is None or bool(getattr(user, "is_superuser", False))
+    return projects().may_store(user, None)
 
 
 def check_study_owner(study_instance_uid: str, project: Project) -> None:
     """A project's STOW or upload may only add to a study that is new or already this project's
     alone: access is decided per study, so adding a series to another project's study would
     show that study to this project (and the new series to the other one). Decision 0150."""
-    from django.db.models import Q
-
-    from annotations.models import Item
-
     study = Study.objects.filter(study_instance_uid=study_instance_uid).values("pk").first()
     if study is None:
         return
-    holders = set(
-        Item.objects.filter(
-            Q(instance__series__study_id=study["pk"]) | Q(series__study_id=study["pk"])
-        )
-        .values_list("project_id", flat=True)
-        .distinct()
-    )
+    holders = projects().projects_holding(study["pk"])
     if holders != {project.pk}:
         raise Rejected(
             FOREIGN_STUDY,

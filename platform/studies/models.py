@@ -8,20 +8,13 @@ from django.db import models
 
 class StudyQuerySet(models.QuerySet["Study"]):
     def for_user(self, user: AbstractBaseUser | AnonymousUser) -> StudyQuerySet:
-        """Studies the user may see: superusers all, members those attached to their projects."""
+        """Studies the user may see: superusers all, members those attached to their projects
+        (the projects seam decides, studies.projects_seam)."""
         if not user.is_authenticated:
             return self.none()
-        if getattr(user, "is_superuser", False):
-            return self.all()
-        # Items point at an instance (instance/frame projects) or a series (series projects).
-        from annotations.models import Item, Membership
+        from studies.projects_seam import projects
 
-        projects = Membership.objects.filter(user__pk=user.pk).values("project")
-        items = Item.objects.filter(project__in=projects)
-        return self.filter(
-            models.Q(pk__in=items.filter(instance__isnull=False).values("instance__series__study"))
-            | models.Q(pk__in=items.filter(series__isnull=False).values("series__study"))
-        )
+        return self.filter(projects().study_filter(user, "pk"))
 
 
 class Patient(models.Model):

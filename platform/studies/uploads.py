@@ -23,27 +23,24 @@ from studies.ingest import (
     ingest_bytes,
 )
 from studies.ingest_sources import iter_archive
+from studies.projects_seam import projects
 
 
 def check_upload_target(user: Any, project_id: Any) -> Any:
     """The project to attach to (or None); raises Http404 / PermissionDenied."""
-    from annotations.models import Membership, Project, Role
-
+    seam = projects()
     if project_id in (None, ""):
-        if not user.is_superuser:
+        if not seam.may_store(user, None):
             raise PermissionDenied("uploading outside a project needs a superuser")
         return None
     try:
         pk = int(project_id)
     except (TypeError, ValueError) as exc:
         raise Http404("no such project") from exc
-    project = Project.objects.for_member(user).filter(pk=pk).first()
+    project = seam.find_project(pk, user)
     if project is None:
         raise Http404("no such project")
-    if (
-        not user.is_superuser
-        and not Membership.objects.filter(project=project, user=user, role=Role.ADMIN).exists()
-    ):
+    if not seam.may_store(user, project):
         raise PermissionDenied("only the project's admins upload studies into it")
     return project
 

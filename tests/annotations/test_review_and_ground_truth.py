@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from annotations.datasets import import_labelled_arrays
 from annotations.ground_truth import ground_truth_for
 from annotations.models import Annotation, Item
-from studies.datasets import import_labelled_arrays
 from tests.annotations.factories import add_member, make_project
 from tests.annotations.helpers import read
 

@@ -1,4 +1,4 @@
-"""PneumoniaMNIST imported with studies.datasets comes back out of the PNG folders unchanged."""
+"""PneumoniaMNIST imported with annotations.datasets comes back out of the PNG folders unchanged."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from studies.datasets import import_npz
+from annotations.datasets import import_npz
 from tests.exports import factories as f
 
 NPZ = "classification/pneumoniamnist/pneumoniamnist.npz"

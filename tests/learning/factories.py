@@ -119,7 +119,7 @@ def make_project(
 
 
 def label(item: Item, name: str) -> Annotation:
-    """An imported class label, as studies.datasets.import_labelled_arrays records one."""
+    """An imported class label, as annotations.datasets.import_labelled_arrays records one."""
     return Annotation.objects.create(
         item=item, kind="class", source="imported", payload={"labels": [name]}
     )

@@ -10,13 +10,13 @@ import pytest
 
 from annotations.models import Item
 from learning.models import DatasetSnapshot, ModelStatus, ModelVersion, RunStatus, TrainingRun
+from learning.splits import VAL
 from ml_worker.checkpoint import load_model, sha256_file
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
 from ml_worker.jobs import train as train_module
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.snapshot import build_training_set
 from ml_worker.jobs.train import run_training, train_config_for
-from ml_worker.splits import VAL
 from tests.learning.factories import label, make_project
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from ml_worker.splits import TEST, SplitFractions, assign_splits
+from learning.splits import TEST, SplitFractions, assign_splits
 
 
 def hospital(patients: int, images_per_patient: int, start: int = 0) -> dict[int, str]:

@@ -48,7 +48,7 @@ def test_the_first_request_queues_the_computation_on_the_infer_queue(
     assert response.status_code == 202
     assert response.json() == {"status": "queued"}
     heatmap = HeatMap.objects.get(item=item, model_version=trained.version)
-    assert _queued_tasks(broker) == [("ml_worker.tasks.explain_item", [heatmap.pk])]
+    assert _queued_tasks(broker) == [("ml_worker.explain_tasks.explain_item", [heatmap.pk])]
 
     with django_capture_on_commit_callbacks(execute=True):
         again = trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap")

@@ -9,8 +9,13 @@ import pydicom
 import pytest
 from PIL import Image
 
+from annotations.datasets import (
+    DatasetError,
+    import_image_folder,
+    import_labelled_arrays,
+    import_npz,
+)
 from annotations.models import Annotation, Item
-from studies.datasets import DatasetError, import_image_folder, import_labelled_arrays, import_npz
 from studies.frames import decode_frame
 from studies.models import Instance
 from studies.storage import read_dataset

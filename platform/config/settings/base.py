@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "reports",
 ]
 
+# The module through which `studies` reaches projects (platform/studies/projects_seam.py): studies
+# imports nothing above it, annotations plugs in here (docs/decisions/0911).
+STUDIES_PROJECT_SEAM = "annotations.studies_seam"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # DICOMweb GETs (hundreds per viewed series) are answered here without the middleware below;
@@ -170,9 +174,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "ml_worker.tasks.train*": {"queue": "train"},
     "ml_worker.tasks.score*": {"queue": "infer"},
-    "ml_worker.tasks.explain*": {"queue": "infer"},
+    "ml_worker.explain_tasks.*": {"queue": "infer"},
 }
-CELERY_IMPORTS = ["ml_worker.tasks"]
+# Worker processes import the modules that define the tasks; each task is named after its module.
+CELERY_IMPORTS = ["ml_worker.tasks", "ml_worker.explain_tasks"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_TRACK_STARTED = True

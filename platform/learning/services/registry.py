@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotations.access import is_project_admin
 from annotations.models import Project
-from learning import dispatch
-from learning.access import is_project_admin
+from core import dispatch
 from learning.models import DatasetSnapshot, ModelStatus, ModelVersion
 
 User = AbstractBaseUser | AnonymousUser

@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from annotations.access import is_project_admin
 from annotations.models import Annotation, Item, Project
-from learning import dispatch
-from learning.access import is_project_admin
+from core import dispatch
 from learning.models import ModelVersion, RunStatus, TrainingRun
 
 User = AbstractBaseUser | AnonymousUser

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from annotations.access import is_project_admin
 from annotations.models import ColdStart, Project
-from learning import dispatch
-from learning.access import is_project_admin
+from core import dispatch
 from learning.services.registry import active_version
 from learning.services.runs import RunError
 

@@ -9,28 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from annotations import access
 from annotations.models import Item, TaskType
-from annotations.services import access
 from annotations.services.suggestions import may_see_suggestion
+from core import dispatch
 from learning.models import ModelVersion
 from learning.services.registry import active_version
 from reports.models import HeatMap, HeatMapStatus
 
-EXPLAIN_TASK = "ml_worker.tasks.explain_item"
 STALE_AFTER = timedelta(minutes=5)
-
-
-def _send(heatmap_id: int) -> None:
-    from config.celery import app
-
-    app.send_task(EXPLAIN_TASK, args=[heatmap_id])
 
 
 def check_can_see_heatmap(user: Any, item_id: int) -> tuple[Item, ModelVersion]:
@@ -65,14 +58,14 @@ def do_request_heatmap(item: Item, version: ModelVersion) -> HeatMapRequest:
                 heatmap = HeatMap.objects.create(item=item, model_version=version, requested_at=now)
         except IntegrityError:  # a concurrent request created it first
             return HeatMapRequest(HeatMap.objects.get(item=item, model_version=version), False)
-        transaction.on_commit(partial(_send, heatmap.pk))
+        dispatch.after_commit(dispatch.EXPLAIN, heatmap.pk)
         return HeatMapRequest(heatmap, True)
     pending = heatmap.status in (HeatMapStatus.QUEUED, HeatMapStatus.RUNNING)
     if pending and heatmap.requested_at < now - STALE_AFTER:
         HeatMap.objects.filter(pk=heatmap.pk, requested_at=heatmap.requested_at).update(
             status=HeatMapStatus.QUEUED, requested_at=now
         )
-        transaction.on_commit(partial(_send, heatmap.pk))
+        dispatch.after_commit(dispatch.EXPLAIN, heatmap.pk)
         heatmap.refresh_from_db()
         return HeatMapRequest(heatmap, True)
     return HeatMapRequest(heatmap, False)

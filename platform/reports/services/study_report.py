@@ -19,8 +19,8 @@ from django.http import Http404
 from django.utils import timezone
 from PIL import Image
 
+from annotations import access
 from annotations.models import Annotation, Item, Project, Role
-from annotations.services import access
 from learning.models import ModelVersion, Score
 from learning.services.registry import active_version
 from reports.models import HeatMap, HeatMapStatus

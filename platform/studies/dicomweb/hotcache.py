@@ -105,19 +105,25 @@ def _forget_access(**_kwargs: Any) -> None:
     instances.clear()
 
 
-def connect_signals() -> None:
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.signals import user_logged_out
+def forget_access_when_changed(*models: type[Any]) -> None:
+    """Clear the access caches whenever a row of these models is saved or deleted. The rows that
+    decide project access (memberships, items) belong to annotations, which registers them here
+    when it starts (annotations.apps): studies does not import them."""
     from django.db.models.signals import post_delete, post_save
-    from rest_framework.authtoken.models import Token
 
-    from annotations.models import Item, Membership
-
-    for model in (Token, Membership, Item, get_user_model()):
+    for model in models:
         post_save.connect(_forget_access, sender=model, dispatch_uid=f"hotcache-{model.__name__}")
         post_delete.connect(
             _forget_access, sender=model, dispatch_uid=f"hotcache-d-{model.__name__}"
         )
+
+
+def connect_signals() -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.signals import user_logged_out
+    from rest_framework.authtoken.models import Token
+
+    forget_access_when_changed(Token, get_user_model())
     user_logged_out.connect(_forget_access, dispatch_uid="hotcache-logout")
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from studies.dicomweb.errors import not_found
 from studies.dicomweb.links import root_url
 from studies.models import Instance, Series, Study
+from studies.projects_seam import projects
 
 
 @dataclass(frozen=True)
@@ -27,30 +28,9 @@ class Scope:
     project_id: int | None
     root: str  # absolute URL of this DICOMweb root, no trailing slash
 
-    @property
-    def is_superuser(self) -> bool:
-        return bool(getattr(self.user, "is_superuser", False))
-
-    def _project_filter(self, study_ref: str) -> Q:
-        from annotations.models import Item, Membership
-
-        assert self.project_id is not None
-        items = Item.objects.filter(project_id=self.project_id)
-        attached = Exists(items.filter(instance__series__study=OuterRef(study_ref))) | Exists(
-            items.filter(series__study=OuterRef(study_ref))
-        )
-        if self.is_superuser:
-            return Q(attached)
-        member = Exists(Membership.objects.filter(project_id=self.project_id, user_id=self.user.pk))
-        return Q(attached) & Q(member)
-
     def study_filter(self, prefix: str = "") -> Q:
         """A Q limiting a queryset whose `prefix` leads to Study (e.g. "series__study__")."""
-        if self.project_id is not None:
-            return self._project_filter(f"{prefix}pk" if prefix else "pk")
-        if self.is_superuser:
-            return Q()
-        return Q(**{f"{prefix}pk__in" if prefix else "pk__in": Study.objects.for_user(self.user)})
+        return projects().study_filter(self.user, f"{prefix}pk", self.project_id)
 
     def studies(self) -> QuerySet[Study]:
         return Study.objects.filter(self.study_filter())
@@ -86,22 +66,16 @@ class Scope:
         """On a project root, the project must exist and the user be a member (else 404)."""
         if self.project_id is None:
             return
-        from annotations.models import Project
-
-        if not Project.objects.for_member(self.user).filter(pk=self.project_id).exists():
+        if projects().find_project(self.project_id, self.user) is None:
             raise not_found("project")
 
     def can_store(self) -> bool:
-        """STOW-RS: superusers anywhere; project admins into their project."""
-        if self.is_superuser:
-            return True
-        if self.project_id is None:
-            return False
-        from annotations.models import Membership, Role
-
-        return Membership.objects.filter(
-            project_id=self.project_id, user_id=self.user.pk, role=Role.ADMIN
-        ).exists()
+        """STOW-RS: superusers anywhere; project admins into their project (the seam decides)."""
+        seam = projects()
+        project = None if self.project_id is None else seam.find_project(self.project_id)
+        return seam.may_store(self.user, project) and (
+            project is not None or self.project_id is None
+        )
 
 
 def scope_for(request: HttpRequest, user: Any, project_id: int | None) -> Scope:

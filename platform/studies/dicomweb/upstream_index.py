@@ -76,7 +76,7 @@ def index_upstream(
     client: UpstreamClient | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> IndexSummary:
-    from studies.ingest import attach_to_project
+    from studies.projects_seam import projects
 
     client = client or UpstreamClient()
     summary = IndexSummary()
@@ -103,7 +103,7 @@ def index_upstream(
                         {metadata_cache.cache_key(instance): json.dumps(cached).encode()}
                     )
                 if project is not None:
-                    attach_to_project(instance, project)
+                    projects().create_items(project, [instance])
             if progress:
                 progress(f"{study_uid} / {series_uid}: {len(found)} instance(s)")
     return summary

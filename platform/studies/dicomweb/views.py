@@ -160,9 +160,9 @@ def _request_body(request: HttpRequest) -> bytes:
 def _project(scope: Scope) -> Any:
     if scope.project_id is None:
         return None
-    from annotations.models import Project
+    from studies.projects_seam import projects
 
-    return Project.objects.get(pk=scope.project_id)
+    return projects().find_project(scope.project_id)
 
 
 @dicomweb_view(("GET", "POST"))

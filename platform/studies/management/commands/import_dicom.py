@@ -32,9 +32,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         project = None
         if options["project"] is not None:
-            from annotations.models import Project
+            from studies.projects_seam import projects
 
-            project = Project.objects.filter(pk=options["project"]).first()
+            project = projects().find_project(options["project"])
             if project is None:
                 raise CommandError(f"no project with id {options['project']}")
         bar = tqdm(unit="file", disable=options["quiet_progress"], file=sys.stderr, leave=False)

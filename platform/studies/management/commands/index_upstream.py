@@ -22,12 +22,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         project = None
         if options.get("project"):
-            from annotations.models import Project
+            from studies.projects_seam import projects
 
-            try:
-                project = Project.objects.get(pk=options["project"])
-            except Project.DoesNotExist as exc:
-                raise CommandError(f"project {options['project']} does not exist") from exc
+            project = projects().find_project(options["project"])
+            if project is None:
+                raise CommandError(f"project {options['project']} does not exist")
         try:
             summary = index_upstream(project=project, progress=lambda line: self.stdout.write(line))
         except (UpstreamError, ImproperlyConfigured) as exc:

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from studies.datasets import DatasetError, import_image_folder, import_npz
+from annotations.datasets import DatasetError, import_image_folder, import_npz
 
 
 class Command(BaseCommand):

@@ -1,4 +1,6 @@
-"""Who may do what in a project. Querysets decide visibility; roles decide actions.
+"""Who may see and do what, for every room (docs/decisions/0912). Querysets decide visibility;
+roles decide actions. Adding a role means adding it to Role and to the role sets below; no other
+module reads Membership or `is_superuser` to decide access (studies asks through its seam).
 
 Outsiders (and anonymous callers) never learn that a project or item exists: lookups raise 404.
 Members lacking a role get 403. Django superusers act as admins of every project.
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.http import Http404
 from rest_framework.exceptions import NotAuthenticated
 
@@ -18,7 +20,40 @@ from annotations.services.errors import Forbidden
 
 User = AbstractBaseUser | AnonymousUser
 
+# What each right needs. Members of any role see the project and label.
+ADMIN_ROLES = frozenset({Role.ADMIN})  # settings, members, training, promotion, storing studies
 REVIEW_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
+STORE_ROLES = ADMIN_ROLES  # STOW-RS and uploads into the project
+
+
+def is_superuser(user: Any) -> bool:
+    """A signed-in Django superuser: admin of every project, and the only one who may act
+    outside any project (uploads without a project, the Django admin of studies)."""
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_superuser", False))
+
+
+def member_q(user: Any, prefix: str = "") -> Q:
+    """Projects, reached from the filtered model by `prefix` (e.g. "project__"), that `user` is a
+    member of: all for superusers, none for anonymous callers. (project, user) is unique in
+    Membership, so the join repeats no row."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(**{f"{prefix}pk__in": []})
+    if is_superuser(user):
+        return Q()
+    return Q(**{f"{prefix}memberships__user_id": cast(int, user.pk)})
+
+
+def exportable_q(user: Any, prefix: str = "") -> Q:
+    """Projects whose datasets `user` may export: superusers all; project admins; members whose
+    membership carries `can_export` (any role, reviewers included). Decision 0500."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(**{f"{prefix}pk__in": []})
+    if is_superuser(user):
+        return Q()
+    return Q(**{f"{prefix}memberships__user": user}) & (
+        Q(**{f"{prefix}memberships__role__in": sorted(ADMIN_ROLES)})
+        | Q(**{f"{prefix}memberships__can_export": True})
+    )
 
 
 def signed_in(request: Any) -> AbstractBaseUser:
@@ -36,7 +71,7 @@ def member_projects(user: User) -> QuerySet[Project]:
     and the role comes from the row the join already found (no second query for it)."""
     if not user.is_authenticated:
         return Project.objects.none()
-    if getattr(user, "is_superuser", False):
+    if is_superuser(user):
         return Project.objects.annotate(member_role=Value(Role.ADMIN, output_field=CharField()))
     return Project.objects.filter(memberships__user_id=cast(int, user.pk)).annotate(
         member_role=F("memberships__role")
@@ -84,7 +119,7 @@ def role_of(user: User, project: Project) -> str | None:
     """The caller's role; "admin" for superusers; None for outsiders."""
     if not user.is_authenticated:
         return None
-    if getattr(user, "is_superuser", False):
+    if is_superuser(user):
         return Role.ADMIN
     return (
         Membership.objects.filter(project=project, user_id=user.pk)
@@ -103,7 +138,24 @@ def require_role(user: User, project: Project, roles: frozenset[str] | set[str])
 
 
 def require_admin(user: User, project: Project) -> str:
-    return require_role(user, project, {Role.ADMIN})
+    return require_role(user, project, ADMIN_ROLES)
+
+
+def is_project_admin(user: User, project: Project) -> bool:
+    """require_admin as a question: for checks that answer 403 themselves."""
+    return role_of(user, project) in ADMIN_ROLES
+
+
+def may_store(user: User | None, project: Project | None) -> bool:
+    """Adding studies: the operator (no user) and superusers anywhere; STORE_ROLES into their
+    project."""
+    if user is None or is_superuser(user):
+        return True
+    return project is not None and role_of(user, project) in STORE_ROLES
+
+
+def may_export(user: User, project: Project) -> bool:
+    return Project.objects.filter(pk=project.pk).filter(exportable_q(user)).exists()
 
 
 def require_reviewer(user: User, project: Project) -> str:

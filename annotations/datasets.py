@@ -16,17 +16,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from django.db import transaction
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
+from annotations.models import Annotation, AnnotationSource, Item, LabelClass, Project
 from studies.ingest import ingest_bytes
-
-if TYPE_CHECKING:
-    from annotations.models import Project
 
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -99,8 +97,6 @@ def secondary_capture(
 
 
 def ensure_label_classes(project: Project, class_names: Sequence[str]) -> None:
-    from annotations.models import LabelClass
-
     existing = set(project.label_classes.values_list("name", flat=True))
     next_index = max(project.label_classes.values_list("index", flat=True), default=-1) + 1
     for name in class_names:
@@ -139,8 +135,6 @@ def _validate(
 
 
 def _record_label(project: Project, item: Any, label: str, split: str, user: Any) -> None:
-    from annotations.models import Annotation, AnnotationSource
-
     if split and not item.split:  # splits are locked once assigned
         item.split = split
         item.save(update_fields=["split"])
@@ -178,8 +172,6 @@ def import_labelled_arrays(
     labels = np.asarray(labels).reshape(-1) if np.asarray(labels).ndim == 2 else np.asarray(labels)
     _validate(images, labels, class_names, patient_ids, splits)
     ensure_label_classes(project, class_names)
-    from annotations.models import Item
-
     for index in range(images.shape[0]):
         image = images[index]
         patient = patient_ids[index] if patient_ids is not None else f"{source}-{index}"
