@@ -43,11 +43,12 @@ class ProjectList(generics.ListCreateAPIView[Project]):
 
     @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if not access.is_superuser(request.user):
+        user = access.signed_in(request)
+        if not access.is_superuser(user):
             raise Forbidden("only site administrators create projects")
         write = ProjectWriteSerializer(data=request.data)
         write.is_valid(raise_exception=True)
-        project = do_create_project(request.user, dict(write.validated_data))
+        project = do_create_project(user, dict(write.validated_data))
         shown = _projects(request).get(pk=project.pk)
         return Response(
             ProjectSerializer(shown, context={"request": request}).data,
