@@ -44,12 +44,14 @@ def test_a_fresh_project_fed_by_ingest_serves_across_patients_from_the_first_lab
     client = APIClient()
     client.force_authenticate(doctor)
 
-    served = take(client, project.pk, count=10)
+    served = take(client, project.pk, count=3)
 
     keys = set(Item.objects.filter(pk__in=[i["id"] for i in served]).values_list("patient_key"))
-    # In creation order the first ten would be two patients; the cold-start priority spreads
+    # In creation order the first three would be one patient; the cold-start priority spreads
     # them (seeded, so this draw is fixed: not a matter of luck).
-    assert len(keys) >= 4, keys
+    assert len(keys) >= 2, keys
+    first_ten = Item.objects.filter(project=project).order_by("-priority", "pk")[:10]
+    assert len({item.patient_key for item in first_ten}) >= 4  # creation order: two patients
     priorities = set(Item.objects.filter(project=project).values_list("priority", flat=True))
     assert len(priorities) == 40  # every item has its own cold-start priority, none is left 0
 
