@@ -46,7 +46,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "workspace"
-SERIES = REPO.parent / "shared" / "data" / "dicom" / "ct_head_phantom_philips_ingenuity"
+SHARED_DATA = Path(os.environ.get("RADLOOP_SHARED_DATA", REPO.parent / "shared" / "data"))
+SERIES = SHARED_DATA / "dicom" / "ct_head_phantom_philips_ingenuity"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
