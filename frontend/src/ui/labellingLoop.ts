@@ -215,7 +215,9 @@ export class LabellingLoop {
   /** After a submit: lease again; the item on screen comes first, the one after is prefetched. */
   private async refill(): Promise<void> {
     try {
-      const answer = await this.client.queueNext(this.projectId, this.count);
+      // Retried like a submit: a lost lease answer would leave nothing to prefetch, and the next
+      // Enter would wait for the network. Asking again is safe: held leases come back first.
+      const answer = await sendKeyed(() => this.client.queueNext(this.projectId, this.count));
       this.set({ progress: answer.progress });
       const current = this.state.item?.id;
       this.next = answer.items.find((i) => i.id !== current && !this.finished.has(i.id)) ?? null;
