@@ -84,9 +84,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web server read while the worker writes; the timeout waits out short write locks.
+    # WAL lets the web server read while the worker writes; the timeout waits out short write
+    # locks. IMMEDIATE takes the write lock when a transaction begins, where the timeout applies:
+    # a deferred transaction that read first fails at once with "database is locked" when it
+    # tries to write after another connection did (docs/decisions/0140).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_S", 20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
