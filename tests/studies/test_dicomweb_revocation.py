@@ -101,7 +101,8 @@ def test_a_membership_removed_in_another_process_hides_the_study_on_the_next_fra
     membership = Membership.objects.get(user=world["annotator"], project=world["project"])
 
     in_another_process(
-        f"from annotations.models import Membership; Membership.objects.get(pk={membership.pk}).delete()"
+        "from annotations.models import Membership; "
+        f"Membership.objects.get(pk={membership.pk}).delete()"
     )
 
     assert frame(client, world) == 404

@@ -48,8 +48,10 @@ MIDDLEWARE = [
     # it does the parts of them such a request needs (docs/decisions/0123). A middleware that
     # must see DICOMweb reads goes above this line.
     "studies.dicomweb.lean_reads.LeanDicomwebReads",
+    # Above WhiteNoise so static files carry the policy too: a web worker runs under the CSP of
+    # its own script's response (docs/decisions/0160).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",  # docs/decisions/0160
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
