@@ -11,6 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -48,7 +49,7 @@ def _write(path: Path, passwords: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
-def new_password(user: AbstractUser) -> str:
+def new_password(user: Any) -> str:
     """A random password that passes AUTH_PASSWORD_VALIDATORS for this user (a 16-character
     token nearly always does; the bound only guards against a freak all-digit draw)."""
     for _ in range(20):
