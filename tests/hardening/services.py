@@ -6,6 +6,7 @@ Never the shared ones: each private server listens on a free loopback port, in a
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -73,3 +74,41 @@ def stop_worker(worker: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster (initdb + pg_ctl as the `postgres` OS user) on a free
+    loopback port; restart() stops it (fast: connections are cut) and starts it again."""
+
+    def __init__(self, folder: Path) -> None:
+        if PG_BIN is None:
+            raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self.folder, self.port = folder, free_port()
+        self.data = folder / "pgdata"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/radloop"
+
+    def _as_postgres(self, *command: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, stdout=subprocess.DEVNULL)
+
+    def init(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                          "postgres", "--no-sync")  # fmt: skip
+        self.start()
+        self._as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                          "-U", "postgres", "radloop")  # fmt: skip
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
+                          "-l", str(self.folder / "postgres.log"), "start")  # fmt: skip
+
+    def stop(self) -> None:
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
+                          "stop")  # fmt: skip
