@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -182,9 +183,16 @@ class Doctors:
             return None
         if response.status_code >= 400:
             with self.lock:
-                self.errors[f"{name}: HTTP {response.status_code} {response.text[:80]}"] += 1
+                self.errors[f"{name}: HTTP {response.status_code} {reason(response.text)}"] += 1
             return None
         return response
+
+
+def reason(text: str) -> str:
+    """One line of an error body: the <title> of Django's debug page (the exception), else the
+    start of the body."""
+    match = re.search(r"<title>(.*?)</title>", text, re.S)
+    return " ".join((match.group(1) if match else text).split())[:100]
 
 
 def settle(project_id: int, timeout: float) -> None:
