@@ -6,9 +6,12 @@ class AnnotationsConfig(AppConfig):
     verbose_name = "Labelling workflow"
 
     def ready(self) -> None:
-        # Memberships and items decide who sees a study: a change to one must clear the
-        # DICOMweb access caches at once (studies cannot import these models; decision 0911).
+        # Memberships and items decide who sees a study: a change must clear the DICOMweb
+        # access caches (studies cannot import these models; decision 0911). A membership is
+        # revoked in every process at once; items change on every submit, so other processes
+        # follow those within the cache TTL (decision 0161).
         from annotations.models import Item, Membership
         from studies.dicomweb import hotcache
 
-        hotcache.forget_access_when_changed(Membership, Item)
+        hotcache.revoke_when_changed(Membership)
+        hotcache.forget_when_changed(Item)

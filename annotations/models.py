@@ -232,10 +232,20 @@ class Submission(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="submissions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     time_spent_ms = models.PositiveIntegerField(default=0)
+    # The client's Idempotency-Key for the submit request: a retried request names it again and
+    # gets the first answer back (docs/decisions/0141). Empty when the client sent none.
+    request_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "user"], name="one_read_per_doctor")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "user"], name="one_read_per_doctor"),
+            models.UniqueConstraint(
+                fields=["user", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="one_submission_per_request_key",
+            ),
+        ]
         indexes = [models.Index(fields=["user", "created_at"])]
 
     def __str__(self) -> str:
@@ -297,7 +307,17 @@ class Skip(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=20, choices=SkipReason.choices)
     note = models.TextField(blank=True, default="")
+    request_key = models.CharField(max_length=64, blank=True, default="")  # as on Submission
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="one_skip_per_request_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"skip of item {self.item_id} ({self.reason})"

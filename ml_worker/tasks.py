@@ -3,7 +3,9 @@
 Reliability is declared per task (docs/learning.md, "Operations"):
 - train_model: NOT acks_late. A worker that dies mid-run must not have the message redelivered
   hours later to start the run over; the heartbeat-based detector marks the run failed instead,
-  and the claim (queued → running) makes a duplicate message a no-op anyway. Soft limit → the
+  and the claim (queued → running) makes a duplicate message a no-op anyway. Its short database
+  writes wait out transient errors (ml_worker.jobs.db_retry); a claim that still failed is
+  retried as a task. Soft limit → the
   run is recorded as failed; hard limit → the process is killed and the detector takes over.
 - score_pool / score_cold_start: idempotent (scores keyed to the model version are replaced,
   priorities recomputed), so acks_late with a narrow retry on database disconnects.
@@ -35,6 +37,12 @@ DB_HICCUPS = (OperationalError, InterfaceError)
     name="ml_worker.tasks.train_model",
     acks_late=False,
     ignore_result=True,
+    # Only a claim or a finish that still failed after run_training's own retries gets here
+    # (every other error ends the run as failed); the claim is conditional, so a retry whose
+    # run was claimed meanwhile is a no-op ("not-claimed").
+    autoretry_for=DB_HICCUPS,
+    retry_backoff=5,
+    max_retries=3,
     soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT_S,
     time_limit=settings.TRAINING_HARD_TIME_LIMIT_S,
 )

@@ -1,4 +1,7 @@
-"""/healthz tells a load balancer whether this instance can work: database, Redis, a worker."""
+"""/healthz tells a load balancer whether this instance can work: database, Redis, a worker.
+
+Anyone gets the verdict (ok / 503); only staff get which check failed and on what, since the
+details name the Redis address and the workers' host names."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import socket
 
 import pytest
 from django.test import Client, override_settings
+from rest_framework.authtoken.models import Token
 
 
 def closed_port() -> int:
@@ -14,9 +18,16 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def staff(make_user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(make_user("ops", superuser=True))
+    return client
+
+
 @pytest.mark.celery
-def test_healthz_is_green_with_the_database_redis_and_a_live_worker(celery_worker) -> None:
-    response = Client().get("/healthz")
+def test_healthz_is_green_with_the_database_redis_and_a_live_worker(celery_worker, staff) -> None:
+    response = staff.get("/healthz")
 
     assert response.status_code == 200
     body = response.json()
@@ -25,22 +36,50 @@ def test_healthz_is_green_with_the_database_redis_and_a_live_worker(celery_worke
     assert "test-" in body["workers"]["detail"]  # the fixture's worker answered the ping
 
 
+@pytest.mark.celery
+def test_anonymous_callers_get_only_the_verdict_never_redis_or_worker_names(
+    celery_worker, make_user
+) -> None:
+    anonymous = Client().get("/healthz")
+    annotator = Client()
+    annotator.force_login(make_user("doctor"))
+    member = annotator.get("/healthz")
+
+    for response in (anonymous, member):
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+        assert b"redis://" not in response.content and b"test-" not in response.content
+
+
 @pytest.mark.django_db
-def test_healthz_is_503_when_no_worker_answers() -> None:
-    response = Client().get("/healthz")
+def test_staff_get_the_details_with_a_token_too(make_user) -> None:
+    key = Token.objects.create(user=make_user("ops", superuser=True)).key
+
+    body = Client().get("/healthz", HTTP_AUTHORIZATION=f"Token {key}").json()
+    wrong = Client().get("/healthz", HTTP_AUTHORIZATION="Token nope")
+
+    assert body["redis"]["ok"] and "detail" in body["workers"]
+    assert wrong.status_code == 503 and wrong.json() == {"status": "fail"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_no_worker_answers(staff) -> None:
+    response = staff.get("/healthz")
+    anonymous = Client().get("/healthz")
 
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail"
     assert body["database"]["ok"] and body["redis"]["ok"]
     assert body["workers"] == {"ok": False, "detail": "no Celery worker answered a ping"}
+    assert anonymous.status_code == 503 and anonymous.json() == {"status": "fail"}
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_redis_is_down() -> None:
+def test_healthz_is_503_when_redis_is_down(staff) -> None:
     port = closed_port()
     with override_settings(REDIS_URL=f"redis://127.0.0.1:{port}/0"):
-        response = Client().get("/healthz")
+        response = staff.get("/healthz")
 
     assert response.status_code == 503
     body = response.json()
@@ -50,9 +89,9 @@ def test_healthz_is_503_when_redis_is_down() -> None:
 
 
 @pytest.mark.django_db
-def test_healthz_never_shows_credentials() -> None:
+def test_healthz_never_shows_credentials(staff) -> None:
     with override_settings(REDIS_URL="redis://radloop:s3cret@127.0.0.1:6379/8"):
-        body = Client().get("/healthz").content.decode()
+        body = staff.get("/healthz").content.decode()
 
     assert "s3cret" not in body
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -39,6 +40,20 @@ class SubmitResult:
     counted: bool  # False when this doctor had already submitted (a retried request)
 
 
+# A client-chosen key per submit/skip request (a UUID in the workspace): a retry names it again.
+REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def check_request_key(value: str | None) -> str:
+    """The Idempotency-Key header, or "" when the client sent none (a retry then counts once
+    anyway for submit, by the one-read-per-doctor rule, but gets `counted: false`)."""
+    if value is None or value == "":
+        return ""
+    if not REQUEST_KEY.fullmatch(value):
+        raise Invalid({"Idempotency-Key": ["8 to 64 letters, digits, '-' or '_' (a UUID)"]})
+    return value
+
+
 def check_time_spent(body: Any) -> int:
     spent = body.get("time_spent_ms", 0) if isinstance(body, dict) else None
     if isinstance(spent, bool) or not isinstance(spent, int) or not 0 <= spent <= MAX_TIME_SPENT_MS:
@@ -46,16 +61,23 @@ def check_time_spent(body: Any) -> int:
     return spent
 
 
-def do_submit(user: AbstractBaseUser, item_id: int, time_spent_ms: int) -> SubmitResult:
-    """Count the caller's read of the item (404 for outsiders, as access.item_for_member)."""
+def do_submit(
+    user: AbstractBaseUser, item_id: int, time_spent_ms: int, request_key: str = ""
+) -> SubmitResult:
+    """Count the caller's read of the item (404 for outsiders, as access.item_for_member).
+
+    A request that repeats an earlier one's key gets the earlier answer (`counted` as then)."""
     try:
-        return _count_read(user, item_id, time_spent_ms)
+        return _count_read(user, item_id, time_spent_ms, request_key)
     except IntegrityError:  # the same doctor's concurrent retry inserted the read first
         item = Item.objects.get(pk=item_id)
-        return SubmitResult(item, Submission.objects.get(item=item, user_id=user.pk), False)
+        earlier = Submission.objects.get(item=item, user_id=user.pk)
+        return SubmitResult(item, earlier, bool(request_key) and earlier.request_key == request_key)
 
 
-def _count_read(user: AbstractBaseUser, item_id: int, time_spent_ms: int) -> SubmitResult:
+def _count_read(
+    user: AbstractBaseUser, item_id: int, time_spent_ms: int, request_key: str
+) -> SubmitResult:
     with transaction.atomic():
         # Lock the item row first: its reads, lease and review state change together, and
         # everything below is read after the lock, so it sees what the previous holder wrote.
@@ -70,6 +92,12 @@ def _count_read(user: AbstractBaseUser, item_id: int, time_spent_ms: int) -> Sub
         if item is None:
             raise Http404("no such item")
         project = item.project
+        if request_key:
+            replayed = Submission.objects.filter(user_id=user.pk, request_key=request_key).first()
+            if replayed is not None:
+                if replayed.item_id != item.pk:
+                    raise Conflict("this Idempotency-Key was used for another item")
+                return SubmitResult(item, replayed, counted=True)  # the first answer, again
         lease = _my_last_lease(user, item)
         if lease is None or lease.already_read:  # type: ignore[attr-defined]
             earlier = Submission.objects.filter(item=item, user_id=user.pk).first()
@@ -78,7 +106,7 @@ def _count_read(user: AbstractBaseUser, item_id: int, time_spent_ms: int) -> Sub
         _check_submittable(project, item, lease)
         assert lease is not None
         submission = Submission.objects.create(
-            item=item, user_id=user.pk, time_spent_ms=time_spent_ms
+            item=item, user_id=user.pk, time_spent_ms=time_spent_ms, request_key=request_key
         )
         counted = Item.objects.filter(pk=item.pk, reads_done__lt=project.readers_per_item).update(
             reads_done=F("reads_done") + 1, lease_expires_at=None
@@ -184,9 +212,18 @@ def check_skip(body: Any) -> tuple[str, str]:
     return reason, note
 
 
-def do_skip(user: AbstractBaseUser, item: Item, reason: str, note: str) -> Skip:
+def do_skip(
+    user: AbstractBaseUser, item: Item, reason: str, note: str, request_key: str = ""
+) -> Skip:
+    """Close the caller's lease as skipped; a repeated key gets the first skip back."""
     with transaction.atomic():
         locked = Item.objects.select_for_update().get(pk=item.pk)
+        if request_key:
+            replayed = Skip.objects.filter(user_id=user.pk, request_key=request_key).first()
+            if replayed is not None:
+                if replayed.item_id != locked.pk:
+                    raise Conflict("this Idempotency-Key was used for another item")
+                return replayed
         leases = Lease.objects.filter(item=locked, user_id=user.pk)
         if not leases.exists():
             raise Forbidden("this item was not given to you by the queue")
@@ -196,4 +233,6 @@ def do_skip(user: AbstractBaseUser, item: Item, reason: str, note: str) -> Skip:
         now = timezone.now()
         Lease.objects.filter(pk=lease.pk).update(closed_at=now, outcome="skipped")
         Item.objects.filter(pk=locked.pk).update(lease_expires_at=None)
-        return Skip.objects.create(item=locked, user_id=user.pk, reason=reason, note=note)
+        return Skip.objects.create(
+            item=locked, user_id=user.pk, reason=reason, note=note, request_key=request_key
+        )

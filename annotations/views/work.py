@@ -25,6 +25,14 @@ from annotations.services import annotate, queue, submit
 from annotations.services.suggestions import may_see_suggestion, suggestions_for
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A key the client chose for this request (a UUID); a retry with the same key "
+    "gets the first answer and never counts twice.",
+)
 
 
 def _etag(response: Response, version: int) -> Response:
@@ -106,6 +114,7 @@ class AnnotationHistory(APIView):
 
 class Submit(APIView):
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=SubmitSerializer,
         responses=inline_serializer(
             "SubmitResult",
@@ -122,7 +131,8 @@ class Submit(APIView):
     def post(self, request: Request, item_id: int) -> Response:
         user = access.signed_in(request)
         spent = submit.check_time_spent(request.data)
-        result = submit.do_submit(user, item_id, spent)
+        key = submit.check_request_key(request.headers.get("Idempotency-Key"))
+        result = submit.do_submit(user, item_id, spent, key)
         return Response(
             {
                 "item": result.item.pk,
@@ -136,12 +146,15 @@ class Submit(APIView):
 
 
 class SkipItem(APIView):
-    @extend_schema(request=SkipSerializer, responses={201: SkipSerializer})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY], request=SkipSerializer, responses={201: SkipSerializer}
+    )
     def post(self, request: Request, item_id: int) -> Response:
         user = access.signed_in(request)
         item = access.item_for_member(user, item_id)
         reason, note = submit.check_skip(request.data)
-        skip = submit.do_skip(user, item, reason, note)
+        key = submit.check_request_key(request.headers.get("Idempotency-Key"))
+        skip = submit.do_skip(user, item, reason, note, key)
         return Response(
             {"item": item.pk, "reason": skip.reason, "note": skip.note},
             status=status.HTTP_201_CREATED,

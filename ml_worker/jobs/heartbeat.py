@@ -14,6 +14,7 @@ from types import TracebackType
 from django.db import connection
 
 from learning.services.runs import heartbeat
+from ml_worker.jobs.db_retry import DB_HICCUPS, with_db_retry
 
 
 class Heartbeat:
@@ -27,7 +28,11 @@ class Heartbeat:
     def _beat(self) -> None:
         try:
             while not self._stop.wait(self.interval_s):
-                if not heartbeat(self.run_id):
+                try:
+                    alive = with_db_retry(heartbeat, self.run_id)
+                except DB_HICCUPS:
+                    continue  # the database is still away: beat again next interval
+                if not alive:
                     self.lost.set()
                     return
         finally:

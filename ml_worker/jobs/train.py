@@ -24,6 +24,7 @@ from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
 from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.heartbeat import Heartbeat
 from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
 from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set
@@ -69,7 +70,9 @@ class Arrays:
 
 
 def _arrays(project: Project, data: TrainingSet, split: str) -> Arrays:
-    loaded = load_items_by_id(project, data.item_ids[split], preprocess_config(project))
+    loaded = with_db_retry(
+        load_items_by_id, project, data.item_ids[split], preprocess_config(project)
+    )
     if loaded.item_ids != data.item_ids[split]:
         raise NotTrainable(f"some {split} items disappeared while the run was starting")
     return Arrays(loaded.images, np.asarray(data.labels[split], dtype=np.int64))
@@ -94,7 +97,7 @@ class ProgressReporter:
             "eta_s": extra.pop("eta_s", None),
             **extra,
         }
-        if not runs.record_progress(self.run_id, progress):
+        if not with_db_retry(runs.record_progress, self.run_id, progress):
             self.lost = True
 
     def on_epoch(self, report: EpochReport) -> None:
@@ -113,32 +116,36 @@ class ProgressReporter:
 
 def run_training(run_id: int, worker: str) -> str:
     """Claim and execute a queued run. Returns the run's final status (or "not-claimed")."""
-    run = runs.claim_run(run_id, worker)
+    run = with_db_retry(runs.claim_run, run_id, worker)
     if run is None:
         return "not-claimed"
     reporter = ProgressReporter(run.pk)
     with Heartbeat(run.pk, settings.TRAINING_HEARTBEAT_INTERVAL_S) as beat:
 
         def should_stop() -> bool:
-            return reporter.lost or beat.lost.is_set() or runs.should_stop(run.pk)
+            return reporter.lost or beat.lost.is_set() or with_db_retry(runs.should_stop, run.pk)
 
         try:
             version = train_and_register(run, reporter, should_stop)
         except TrainingCancelled as exc:
-            runs.finish_run(run.pk, RunStatus.CANCELLED, log=str(exc))
+            with_db_retry(runs.finish_run, run.pk, RunStatus.CANCELLED, log=str(exc))
             return RunStatus.CANCELLED
         except NotTrainable as exc:
-            runs.finish_run(run.pk, RunStatus.FAILED, error=str(exc))
+            with_db_retry(runs.finish_run, run.pk, RunStatus.FAILED, error=str(exc))
             return RunStatus.FAILED
         except Exception as exc:
             # Any failure ends the run visibly and the previous model stays active; the
             # traceback goes to the run's error and to the worker log.
             logger.exception("training run %s failed", run.pk)
             detail = "".join(traceback.format_exception(exc))
-            runs.finish_run(run.pk, RunStatus.FAILED, error=f"{exc!r}\n\n{detail}")
+            with_db_retry(runs.finish_run, run.pk, RunStatus.FAILED, error=f"{exc!r}\n\n{detail}")
             return RunStatus.FAILED
-    runs.finish_run(
-        run.pk, RunStatus.SUCCEEDED, model_version=version, log="\n".join(reporter.notes)
+    with_db_retry(
+        runs.finish_run,
+        run.pk,
+        RunStatus.SUCCEEDED,
+        model_version=version,
+        log="\n".join(reporter.notes),
     )
     return RunStatus.SUCCEEDED
 
@@ -170,7 +177,7 @@ def train_and_register(
 ) -> ModelVersion:
     project = run.project
     reporter.phase("loading data")
-    data = build_training_set(project)
+    data = with_db_retry(build_training_set, project)
     train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
     config = train_config_for(run)
     spec = ModelSpec(
@@ -202,7 +209,7 @@ def train_and_register(
     test_logits = predict(result.model, test.images, with_embeddings=False).logits
     test_metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
 
-    active = registry.active_version(project.pk)
+    active = with_db_retry(registry.active_version, project.pk)
     active_metrics = _active_on_same_test(active, test, data.class_names)
     rule = promotion_rule_for(run)
     decision = decide_promotion(test_metrics, active_metrics, rule)
@@ -216,7 +223,8 @@ def train_and_register(
         class_names=data.class_names,
         extra={"run": run.pk, "snapshot": data.snapshot.content_hash},
     )
-    version = registry.register_version(
+    version = with_db_retry(
+        registry.register_version,
         project,
         architecture=spec.architecture,
         config={
@@ -253,10 +261,10 @@ def train_and_register(
         labels_used=data.size,
     )
     if decision.promote:
-        registry.activate(version)
+        with_db_retry(registry.activate, version)
     else:
-        registry.reject(version)
-    version.refresh_from_db()
+        with_db_retry(registry.reject, version)
+    with_db_retry(version.refresh_from_db)
     if project.random_share > 0:
         reporter.phase("shadow baseline", epochs=config.max_epochs)
         _shadow_stage(run, project, data, (train, val, test), config, spec, reporter, should_stop)

@@ -9,17 +9,32 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from core.health import run_checks
 
 
+def _is_staff(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return bool(user.is_staff)
+    try:
+        result = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+    except AuthenticationFailed:
+        return False
+    return result is not None and bool(result[0].is_staff)
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """ok / fail for everyone; which check failed, and on what (Redis address, worker host
+    names), only for staff: an anonymous caller learns nothing about the inside."""
     checks = run_checks()
     ok = all(check.ok for check in checks)
-    body = {"status": "ok" if ok else "fail"} | {
-        check.name: {"ok": check.ok, "detail": check.detail} for check in checks
-    }
+    body: dict[str, Any] = {"status": "ok" if ok else "fail"}
+    if _is_staff(request):
+        body |= {check.name: {"ok": check.ok, "detail": check.detail} for check in checks}
     return JsonResponse(body, status=200 if ok else 503)
 
 

@@ -17,7 +17,7 @@ from studies.models import Instance
 from tests.annotations.factories import add_member, make_instances, make_project
 from tests.annotations.helpers import take
 
-unify = importlib.import_module("annotations.migrations.0004_unify_patient_keys")
+unify = importlib.import_module("annotations.migrations.0005_unify_patient_keys")
 
 
 def _ingest_demo_like(project: Any, *, count: int, patients: int) -> None:

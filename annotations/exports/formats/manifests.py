@@ -32,6 +32,19 @@ CSV_COLUMNS = [
 ]
 
 
+# OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a formula
+# (=HYPERLINK(...), +cmd|..., @SUM...), and a leading tab or CR can hide such a start.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would read as a formula, prefixed with a single quote so it
+    shows as text. Numbers we write ourselves (counts, agreement) are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def manifest_row(ctx: ExportContext, entry: dict[str, Any]) -> dict[str, Any]:
     identity = ctx.identity
     sop = entry.get("sop_instance_uid") or ""
@@ -64,7 +77,9 @@ class CsvManifest(FormatWriter):
 
     def _write_row(self, values: list[Any]) -> None:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(values)
+        # RFC 4180 line ends: the writer then quotes a cell holding a bare CR too, which with
+        # "\n" alone it left unquoted, splitting the row in two for any reader.
+        csv.writer(buffer, lineterminator="\r\n").writerow([neutralise_cell(v) for v in values])
         self._handle.write(buffer.getvalue().encode("utf-8"))
 
     def add(self, ctx: ExportContext, entry: dict[str, Any], image: EntryImage) -> None:

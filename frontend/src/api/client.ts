@@ -86,14 +86,17 @@ export class ApiClient {
       .then(unpage);
   }
 
-  submit(itemId: number, timeSpentMs: number): Promise<unknown> {
-    return this.http.post(`/api/v1/items/${itemId}/submit`, {
-      time_spent_ms: Math.max(0, Math.round(timeSpentMs)),
-    });
+  /** `requestKey`: the Idempotency-Key; a retry sends the same one and never counts twice. */
+  submit(itemId: number, timeSpentMs: number, requestKey?: string): Promise<unknown> {
+    return this.http.post(
+      `/api/v1/items/${itemId}/submit`,
+      { time_spent_ms: Math.max(0, Math.round(timeSpentMs)) },
+      keyed(requestKey),
+    );
   }
 
-  skip(itemId: number, reason: SkipReason, note = ""): Promise<unknown> {
-    return this.http.post(`/api/v1/items/${itemId}/skip`, { reason, note });
+  skip(itemId: number, reason: SkipReason, note = "", requestKey?: string): Promise<unknown> {
+    return this.http.post(`/api/v1/items/${itemId}/skip`, { reason, note }, keyed(requestKey));
   }
 
   suggestion(itemId: number): Promise<Suggestion> {
@@ -130,4 +133,8 @@ function asPage<T>(data: T[] | Paginated<T>): Paginated<T> {
   return Array.isArray(data)
     ? { count: data.length, next: null, previous: null, results: data }
     : data;
+}
+
+function keyed(requestKey: string | undefined): Record<string, string> | undefined {
+  return requestKey ? { "Idempotency-Key": requestKey } : undefined;
 }

@@ -87,7 +87,13 @@ export class Http {
     } catch (err) {
       throw new NetworkError(`${method} ${path}: ${(err as Error).message}`);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      // The connection broke after the headers: no usable answer, as if none came.
+      throw new NetworkError(`${method} ${path}: ${(err as Error).message}`);
+    }
     let data: unknown = null;
     if (text) {
       try {
@@ -106,8 +112,8 @@ export class Http {
     return (await this.request<T>(path, { signal })).data;
   }
 
-  async post<T>(path: string, body?: unknown): Promise<T> {
-    return (await this.request<T>(path, { method: "POST", body: body ?? {} })).data;
+  async post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    return (await this.request<T>(path, { method: "POST", body: body ?? {}, headers })).data;
   }
 }
 

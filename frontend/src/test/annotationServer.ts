@@ -23,6 +23,11 @@ export class AnnotationServer {
   /** Answer the next N writes with 400. */
   reject = 0;
   requests: string[] = [];
+  /** Counted submits/skips per item, and the answer first given to each Idempotency-Key. */
+  readonly reads = new Map<number, number>();
+  readonly keyed = new Map<string, { status: number; body: unknown }>();
+  /** Answer the next N submits/skips with 503 without applying them (a locked database). */
+  unavailable = 0;
   private server: Server;
   private sockets = new Set<import("node:net").Socket>();
 
@@ -68,6 +73,8 @@ export class AnnotationServer {
       const list = this.versions.filter((v) => v.uid === history[1]);
       return list.length ? send(200, list) : send(404, { detail: "Not found." });
     }
+    const action = /^\/api\/v1\/items\/(\d+)\/(submit|skip)$/.exec(req.url ?? "");
+    if (action && req.method === "POST") return this.act(req, res, Number(action[1]), action[2]);
     const m = /^\/api\/v1\/items\/(\d+)\/annotations\/([\w-]+)$/.exec(req.url ?? "");
     if (!m) return send(404, { detail: "Not found." });
     const [itemId, uid] = [Number(m[1]), m[2]];
@@ -100,6 +107,33 @@ export class AnnotationServer {
       return;
     }
     send(latest ? 200 : 201, { ...stored, author: 1, source: "human", created_at: "", time_spent_ms: 0 });
+  }
+
+  /** Submit or skip as the Django view does it: a repeated Idempotency-Key gets the first answer. */
+  private act(req: IncomingMessage, res: ServerResponse, itemId: number, what: string): void {
+    const send = (status: number, data: unknown) => {
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(data));
+    };
+    if (this.unavailable > 0) {
+      this.unavailable -= 1;
+      return send(503, { detail: "database is locked" });
+    }
+    const key = req.headers["idempotency-key"];
+    const first = typeof key === "string" ? this.keyed.get(key) : undefined;
+    if (first) return send(first.status, first.body);
+    const reads = (this.reads.get(itemId) ?? 0) + 1;
+    this.reads.set(itemId, reads);
+    const answer = what === "submit"
+      ? { status: 200, body: { item: itemId, reads_done: reads, counted: true } }
+      : { status: 201, body: { item: itemId, reason: "unsure", note: "" } };
+    if (typeof key === "string") this.keyed.set(key, answer);
+    if (this.loseAnswers > 0) {
+      this.loseAnswers -= 1;
+      req.socket.destroy();
+      return;
+    }
+    send(answer.status, answer.body);
   }
 }
 

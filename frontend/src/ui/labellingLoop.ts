@@ -8,6 +8,7 @@
  */
 import type { ApiClient } from "../api/client";
 import { ApiError, NetworkError } from "../api/http";
+import { newRequestKey, sendKeyed } from "../api/keyedRetry";
 import type { Outbox } from "../api/outbox";
 import type { ItemPayload, QueueNext, SkipReason } from "../api/types";
 import { AnnotationDocument } from "../viewer/annotationDocument";
@@ -134,13 +135,19 @@ export class LabellingLoop {
       return;
     }
     const spent = performance.now() - this.shownAt;
-    await this.leave(item, doc, () => this.client.submit(item.id, spent).then(() => undefined), "submit");
+    // One key for this Enter, however often it is sent (retries, or later when back online):
+    // the server counts it once.
+    const key = newRequestKey();
+    const submit = () => sendKeyed((k) => this.client.submit(item.id, spent, k), { key }).then(() => undefined);
+    await this.leave(item, doc, submit, "submit");
   }
 
   async skip(reason: SkipReason): Promise<void> {
     const { item, doc, phase } = this.state;
     if (!item || !doc || phase !== "ready" || this.busy) return;
-    await this.leave(item, doc, () => this.client.skip(item.id, reason).then(() => undefined), "skip");
+    const key = newRequestKey();
+    const skip = () => sendKeyed((k) => this.client.skip(item.id, reason, "", k), { key }).then(() => undefined);
+    await this.leave(item, doc, skip, "skip");
   }
 
   private async leave(item: ItemPayload, doc: AnnotationDocument, send: () => Promise<void>, what: "submit" | "skip"): Promise<void> {
@@ -208,7 +215,9 @@ export class LabellingLoop {
   /** After a submit: lease again; the item on screen comes first, the one after is prefetched. */
   private async refill(): Promise<void> {
     try {
-      const answer = await this.client.queueNext(this.projectId, this.count);
+      // Retried like a submit: a lost lease answer would leave nothing to prefetch, and the next
+      // Enter would wait for the network. Asking again is safe: held leases come back first.
+      const answer = await sendKeyed(() => this.client.queueNext(this.projectId, this.count));
       this.set({ progress: answer.progress });
       const current = this.state.item?.id;
       this.next = answer.items.find((i) => i.id !== current && !this.finished.has(i.id)) ?? null;

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "axes",  # login throttling and lockout (docs/operations.md, "Login lockout")
     "core",
     "studies",
     "annotations",
@@ -50,6 +52,9 @@ MIDDLEWARE = [
     # it does the parts of them such a request needs (docs/decisions/0123). A middleware that
     # must see DICOMweb reads goes above this line.
     "studies.dicomweb.lean_reads.LeanDicomwebReads",
+    # Above WhiteNoise so static files carry the policy too: a web worker runs under the CSP of
+    # its own script's response (docs/decisions/0160).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,16 +94,45 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web server read while the worker writes; the timeout waits out short write locks.
+    # WAL lets the web server read while the worker writes; the timeout waits out short write
+    # locks. IMMEDIATE takes the write lock when a transaction begins, where the timeout applies:
+    # a deferred transaction that read first fails at once with "database is locked" when it
+    # tries to write after another connection did (docs/decisions/0140).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_S", 20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): AxesStandaloneBackend first refuses a locked-out
+# username+address before any password is checked. Failures are rows (AccessAttempt), so an
+# admin lifts a lockout in the Django admin or with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30) / 60  # hours; an admin can lift it sooner
+# Username and address together: a guesser is stopped, while someone who knows a colleague's
+# username cannot lock that colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login; failures are what lockout needs
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# Reverse proxies in front of the web process that append to X-Forwarded-For (docker: Caddy, 1).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -247,6 +282,31 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Projects, studies, queues, annotations, reviews, models and exports.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["core.api_docs.SchemaAccess"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# /api/schema/ and /api/docs/ for anonymous callers too? Off in production (production.py).
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
+
+# Content-Security-Policy for every page (docs/decisions/0160). No inline or eval'd script;
+# 'wasm-unsafe-eval' lets the viewer compile its WebAssembly codecs, worker-src blob: covers
+# codec workers that start from a blob. Inline <style> stays allowed (base.html, the report).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 LOGGING = {

@@ -11,9 +11,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 
 LOCAL_ACCOUNTS = (("admin", True), ("doctor", False))
 
@@ -46,6 +49,19 @@ def _write(path: Path, passwords: dict[str, str]) -> None:
     path.chmod(0o600)
 
 
+def new_password(user: Any) -> str:
+    """A random password that passes AUTH_PASSWORD_VALIDATORS for this user (a 16-character
+    token nearly always does; the bound only guards against a freak all-digit draw)."""
+    for _ in range(20):
+        password = secrets.token_urlsafe(12)
+        try:
+            validate_password(password, user)
+        except ValidationError:
+            continue
+        return password
+    raise RuntimeError("could not draw a password that passes the validators")
+
+
 def ensure_local_accounts(data_dir: Path) -> list[LocalAccount]:
     path = accounts_file(data_dir)
     passwords = _read(path)
@@ -55,7 +71,7 @@ def ensure_local_accounts(data_dir: Path) -> list[LocalAccount]:
         user: AbstractUser | None = user_model.objects.filter(username=username).first()
         stored = passwords.get(username)
         if user is None:
-            password = stored or secrets.token_urlsafe(12)
+            password = stored or new_password(user_model(username=username))
             email = f"{username}@radloop.local"
             if superuser:
                 user_model.objects.create_superuser(username, email, password)

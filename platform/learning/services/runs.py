@@ -188,6 +188,13 @@ def _hand_over(project_id: int) -> None:
         _send_train(follow_up.pk)
 
 
+def mark_undispatched(run_id: int) -> None:
+    """Its message never reached the broker: date the dispatch far back, so the next
+    fail_stale_runs re-sends it instead of waiting TRAINING_REDISPATCH_AFTER_S."""
+    never = timezone.now() - timedelta(days=365)
+    TrainingRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(dispatched_at=never)
+
+
 def _send_train(run_id: int) -> None:
     TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
     dispatch.after_commit(dispatch.TRAIN, run_id)

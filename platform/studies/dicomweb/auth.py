@@ -7,7 +7,7 @@ SessionAuthentication demands; token requests need no CSRF token.
 
 Reads (GET) come through studies.dicomweb.lean_reads, which puts `session_user` behind
 request.user: the session's user is remembered per process for hotcache.TTL_S, as tokens are
-(docs/decisions/0123).
+(docs/decisions/0123), until any process revokes access (docs/decisions/0161).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def uses_token(request: HttpRequest) -> bool:
 
 def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user behind the request, or a 401/403 DicomwebError."""
+    hotcache.sync_revocations()  # before any cached user or instance is trusted (0161)
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if uses_token(request):
         user = hotcache.tokens.get(header)

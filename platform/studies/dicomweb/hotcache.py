@@ -2,18 +2,27 @@
 
 A viewer fetches every frame of a series in a burst. Without these, each frame request costs
 database round trips (token or session → user, then the instance row with its access check) and
-a Redis round trip (audit coalescing) before any pixel is read; with them, a warm request touches
-neither. Entries live TTL_S seconds, so a revoked token, session or membership stops working
-within that time. `metadata_json` keeps built instance metadata by content hash: a stored object
-never changes, so those entries need no expiry, only a size bound.
+a Redis round trip (audit coalescing) before any pixel is read; with them, a warm request costs
+no query and one small Redis GET (the revocation epoch below). Entries live TTL_S seconds.
+`metadata_json` keeps built instance metadata by content hash: a stored object never changes, so
+those entries need no expiry, only a size bound.
+
+Revocation reaches every process at once (docs/decisions/0161): deleting a token,
+logging out, saving a user (password, is_active) or changing a membership increments a counter
+in Redis after the transaction commits; each DICOMweb request compares it with the value this
+process last saw and forgets its cached users and instances when it moved. Without Redis the
+caches are not trusted at all (every request authenticates against the database).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 TTL_S = 30.0
 MAX_ENTRIES = 20_000
@@ -98,33 +107,87 @@ def clear_all() -> None:
 
 
 def _forget_access(**_kwargs: Any) -> None:
-    # Within this process a revoked token, session or membership takes effect at once; other
-    # processes follow within TTL_S.
+    # Within this process a change takes effect at once.
     tokens.clear()
     sessions.clear()
     instances.clear()
 
 
-def forget_access_when_changed(*models: type[Any]) -> None:
-    """Clear the access caches whenever a row of these models is saved or deleted. The rows that
-    decide project access (memberships, items) belong to annotations, which registers them here
-    when it starts (annotations.apps): studies does not import them."""
+EPOCH_KEY = "dicomweb:access-epoch"
+_UNKNOWN = object()
+_seen_epoch: Any = _UNKNOWN
+
+
+def sync_revocations() -> None:
+    """Called once per DICOMweb request before any cache is read: forget what this process
+    cached if any process revoked access since the last request (one Redis GET)."""
+    global _seen_epoch
+    from django.core.cache import cache
+
+    try:
+        current = cache.get(EPOCH_KEY, 0)
+    except Exception as exc:  # Redis down: a revocation could be missed, so trust no entry
+        log.warning("access epoch unavailable, DICOMweb caches bypassed: %s", exc)
+        current = _UNKNOWN
+    if current is _UNKNOWN or current != _seen_epoch:
+        _forget_access()
+        _seen_epoch = current
+
+
+def _bump_epoch() -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.add(EPOCH_KEY, 0, timeout=None)
+        cache.incr(EPOCH_KEY)
+    except Exception as exc:  # other processes then follow within TTL_S, as before 0161
+        log.warning("could not publish an access revocation: %s", exc)
+
+
+def _revoke_everywhere(**_kwargs: Any) -> None:
+    from django.db import transaction
+
+    _forget_access()
+    # After commit: another process that sees the new epoch must also see the deleted row.
+    transaction.on_commit(_bump_epoch)
+
+
+def revoke_when_changed(*models: type[Any]) -> None:
+    """Every process forgets its access caches at once when a row of these models is saved or
+    deleted (decision 0161)."""
     from django.db.models.signals import post_delete, post_save
 
     for model in models:
-        post_save.connect(_forget_access, sender=model, dispatch_uid=f"hotcache-{model.__name__}")
-        post_delete.connect(
-            _forget_access, sender=model, dispatch_uid=f"hotcache-d-{model.__name__}"
-        )
+        name = model.__name__
+        post_save.connect(_revoke_everywhere, sender=model, dispatch_uid=f"hotcache-{name}")
+        post_delete.connect(_revoke_everywhere, sender=model, dispatch_uid=f"hotcache-d-{name}")
+
+
+def forget_when_changed(*models: type[Any]) -> None:
+    """This process forgets its access caches when a row of these models changes; others follow
+    within TTL_S."""
+    from django.db.models.signals import post_delete, post_save
+
+    for model in models:
+        name = model.__name__
+        post_save.connect(_forget_access, sender=model, dispatch_uid=f"hotcache-{name}")
+        post_delete.connect(_forget_access, sender=model, dispatch_uid=f"hotcache-d-{name}")
 
 
 def connect_signals() -> None:
+    """Tokens, sessions and users. The project rows that decide access (memberships, items)
+    belong to annotations, which registers them when it starts (annotations.apps): studies
+    does not import them (decision 0911)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.signals import user_logged_out
+    from django.contrib.sessions.models import Session
+    from django.db.models.signals import post_delete
     from rest_framework.authtoken.models import Token
 
-    forget_access_when_changed(Token, get_user_model())
-    user_logged_out.connect(_forget_access, dispatch_uid="hotcache-logout")
+    # Who may authenticate: every process must know at once.
+    revoke_when_changed(Token, get_user_model())
+    post_delete.connect(_revoke_everywhere, sender=Session, dispatch_uid="hotcache-d-Session")
+    user_logged_out.connect(_revoke_everywhere, dispatch_uid="hotcache-logout")
 
 
 connect_signals()

@@ -68,7 +68,7 @@ def unify_patient_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0003_random_stream_and_budget_aware_default"),
+        ("annotations", "0004_request_keys"),
         ("studies", "0003_patient_id_optional_per_study"),
     ]
 
