@@ -19,7 +19,8 @@ const tooltipMirror: Plugin = {
     const box = chart.canvas.closest("[data-chart]");
     if (!box) return;
     const tip = chart.tooltip;
-    const text = tip && tip.opacity > 0 ? [...tip.title, ...tip.body.flatMap((b) => b.lines)].join(" | ") : "";
+    const text =
+      tip && tip.opacity > 0 ? [...tip.title, ...tip.body.flatMap((b) => b.lines)].join(" | ") : "";
     if (box.getAttribute("data-tooltip") !== text) box.setAttribute("data-tooltip", text);
   },
 };
@@ -46,10 +47,17 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
       animation: false as const,
       maintainAspectRatio: false,
       // Hovering anywhere shows the nearest value: numbers on hover without aiming at a dot.
-      interaction: { mode: config.type === "bar" ? ("index" as const) : ("nearest" as const), intersect: false },
+      interaction: {
+        mode: config.type === "bar" ? ("index" as const) : ("nearest" as const),
+        intersect: false,
+      },
       ...config.options,
     };
-    if (chart.current && chart.current.canvas === canvas.current && (chart.current.config as { type?: string }).type === config.type) {
+    if (
+      chart.current &&
+      chart.current.canvas === canvas.current &&
+      (chart.current.config as { type?: string }).type === config.type
+    ) {
       // Update in place so a polled chart keeps its hover tooltip instead of flickering.
       chart.current.data = config.data;
       chart.current.options = options;
@@ -70,7 +78,12 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
   );
 
   return (
-    <section className="dash-card" data-testid={`chart-${id}`} data-chart={id} data-points={serialized}>
+    <section
+      className="dash-card"
+      data-testid={`chart-${id}`}
+      data-chart={id}
+      data-points={serialized}
+    >
       <h2>{title}</h2>
       {empty ? (
         <p className="muted small">{empty}</p>

@@ -31,7 +31,15 @@ const TOOLS_FOR_TASK: Record<Project["task_type"], DrawTool[]> = {
   segmentation: ["select", "polygon", "freehand", "brush", "eraser"],
 };
 
-const TOOL_KEYS: Record<string, DrawTool> = { v: "select", b: "box", g: "polygon", f: "freehand", d: "point", r: "brush", e: "eraser" };
+const TOOL_KEYS: Record<string, DrawTool> = {
+  v: "select",
+  b: "box",
+  g: "polygon",
+  f: "freehand",
+  d: "point",
+  r: "brush",
+  e: "eraser",
+};
 
 const TOOL_NAMES: Record<DrawTool, string> = {
   select: "Select (V)",
@@ -96,7 +104,13 @@ export function Workspace({ projectId }: { projectId: number }) {
         setActiveLabel(first?.name ?? null);
         setToolState(TOOLS_FOR_TASK[p.task_type][1] ?? "WindowLevel");
       },
-      (err: unknown) => live && setLoop((s) => ({ ...(s ?? emptyLoop()), phase: "error", notice: { kind: "error", text: describe(err) } })),
+      (err: unknown) =>
+        live &&
+        setLoop((s) => ({
+          ...(s ?? emptyLoop()),
+          phase: "error",
+          notice: { kind: "error", text: describe(err) },
+        })),
     );
     return () => {
       live = false;
@@ -120,7 +134,11 @@ export function Workspace({ projectId }: { projectId: number }) {
       if (event.type === "changed") setPending(event.pending);
       if (event.type === "offline") setOffline(event.reason);
       if (event.type === "saved") setOffline(null);
-      if (event.type === "rejected") loopRef.current?.notify({ kind: "error", text: `The server refused an annotation: ${event.reason}` });
+      if (event.type === "rejected")
+        loopRef.current?.notify({
+          kind: "error",
+          text: `The server refused an annotation: ${event.reason}`,
+        });
     });
     const retry = () => void outbox.flush();
     window.addEventListener("online", retry);
@@ -137,7 +155,10 @@ export function Workspace({ projectId }: { projectId: number }) {
   const item = loop?.item ?? null;
   const doc = loop?.doc ?? null;
   const stack = loop?.stack ?? null;
-  const labels = useMemo(() => [...(project?.label_classes ?? [])].sort((a, b) => a.index - b.index), [project]);
+  const labels = useMemo(
+    () => [...(project?.label_classes ?? [])].sort((a, b) => a.index - b.index),
+    [project],
+  );
 
   // The drawing layer follows the item on screen (not a series opened for context).
   useEffect(() => {
@@ -196,7 +217,10 @@ export function Workspace({ projectId }: { projectId: number }) {
     return outbox.subscribe((event) => {
       if (event.type !== "saved" || event.itemId !== item.id || doc.isEmpty) return;
       // GET the item again rather than /suggestion: no 404 in the console when there is no model.
-      client.item(item.id).then((fresh) => fresh.suggestion && setSuggestion(fresh.suggestion), () => undefined);
+      client.item(item.id).then(
+        (fresh) => fresh.suggestion && setSuggestion(fresh.suggestion),
+        () => undefined,
+      );
     });
   }, [item, doc, project, suggestion, outbox, client]);
 
@@ -215,7 +239,9 @@ export function Workspace({ projectId }: { projectId: number }) {
    */
   const onScreen = useCallback(() => {
     const snap = loopRef.current?.snapshot;
-    return snap?.phase === "ready" && snap.doc && snap.item ? { doc: snap.doc, item: snap.item } : null;
+    return snap?.phase === "ready" && snap.doc && snap.item
+      ? { doc: snap.doc, item: snap.item }
+      : null;
   }, []);
 
   const chooseClass = useCallback(
@@ -232,7 +258,9 @@ export function Workspace({ projectId }: { projectId: number }) {
       const current = (existing?.payload as ClassPayload | undefined)?.labels ?? [];
       let next: string[];
       if (project.multi_label) {
-        next = current.includes(label.name) ? current.filter((n) => n !== label.name) : [...current, label.name];
+        next = current.includes(label.name)
+          ? current.filter((n) => n !== label.name)
+          : [...current, label.name];
       } else {
         next = [label.name];
       }
@@ -242,7 +270,12 @@ export function Workspace({ projectId }: { projectId: number }) {
         if (existing) doc.remove(existing.uid);
         return;
       }
-      doc.put({ uid: existing?.uid ?? newUid(), kind: "class", frame: item.frame, payload: { labels: next } });
+      doc.put({
+        uid: existing?.uid ?? newUid(),
+        kind: "class",
+        frame: item.frame,
+        payload: { labels: next },
+      });
     },
     [project, labels, onScreen],
   );
@@ -252,11 +285,19 @@ export function Workspace({ projectId }: { projectId: number }) {
     if (!live || !project || project.task_type === "classification") return;
     const { doc, item } = live;
     if (doc.all().some((s) => s.kind !== "class")) {
-      loopRef.current?.notify({ kind: "info", text: "Delete the shapes first to mark this image as having no findings." });
+      loopRef.current?.notify({
+        kind: "info",
+        text: "Delete the shapes first to mark this image as having no findings.",
+      });
       return;
     }
     const existing = doc.classShape();
-    doc.put({ uid: existing?.uid ?? newUid(), kind: "class", frame: item.frame, payload: { labels: [] } });
+    doc.put({
+      uid: existing?.uid ?? newUid(),
+      kind: "class",
+      frame: item.frame,
+      payload: { labels: [] },
+    });
   }, [project, onScreen]);
 
   const openContextSeries = useCallback(
@@ -344,16 +385,36 @@ export function Workspace({ projectId }: { projectId: number }) {
       else if (/^[1-9]$/.test(key) || labels.some((l) => l.shortcut && l.shortcut === key)) {
         const label = labels.find((l) => l.shortcut === key) ?? labels[Number(key) - 1];
         if (label) chooseClass(label);
-      } else if (TOOL_KEYS[key.toLowerCase()] && TOOLS_FOR_TASK[project.task_type].includes(TOOL_KEYS[key.toLowerCase()])) {
+      } else if (
+        TOOL_KEYS[key.toLowerCase()] &&
+        TOOLS_FOR_TASK[project.task_type].includes(TOOL_KEYS[key.toLowerCase()])
+      ) {
         setToolState(TOOL_KEYS[key.toLowerCase()]);
-      } else if (handleNavigationKey(event, viewer, item?.instance.modality ?? "", presetState.current)) {
-        if (["w", "m", "z"].includes(key.toLowerCase())) setToolState(viewer.primaryTool ?? "WindowLevel");
+      } else if (
+        handleNavigationKey(event, viewer, item?.instance.modality ?? "", presetState.current)
+      ) {
+        if (["w", "m", "z"].includes(key.toLowerCase()))
+          setToolState(viewer.primaryTool ?? "WindowLevel");
       } else return;
       event.preventDefault();
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
-  }, [viewer, project, help, skipping, item, labels, context, submit, skip, chooseClass, noFindings, openContextSeries, onScreen]);
+  }, [
+    viewer,
+    project,
+    help,
+    skipping,
+    item,
+    labels,
+    context,
+    submit,
+    skip,
+    chooseClass,
+    noFindings,
+    openContextSeries,
+    onScreen,
+  ]);
 
   // Test hook.
   useEffect(() => {
@@ -375,7 +436,9 @@ export function Workspace({ projectId }: { projectId: number }) {
     });
   }, [viewer, projectId, tool, outbox, brush, setTool]);
 
-  const currentMeta = context ? context.metadata[view?.index ?? 0] : stack?.metadata[view?.index ?? 0];
+  const currentMeta = context
+    ? context.metadata[view?.index ?? 0]
+    : stack?.metadata[view?.index ?? 0];
   const classLabels = (doc?.classShape()?.payload as ClassPayload | undefined)?.labels;
   void docVersion;
   const drawTools = project ? TOOLS_FOR_TASK[project.task_type] : [];
@@ -410,7 +473,9 @@ export function Workspace({ projectId }: { projectId: number }) {
             view={view}
             showIdentity={project?.deidentify === false}
             frameLabel={
-              view && stack && !context ? `${view.count > 1 ? `Frame ${view.index + 1}/${view.count}` : "Image"} · item ${item?.id ?? ""}` : undefined
+              view && stack && !context
+                ? `${view.count > 1 ? `Frame ${view.index + 1}/${view.count}` : "Image"} · item ${item?.id ?? ""}`
+                : undefined
             }
           />
           {heatmap && suggestion?.heatmap_url && viewer && item && !context && (
@@ -424,13 +489,21 @@ export function Workspace({ projectId }: { projectId: number }) {
           )}
           {context && (
             <div className="banner" role="status">
-              Viewing another series, read-only. <button type="button" onClick={() => void openContextSeries(item!.instance.series_instance_uid)}>Back to the item (Esc)</button>
+              Viewing another series, read-only.{" "}
+              <button
+                type="button"
+                onClick={() => void openContextSeries(item!.instance.series_instance_uid)}
+              >
+                Back to the item (Esc)
+              </button>
             </div>
           )}
           {phase === "done" && (
             <div className="done" role="status" data-testid="queue-done">
               <h2>Nothing left to label for you in this project.</h2>
-              <a href="/" onClick={linkHandler("/")}>Back to your projects</a>
+              <a href="/" onClick={linkHandler("/")}>
+                Back to your projects
+              </a>
             </div>
           )}
         </div>
@@ -443,10 +516,22 @@ export function Workspace({ projectId }: { projectId: number }) {
             : "…"}
           {loop?.sessionCount ? ` · ${loop.sessionCount} this session` : ""}
         </p>
-        {project?.instructions && <details className="instructions"><summary>Instructions</summary><p>{project.instructions}</p></details>}
-        <div className="labels" role="group" aria-label={project?.task_type === "classification" ? "Answer" : "Label to draw"}>
+        {project?.instructions && (
+          <details className="instructions">
+            <summary>Instructions</summary>
+            <p>{project.instructions}</p>
+          </details>
+        )}
+        <div
+          className="labels"
+          role="group"
+          aria-label={project?.task_type === "classification" ? "Answer" : "Label to draw"}
+        >
           {labels.map((l, i) => {
-            const pressed = project?.task_type === "classification" ? Boolean(classLabels?.includes(l.name)) : activeLabel === l.name;
+            const pressed =
+              project?.task_type === "classification"
+                ? Boolean(classLabels?.includes(l.name))
+                : activeLabel === l.name;
             return (
               <button
                 key={l.id}
@@ -462,7 +547,12 @@ export function Workspace({ projectId }: { projectId: number }) {
             );
           })}
           {project && project.task_type !== "classification" && (
-            <button type="button" className="label-button" aria-pressed={Array.isArray(classLabels) && classLabels.length === 0} onClick={noFindings}>
+            <button
+              type="button"
+              className="label-button"
+              aria-pressed={Array.isArray(classLabels) && classLabels.length === 0}
+              onClick={noFindings}
+            >
               <kbd>N</kbd> No findings
             </button>
           )}
@@ -470,34 +560,68 @@ export function Workspace({ projectId }: { projectId: number }) {
         {drawTools.length > 0 && (
           <div className="tools" role="toolbar" aria-label="Drawing tools">
             {drawTools.map((t) => (
-              <button key={t} type="button" aria-pressed={tool === t} onClick={() => setToolState(t)} data-testid={`tool-${t}`}>
+              <button
+                key={t}
+                type="button"
+                aria-pressed={tool === t}
+                onClick={() => setToolState(t)}
+                data-testid={`tool-${t}`}
+              >
                 {TOOL_NAMES[t]}
               </button>
             ))}
             {(tool === "brush" || tool === "eraser") && (
               <label className="brush-size">
                 Size {brush}px
-                <input type="range" min={1} max={40} value={brush} onChange={(e) => setBrush(Number(e.target.value))} />
+                <input
+                  type="range"
+                  min={1}
+                  max={40}
+                  value={brush}
+                  onChange={(e) => setBrush(Number(e.target.value))}
+                />
               </label>
             )}
-            <button type="button" onClick={() => { doc?.undo(); layerRef.current?.invalidateMasks(); }} disabled={!doc?.canUndo}>
+            <button
+              type="button"
+              onClick={() => {
+                doc?.undo();
+                layerRef.current?.invalidateMasks();
+              }}
+              disabled={!doc?.canUndo}
+            >
               Undo
             </button>
-            <button type="button" onClick={() => { doc?.redo(); layerRef.current?.invalidateMasks(); }} disabled={!doc?.canRedo}>
+            <button
+              type="button"
+              onClick={() => {
+                doc?.redo();
+                layerRef.current?.invalidateMasks();
+              }}
+              disabled={!doc?.canRedo}
+            >
               Redo
             </button>
           </div>
         )}
         {doc && project?.task_type !== "classification" && (
           <ul className="shape-list" aria-label="Shapes on this image" data-testid="shape-list">
-            {doc.all().filter((s) => s.kind !== "class").map((s) => (
-              <li key={s.uid}>
-                {s.kind} · {(s.payload as { label?: string }).label} · frame {s.frame}
-                <button type="button" className="link" onClick={() => doc.remove(s.uid)} aria-label={`Delete ${s.kind}`}>
-                  ✕
-                </button>
-              </li>
-            ))}
+            {doc
+              .all()
+              .filter((s) => s.kind !== "class")
+              .map((s) => (
+                <li key={s.uid}>
+                  {s.kind} · {(s.payload as { label?: string }).label} · frame {s.frame}
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => doc.remove(s.uid)}
+                    aria-label={`Delete ${s.kind}`}
+                  >
+                    ✕
+                  </button>
+                </li>
+              ))}
           </ul>
         )}
         {suggestion && project?.suggestions !== "hidden" && (
@@ -510,7 +634,13 @@ export function Workspace({ projectId }: { projectId: number }) {
           />
         )}
         <div className="actions">
-          <button type="button" className="primary" onClick={submit} disabled={phase !== "ready"} data-testid="submit">
+          <button
+            type="button"
+            className="primary"
+            onClick={submit}
+            disabled={phase !== "ready"}
+            data-testid="submit"
+          >
             Submit <kbd>Enter</kbd>
           </button>
           <button type="button" onClick={() => setSkipping(true)} disabled={phase !== "ready"}>
@@ -522,10 +652,15 @@ export function Workspace({ projectId }: { projectId: number }) {
         </div>
         <div aria-live="polite" className="status-area">
           {loop?.leaseExpired && <p className="warn">Lease expired.</p>}
-          {loop?.notice && <p className={loop.notice.kind} data-testid="notice">{loop.notice.text}</p>}
+          {loop?.notice && (
+            <p className={loop.notice.kind} data-testid="notice">
+              {loop.notice.text}
+            </p>
+          )}
           {pending > 0 && (
             <p className="warn" data-testid="unsaved">
-              {pending} change{pending === 1 ? "" : "s"} not yet saved{offline ? ` (${offline}); retrying` : "…"}
+              {pending} change{pending === 1 ? "" : "s"} not yet saved
+              {offline ? ` (${offline}); retrying` : "…"}
             </p>
           )}
           {startError && <p className="error">{startError}</p>}
@@ -538,5 +673,15 @@ export function Workspace({ projectId }: { projectId: number }) {
 }
 
 function emptyLoop(): LoopState {
-  return { phase: "starting", item: null, stack: null, doc: null, progress: null, sessionCount: 0, notice: null, leaseExpired: false, nextReady: false };
+  return {
+    phase: "starting",
+    item: null,
+    stack: null,
+    doc: null,
+    progress: null,
+    sessionCount: 0,
+    notice: null,
+    leaseExpired: false,
+    nextReady: false,
+  };
 }

@@ -13,12 +13,19 @@ export interface AsyncState<T> {
  */
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState<T> {
   const key = JSON.stringify(deps);
-  const [state, setState] = useState<AsyncState<T> & { key: string | null }>({ data: null, error: null, loading: true, key: null });
+  const [state, setState] = useState<AsyncState<T> & { key: string | null }>({
+    data: null,
+    error: null,
+    loading: true,
+    key: null,
+  });
   useEffect(() => {
     let live = true;
     load().then(
       (data) => live && setState({ data, error: null, loading: false, key }),
-      (err: unknown) => live && setState({ data: null, error: String((err as Error).message ?? err), loading: false, key }),
+      (err: unknown) =>
+        live &&
+        setState({ data: null, error: String((err as Error).message ?? err), loading: false, key }),
     );
     return () => {
       live = false;
