@@ -40,9 +40,17 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
   const serialized = JSON.stringify(points);
+  // The chart is redrawn when the points or the chart type change, not for each render's new
+  // config object; the latest config is read from here (set first, in the same commit).
+  const configRef = useRef(config);
+  useEffect(() => {
+    configRef.current = config;
+  });
+  const type = config.type;
 
   useEffect(() => {
     if (!canvas.current) return;
+    const config = configRef.current;
     const options = {
       animation: false as const,
       maintainAspectRatio: false,
@@ -66,8 +74,7 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
       chart.current?.destroy();
       chart.current = new Chart(canvas.current, { ...config, options, plugins: [tooltipMirror] });
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [serialized, config.type]);
+  }, [serialized, type]);
 
   useEffect(
     () => () => {
