@@ -1,12 +1,7 @@
 import { useEffect, useRef } from "react";
 
 import type { SkipReason } from "../api/types";
-
-export const SKIP_REASONS: Array<{ key: string; value: SkipReason; label: string }> = [
-  { key: "1", value: "poor_quality", label: "Poor image quality" },
-  { key: "2", value: "unsure", label: "Unsure" },
-  { key: "3", value: "not_applicable", label: "Not applicable" },
-];
+import { SKIP_REASONS } from "./shortcuts";
 
 export function SkipDialog({
   onChoose,
