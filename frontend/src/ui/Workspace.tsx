@@ -21,7 +21,7 @@ import { useSuggestion } from "./workspace/useSuggestion";
 import { useWorkspaceKeys } from "./workspace/useWorkspaceKeys";
 import { useWorkspaceTestHook } from "./workspace/useWorkspaceTestHook";
 import { ViewerArea } from "./workspace/ViewerArea";
-import { initialWorkspace, workspaceReducer, type ContextSeries } from "./workspace/workspaceState";
+import { initialWorkspace, workspaceReducer } from "./workspace/workspaceState";
 
 export function Workspace({ projectId }: { projectId: number }) {
   const { client, username } = useSession();
@@ -31,11 +31,6 @@ export function Workspace({ projectId }: { projectId: number }) {
     (project: Project) => dispatch({ type: "projectLoaded", project }),
     [],
   );
-  const setContext = useCallback(
-    (c: ContextSeries | null) => dispatch({ type: "context", context: c }),
-    [],
-  );
-  const setActiveLabel = useCallback((name: string) => dispatch({ type: "activeLabel", name }), []);
   const { project, loop, outbox, notify, onScreen, snapshot, ...run } = useLabellingLoop({
     client,
     username,
@@ -53,8 +48,8 @@ export function Workspace({ projectId }: { projectId: number }) {
   const { context, tool, brush } = ui;
   const { layerRef, step } = useDrawingLayer({ viewer, doc, item, project, labels, ui, notify });
   const suggestion = useSuggestion({ item, doc, mode: project?.suggestions, outbox, client });
-  const series = useContextSeries({ viewer, item, stack, setContext, notify });
-  const answers = useAnswerActions({ project, labels, onScreen, layerRef, setActiveLabel, notify });
+  const series = useContextSeries({ viewer, item, stack, dispatch, notify });
+  const answers = useAnswerActions({ project, labels, onScreen, layerRef, dispatch, notify });
 
   const submit = () => {
     dispatch({ type: "left" });

@@ -1,11 +1,12 @@
 /** Answering with a class (number keys, label buttons) and "no findings" (N). */
-import { useCallback, type RefObject } from "react";
+import { useCallback, type Dispatch, type RefObject } from "react";
 
 import type { ClassPayload, LabelClass, Project } from "../../api/types";
 import { newUid } from "../../viewer/annotationDocument";
 import type { DrawingLayer } from "../../viewer/drawingLayer";
 import type { Notice } from "../labellingLoop";
 import type { OnScreen } from "./useLabellingLoop";
+import type { WorkspaceEvent } from "./workspaceState";
 
 /**
  * The classification answer after choosing `label`: multi-label toggles it, single-label
@@ -31,25 +32,18 @@ interface Deps {
   labels: LabelClass[];
   onScreen: () => OnScreen | null;
   layerRef: RefObject<DrawingLayer | null>;
-  setActiveLabel: (name: string) => void;
+  dispatch: Dispatch<WorkspaceEvent>;
   notify: (notice: Notice) => void;
 }
 
-export function useAnswerActions({
-  project,
-  labels,
-  onScreen,
-  layerRef,
-  setActiveLabel,
-  notify,
-}: Deps) {
+export function useAnswerActions({ project, labels, onScreen, layerRef, dispatch, notify }: Deps) {
   const chooseClass = useCallback(
     (label: LabelClass) => {
       const live = onScreen();
       if (!project || !live) return;
       const { doc, item } = live;
       if (project.task_type !== "classification") {
-        setActiveLabel(label.name);
+        dispatch({ type: "activeLabel", name: label.name });
         layerRef.current?.relabelSelected(label.name);
         return;
       }
@@ -68,7 +62,7 @@ export function useAnswerActions({
         payload: { labels: next },
       });
     },
-    [project, labels, onScreen, layerRef, setActiveLabel],
+    [project, labels, onScreen, layerRef, dispatch],
   );
 
   const noFindings = useCallback(() => {
