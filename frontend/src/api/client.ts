@@ -66,10 +66,11 @@ export class ApiClient {
   ): Promise<Annotation> {
     const headers: Record<string, string> = {};
     if (version !== null) headers["If-Match"] = `"${version}"`;
-    const res = await this.http.request<Annotation>(
-      `/api/v1/items/${itemId}/annotations/${uid}`,
-      { method: "PUT", body, headers },
-    );
+    const res = await this.http.request<Annotation>(`/api/v1/items/${itemId}/annotations/${uid}`, {
+      method: "PUT",
+      body,
+      headers,
+    });
     return res.data;
   }
 

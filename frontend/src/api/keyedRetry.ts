@@ -23,7 +23,8 @@ export async function sendKeyed<T>(
 ): Promise<T> {
   const key = options.key ?? newRequestKey();
   const delays = options.delaysMs ?? RETRY_DELAYS_MS;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep =
+    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (const delay of delays) {
     try {
       return await send(key);

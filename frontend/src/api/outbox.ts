@@ -66,7 +66,9 @@ export class Outbox {
     return this.entries.size;
   }
 
-  enqueue(write: Omit<PendingWrite, "attempts" | "baseVersion"> & { baseVersion: number | null }): void {
+  enqueue(
+    write: Omit<PendingWrite, "attempts" | "baseVersion"> & { baseVersion: number | null },
+  ): void {
     const existing = this.entries.get(write.uid);
     // Keep the version the server last confirmed: the newest payload supersedes *that*.
     const baseVersion = existing ? existing.baseVersion : write.baseVersion;
@@ -131,7 +133,8 @@ export class Outbox {
         this.emit({ type: "offline", reason: "your session ended; log in again to save" });
         return false;
       }
-      const reason = err instanceof ApiError ? [err.message, ...err.details].join("; ") : String(err);
+      const reason =
+        err instanceof ApiError ? [err.message, ...err.details].join("; ") : String(err);
       this.entries.delete(entry.uid);
       this.persist();
       this.emit({ type: "rejected", uid: entry.uid, itemId: entry.itemId, reason });
@@ -156,7 +159,10 @@ export class Outbox {
     }
   }
 
-  private async attempt(entry: PendingWrite, version: number | null): Promise<{ version: number; deleted: boolean }> {
+  private async attempt(
+    entry: PendingWrite,
+    version: number | null,
+  ): Promise<{ version: number; deleted: boolean }> {
     if (entry.op === "delete") {
       if (version === null) return { version: 0, deleted: true };
       await this.client.deleteAnnotation(entry.itemId, entry.uid, version);
@@ -174,7 +180,10 @@ export class Outbox {
   private async latest(uid: string): Promise<Annotation | null> {
     try {
       const versions = await this.client.annotationHistory(uid);
-      return versions.reduce<Annotation | null>((a, b) => (!a || b.version > a.version ? b : a), null);
+      return versions.reduce<Annotation | null>(
+        (a, b) => (!a || b.version > a.version ? b : a),
+        null,
+      );
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return null;
       throw err;
@@ -226,14 +235,21 @@ export class Outbox {
 
 function sameOutcome(entry: PendingWrite, latest: Annotation): boolean {
   if (entry.op === "delete") return latest.deleted;
-  return !latest.deleted && latest.kind === entry.kind && latest.frame === entry.frame && stableJson(latest.payload) === stableJson(entry.payload);
+  return (
+    !latest.deleted &&
+    latest.kind === entry.kind &&
+    latest.frame === entry.frame &&
+    stableJson(latest.payload) === stableJson(entry.payload)
+  );
 }
 
 /** JSON with sorted keys and integral floats as ints, so equal payloads compare equal. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : 1)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : 1)),
+        )
       : v,
   );
 }

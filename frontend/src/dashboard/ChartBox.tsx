@@ -19,7 +19,8 @@ const tooltipMirror: Plugin = {
     const box = chart.canvas.closest("[data-chart]");
     if (!box) return;
     const tip = chart.tooltip;
-    const text = tip && tip.opacity > 0 ? [...tip.title, ...tip.body.flatMap((b) => b.lines)].join(" | ") : "";
+    const text =
+      tip && tip.opacity > 0 ? [...tip.title, ...tip.body.flatMap((b) => b.lines)].join(" | ") : "";
     if (box.getAttribute("data-tooltip") !== text) box.setAttribute("data-tooltip", text);
   },
 };
@@ -39,17 +40,32 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
   const canvas = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart | null>(null);
   const serialized = JSON.stringify(points);
+  // The chart is redrawn when the points or the chart type change, not for each render's new
+  // config object; the latest config is read from here (set first, in the same commit).
+  const configRef = useRef(config);
+  useEffect(() => {
+    configRef.current = config;
+  });
+  const type = config.type;
 
   useEffect(() => {
     if (!canvas.current) return;
+    const config = configRef.current;
     const options = {
       animation: false as const,
       maintainAspectRatio: false,
       // Hovering anywhere shows the nearest value: numbers on hover without aiming at a dot.
-      interaction: { mode: config.type === "bar" ? ("index" as const) : ("nearest" as const), intersect: false },
+      interaction: {
+        mode: config.type === "bar" ? ("index" as const) : ("nearest" as const),
+        intersect: false,
+      },
       ...config.options,
     };
-    if (chart.current && chart.current.canvas === canvas.current && (chart.current.config as { type?: string }).type === config.type) {
+    if (
+      chart.current &&
+      chart.current.canvas === canvas.current &&
+      (chart.current.config as { type?: string }).type === config.type
+    ) {
       // Update in place so a polled chart keeps its hover tooltip instead of flickering.
       chart.current.data = config.data;
       chart.current.options = options;
@@ -58,8 +74,7 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
       chart.current?.destroy();
       chart.current = new Chart(canvas.current, { ...config, options, plugins: [tooltipMirror] });
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [serialized, config.type]);
+  }, [serialized, type]);
 
   useEffect(
     () => () => {
@@ -70,7 +85,12 @@ export function ChartBox({ id, title, config, points, empty, height = 220 }: Pro
   );
 
   return (
-    <section className="dash-card" data-testid={`chart-${id}`} data-chart={id} data-points={serialized}>
+    <section
+      className="dash-card"
+      data-testid={`chart-${id}`}
+      data-chart={id}
+      data-points={serialized}
+    >
       <h2>{title}</h2>
       {empty ? (
         <p className="muted small">{empty}</p>

@@ -4,13 +4,23 @@ import { ChartBox } from "./ChartBox";
 import { lineChart } from "./charts";
 import { learningCurve, reliability, rocCurves } from "./series";
 
-const DIAGONAL = [{ label: "chance / perfect calibration", points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }];
+const DIAGONAL = [
+  {
+    label: "chance / perfect calibration",
+    points: [
+      { x: 0, y: 0 },
+      { x: 1, y: 1 },
+    ],
+  },
+];
 
 export function LearningCurve({ data }: { data: DashboardData }) {
   const curve = data.learning_curve;
   const series = learningCurve(curve.points);
   const baseline = curve.random_baseline
-    ? learningCurve(curve.random_baseline).slice(0, 1).map((s) => ({ ...s, label: "random sampling AUC" }))
+    ? learningCurve(curve.random_baseline)
+        .slice(0, 1)
+        .map((s) => ({ ...s, label: "random sampling AUC" }))
     : [];
   return (
     <ChartBox
@@ -28,8 +38,14 @@ export function ConfusionMatrix({ model }: { model: CurrentModel }) {
   const matrix = model.confusion_matrix ?? [];
   const max = Math.max(1, ...matrix.flat());
   return (
-    <section className="dash-card" data-testid="chart-confusion" data-points={JSON.stringify(matrix)}>
-      <h2>Confusion matrix (v{model.number}, {model.n_test} test images)</h2>
+    <section
+      className="dash-card"
+      data-testid="chart-confusion"
+      data-points={JSON.stringify(matrix)}
+    >
+      <h2>
+        Confusion matrix (v{model.number}, {model.n_test} test images)
+      </h2>
       <table className="confusion">
         <thead>
           <tr>
@@ -47,7 +63,9 @@ export function ConfusionMatrix({ model }: { model: CurrentModel }) {
                 <td
                   key={j}
                   title={`true ${model.class_names[i]}, predicted ${model.class_names[j]}: ${count}`}
-                  style={{ background: `rgba(47, 129, 247, ${(0.15 + 0.85 * (count / max)).toFixed(2)})` }}
+                  style={{
+                    background: `rgba(47, 129, 247, ${(0.15 + 0.85 * (count / max)).toFixed(2)})`,
+                  }}
                 >
                   {count}
                 </td>
@@ -67,7 +85,11 @@ export function RocCurve({ model }: { model: CurrentModel }) {
       id="roc"
       title={`ROC curve (AUC ${fmt(model.auc)})`}
       points={series}
-      config={lineChart(series, { x: "false positive rate", y: "true positive rate", yMax: 1, xMax: 1 }, { extra: DIAGONAL })}
+      config={lineChart(
+        series,
+        { x: "false positive rate", y: "true positive rate", yMax: 1, xMax: 1 },
+        { extra: DIAGONAL },
+      )}
       empty={series.length ? null : "No ROC curve stored for this version."}
     />
   );
@@ -85,7 +107,11 @@ export function Reliability({ model }: { model: CurrentModel }) {
       id="reliability"
       title="Reliability diagram"
       points={{ before, after }}
-      config={lineChart(series, { x: "confidence", y: "accuracy", yMax: 1, xMax: 1 }, { extra: DIAGONAL })}
+      config={lineChart(
+        series,
+        { x: "confidence", y: "accuracy", yMax: 1, xMax: 1 },
+        { extra: DIAGONAL },
+      )}
       empty={before.length || after.length ? null : "No reliability bins stored for this version."}
     />
   );

@@ -12,7 +12,13 @@ interface Props {
 export function Registry({ rows, canAct, busy, onActivate }: Props) {
   const active = rows.find((r) => r.status === "active");
   return (
-    <section className="dash-card wide" data-testid="registry" data-points={JSON.stringify(rows.map((r) => ({ number: r.number, status: r.status, auc: r.auc })))}>
+    <section
+      className="dash-card wide"
+      data-testid="registry"
+      data-points={JSON.stringify(
+        rows.map((r) => ({ number: r.number, status: r.status, auc: r.auc })),
+      )}
+    >
       <h2>Model registry</h2>
       {rows.length === 0 ? (
         <p className="muted small">No model version yet.</p>
@@ -43,7 +49,9 @@ export function Registry({ rows, canAct, busy, onActivate }: Props) {
                 <td>
                   {canAct && row.status !== "active" && row.status !== "shadow" && (
                     <button type="button" disabled={busy} onClick={() => onActivate(row)}>
-                      {active && row.number < active.number ? `Roll back to v${row.number}` : `Promote v${row.number}`}
+                      {active && row.number < active.number
+                        ? `Roll back to v${row.number}`
+                        : `Promote v${row.number}`}
                     </button>
                   )}
                 </td>

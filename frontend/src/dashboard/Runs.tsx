@@ -21,12 +21,18 @@ export function Runs({ runs, canAct, busy, onRetrain, onCancel }: Props) {
   const [patience, setPatience] = useState("");
   const [selected, setSelected] = useState<number | null>(null);
   const shown = runs.slice(0, 10);
-  const focus = shown.find((r) => r.id === selected) ?? shown.find((r) => (r.progress?.history ?? []).length > 0) ?? shown[0];
+  const focus =
+    shown.find((r) => r.id === selected) ??
+    shown.find((r) => (r.progress?.history ?? []).length > 0) ??
+    shown[0];
   const loss = lossCurves(focus?.progress);
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
-    onRetrain({ max_epochs: epochs ? Number(epochs) : undefined, patience: patience ? Number(patience) : undefined });
+    onRetrain({
+      max_epochs: epochs ? Number(epochs) : undefined,
+      patience: patience ? Number(patience) : undefined,
+    });
   };
 
   return (
@@ -36,10 +42,26 @@ export function Runs({ runs, canAct, busy, onRetrain, onCancel }: Props) {
         {canAct && (
           <form className="retrain" onSubmit={submit}>
             <label>
-              Epochs <input type="number" min={1} max={500} value={epochs} onChange={(e) => setEpochs(e.target.value)} placeholder="default" />
+              Epochs{" "}
+              <input
+                type="number"
+                min={1}
+                max={500}
+                value={epochs}
+                onChange={(e) => setEpochs(e.target.value)}
+                placeholder="default"
+              />
             </label>
             <label>
-              Patience <input type="number" min={1} max={100} value={patience} onChange={(e) => setPatience(e.target.value)} placeholder="default" />
+              Patience{" "}
+              <input
+                type="number"
+                min={1}
+                max={100}
+                value={patience}
+                onChange={(e) => setPatience(e.target.value)}
+                placeholder="default"
+              />
             </label>
             <button type="submit" className="primary" disabled={busy}>
               Retrain now
@@ -65,9 +87,19 @@ export function Runs({ runs, canAct, busy, onRetrain, onCancel }: Props) {
                 const fraction = runFraction(run.progress, run.status);
                 const p = run.progress ?? {};
                 return (
-                  <tr key={run.id} data-run={run.id} data-status={run.status} aria-selected={focus?.id === run.id}>
+                  <tr
+                    key={run.id}
+                    data-run={run.id}
+                    data-status={run.status}
+                    aria-selected={focus?.id === run.id}
+                  >
                     <td>
-                      <button type="button" className="link" onClick={() => setSelected(run.id)} title="Show its loss curve">
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => setSelected(run.id)}
+                        title="Show its loss curve"
+                      >
                         #{run.id}
                       </button>
                     </td>

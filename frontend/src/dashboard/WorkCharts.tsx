@@ -2,7 +2,14 @@
 import type { DashboardData } from "./api";
 import { ChartBox, PALETTE } from "./ChartBox";
 import { barChart, groupedBarChart } from "./charts";
-import { agreementPerDoctor, labelsPerDay, labelsPerDoctor, queueBars, skipReasons, timePerLabel } from "./series";
+import {
+  agreementPerDoctor,
+  labelsPerDay,
+  labelsPerDoctor,
+  queueBars,
+  skipReasons,
+  timePerLabel,
+} from "./series";
 
 export function WorkCharts({ data }: { data: DashboardData }) {
   const perDay = labelsPerDay(data);
@@ -15,7 +22,13 @@ export function WorkCharts({ data }: { data: DashboardData }) {
   const t = data.time_per_label;
   return (
     <>
-      <ChartBox id="labels-per-day" title="Labels per day" points={perDay} config={barChart(perDay, "labels")} empty={perDay.values.length ? null : "No labels yet."} />
+      <ChartBox
+        id="labels-per-day"
+        title="Labels per day"
+        points={perDay}
+        config={barChart(perDay, "labels")}
+        empty={perDay.values.length ? null : "No labels yet."}
+      />
       <ChartBox
         id="labels-per-doctor"
         title="Labels per doctor"
@@ -37,8 +50,19 @@ export function WorkCharts({ data }: { data: DashboardData }) {
         config={groupedBarChart(agreement)}
         empty={hasAgreement ? null : "No item read by two doctors or adjudicated yet."}
       />
-      <ChartBox id="queue" title={`Queue (${data.queue.items} items)`} points={queue} config={barChart(queue, "items", PALETTE[4])} />
-      <ChartBox id="skip-reasons" title="Skip reasons" points={skips} config={barChart(skips, "skips", PALETTE[2])} empty={skips.values.length ? null : "Nothing skipped."} />
+      <ChartBox
+        id="queue"
+        title={`Queue (${data.queue.items} items)`}
+        points={queue}
+        config={barChart(queue, "items", PALETTE[4])}
+      />
+      <ChartBox
+        id="skip-reasons"
+        title="Skip reasons"
+        points={skips}
+        config={barChart(skips, "skips", PALETTE[2])}
+        empty={skips.values.length ? null : "Nothing skipped."}
+      />
     </>
   );
 }

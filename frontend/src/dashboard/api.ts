@@ -87,7 +87,12 @@ export interface TrainingRun {
 export interface DashboardData {
   project: { id: number; name: string; task_type: string };
   labels_per_day: { date: string; count: number }[];
-  labels_per_doctor: { doctor: string; count: number; median_time_ms: number; mean_time_ms: number }[];
+  labels_per_doctor: {
+    doctor: string;
+    count: number;
+    median_time_ms: number;
+    mean_time_ms: number;
+  }[];
   time_per_label: { n: number; median_ms: number | null; mean_ms: number | null };
   agreement_per_doctor: {
     doctor: string;
@@ -110,7 +115,13 @@ export interface WorkerDevice {
   torch: string;
   cuda: string | null;
   cuda_available: boolean;
-  gpus: { index: number; name: string; memory_total_mb: number; memory_free_mb: number; capability: string }[];
+  gpus: {
+    index: number;
+    name: string;
+    memory_total_mb: number;
+    memory_free_mb: number;
+    capability: string;
+  }[];
   cpu_threads: number;
 }
 
@@ -137,9 +148,16 @@ export function trainingRuns(http: Http, projectId: number): Promise<TrainingRun
 }
 
 /** "Retrain now": 202 with the queued run (or the already queued one, coalesced). */
-export function retrain(http: Http, projectId: number, settings: RunSettings): Promise<TrainingRun> {
+export function retrain(
+  http: Http,
+  projectId: number,
+  settings: RunSettings,
+): Promise<TrainingRun> {
   const config = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
-  return http.post(`/api/v1/projects/${projectId}/training-runs/`, Object.keys(config).length ? { config } : {});
+  return http.post(
+    `/api/v1/projects/${projectId}/training-runs/`,
+    Object.keys(config).length ? { config } : {},
+  );
 }
 
 export function cancelRun(http: Http, runId: number): Promise<TrainingRun> {

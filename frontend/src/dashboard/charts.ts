@@ -53,7 +53,12 @@ export function lineChart(
   };
 }
 
-export function barChart(bars: Bars, label: string, color = PALETTE[0], digits = 0): ChartConfiguration {
+export function barChart(
+  bars: Bars,
+  label: string,
+  color = PALETTE[0],
+  digits = 0,
+): ChartConfiguration {
   return {
     type: "bar",
     data: { labels: bars.labels, datasets: [{ label, data: bars.values, backgroundColor: color }] },
@@ -73,13 +78,18 @@ export function groupedBarChart(bars: GroupedBars, digits = 2): ChartConfigurati
     type: "bar",
     data: {
       labels: bars.labels,
-      datasets: bars.groups.map((g, i) => ({ label: g.label, data: g.values, backgroundColor: PALETTE[(i + 1) % PALETTE.length] })),
+      datasets: bars.groups.map((g, i) => ({
+        label: g.label,
+        data: g.values,
+        backgroundColor: PALETTE[(i + 1) % PALETTE.length],
+      })),
     },
     options: {
       plugins: {
         tooltip: {
           callbacks: {
-            label: (ctx) => `${ctx.dataset.label}: ${ctx.parsed.y === null ? "—" : fixed(digits)(ctx.parsed.y)}`,
+            label: (ctx) =>
+              `${ctx.dataset.label}: ${ctx.parsed.y === null ? "—" : fixed(digits)(ctx.parsed.y)}`,
           },
         },
       },

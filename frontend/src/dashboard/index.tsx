@@ -75,9 +75,10 @@ export function Dashboard({ projectId }: { projectId: number }) {
         <>
           {model ? (
             <p className="summary" data-testid="model-summary">
-              Active model v{model.number} ({model.architecture}, {model.labels_used} labels): test AUC {fmt(model.auc)}
-              {model.auc_ci ? ` (95% CI ${fmt(model.auc_ci[0])}–${fmt(model.auc_ci[1])})` : ""}, accuracy {fmt(model.accuracy)}, macro F1{" "}
-              {fmt(model.macro_f1)}.
+              Active model v{model.number} ({model.architecture}, {model.labels_used} labels): test
+              AUC {fmt(model.auc)}
+              {model.auc_ci ? ` (95% CI ${fmt(model.auc_ci[0])}–${fmt(model.auc_ci[1])})` : ""},
+              accuracy {fmt(model.accuracy)}, macro F1 {fmt(model.macro_f1)}.
             </p>
           ) : (
             <p className="muted">No active model yet.</p>
@@ -96,14 +97,20 @@ export function Dashboard({ projectId }: { projectId: number }) {
               runs={runs.data ?? []}
               canAct={canAct}
               busy={busy}
-              onRetrain={(settings) => act(() => api.retrain(http, projectId, settings), "Training run queued.")}
-              onCancel={(run) => act(() => api.cancelRun(http, run.id), `Cancel requested for run #${run.id}.`)}
+              onRetrain={(settings) =>
+                act(() => api.retrain(http, projectId, settings), "Training run queued.")
+              }
+              onCancel={(run) =>
+                act(() => api.cancelRun(http, run.id), `Cancel requested for run #${run.id}.`)
+              }
             />
             <Registry
               rows={data.registry}
               canAct={canAct}
               busy={busy}
-              onActivate={(row) => act(() => api.activateVersion(http, row.id), `Model v${row.number} is now active.`)}
+              onActivate={(row) =>
+                act(() => api.activateVersion(http, row.id), `Model v${row.number} is now active.`)
+              }
             />
             <Workers data={workers.data} error={workers.error} />
           </div>

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { CurvePoint, DashboardData, ReliabilityBin } from "./api";
 import { agreementPerDoctor, learningCurve, lossCurves, reliability, runFraction } from "./series";
 
-const point = (version: number, labels: number, auc: number | null, f1: Record<string, number>): CurvePoint => ({
+const point = (
+  version: number,
+  labels: number,
+  auc: number | null,
+  f1: Record<string, number>,
+): CurvePoint => ({
   version,
   version_id: version,
   labels,
@@ -14,7 +19,10 @@ const point = (version: number, labels: number, auc: number | null, f1: Record<s
 
 describe("the learning curve", () => {
   it("plots test AUC and each class's F1 against labels, sorted by labels", () => {
-    const series = learningCurve([point(2, 60, 0.9, { a: 0.8, b: 0.7 }), point(1, 30, 0.7, { a: 0.6, b: 0.5 })]);
+    const series = learningCurve([
+      point(2, 60, 0.9, { a: 0.8, b: 0.7 }),
+      point(1, 30, 0.7, { a: 0.6, b: 0.5 }),
+    ]);
     expect(series.map((s) => s.label)).toEqual(["test AUC", "F1 a", "F1 b"]);
     expect(series[0].points).toEqual([
       { x: 30, y: 0.7 },
@@ -51,7 +59,9 @@ describe("a training run's progress", () => {
   });
 
   it("draws train and validation loss per epoch", () => {
-    const history = [{ epoch: 1, train_loss: 0.7, val_loss: 0.6, val_auc: 0.5, val_accuracy: 0.5, seconds: 1 }];
+    const history = [
+      { epoch: 1, train_loss: 0.7, val_loss: 0.6, val_auc: 0.5, val_accuracy: 0.5, seconds: 1 },
+    ];
     expect(lossCurves({ history })).toEqual([
       { label: "train loss", points: [{ x: 1, y: 0.7 }] },
       { label: "val loss", points: [{ x: 1, y: 0.6 }] },
@@ -60,7 +70,12 @@ describe("a training run's progress", () => {
 });
 
 describe("agreement per doctor", () => {
-  const row = (doctor: string, metric: string, withOthers: number | null, withReview: number | null) => ({
+  const row = (
+    doctor: string,
+    metric: string,
+    withOthers: number | null,
+    withReview: number | null,
+  ) => ({
     doctor,
     metric,
     with_other_readers: withOthers,
@@ -70,7 +85,12 @@ describe("agreement per doctor", () => {
   });
 
   it("plots both shares per doctor and keeps a missing one as no bar", () => {
-    const data = { agreement_per_doctor: [row("ana", "percent_agreement", 0.8, null), row("bo", "percent_agreement", 0.6, 0.75)] };
+    const data = {
+      agreement_per_doctor: [
+        row("ana", "percent_agreement", 0.8, null),
+        row("bo", "percent_agreement", 0.6, 0.75),
+      ],
+    };
     const bars = agreementPerDoctor(data as unknown as DashboardData);
     expect(bars.labels).toEqual(["ana", "bo"]);
     expect(bars.groups).toEqual([
@@ -81,6 +101,8 @@ describe("agreement per doctor", () => {
 
   it("names Dice for shape projects", () => {
     const data = { agreement_per_doctor: [row("ana", "dice", 0.7, 0.9)] };
-    expect(agreementPerDoctor(data as unknown as DashboardData).groups[0].label).toBe("Dice with other readers");
+    expect(agreementPerDoctor(data as unknown as DashboardData).groups[0].label).toBe(
+      "Dice with other readers",
+    );
   });
 });

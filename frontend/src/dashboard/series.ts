@@ -19,7 +19,12 @@ export function learningCurve(points: CurvePoint[]): Series[] {
   const sorted = [...points].sort((a, b) => a.labels - b.labels || a.version - b.version);
   const classes = [...new Set(sorted.flatMap((p) => Object.keys(p.f1)))].sort();
   const out: Series[] = [
-    { label: "test AUC", points: sorted.filter((p) => p.auc !== null).map((p) => ({ x: p.labels, y: p.auc as number })) },
+    {
+      label: "test AUC",
+      points: sorted
+        .filter((p) => p.auc !== null)
+        .map((p) => ({ x: p.labels, y: p.auc as number })),
+    },
   ];
   for (const name of classes) {
     out.push({
@@ -50,11 +55,17 @@ export interface Bars {
 }
 
 export function labelsPerDay(data: DashboardData): Bars {
-  return { labels: data.labels_per_day.map((d) => d.date), values: data.labels_per_day.map((d) => d.count) };
+  return {
+    labels: data.labels_per_day.map((d) => d.date),
+    values: data.labels_per_day.map((d) => d.count),
+  };
 }
 
 export function labelsPerDoctor(data: DashboardData): Bars {
-  return { labels: data.labels_per_doctor.map((d) => d.doctor), values: data.labels_per_doctor.map((d) => d.count) };
+  return {
+    labels: data.labels_per_doctor.map((d) => d.doctor),
+    values: data.labels_per_doctor.map((d) => d.count),
+  };
 }
 
 /** Median seconds per label, per doctor. */
@@ -87,16 +98,25 @@ export function agreementPerDoctor(data: DashboardData): GroupedBars {
 }
 
 export function skipReasons(data: DashboardData): Bars {
-  return { labels: data.skip_reasons.map((s) => s.reason), values: data.skip_reasons.map((s) => s.count) };
+  return {
+    labels: data.skip_reasons.map((s) => s.reason),
+    values: data.skip_reasons.map((s) => s.count),
+  };
 }
 
 export function queueBars(data: DashboardData): Bars {
   const q = data.queue;
-  return { labels: ["completed", "remaining", "leased"], values: [q.completed, q.remaining, q.leased] };
+  return {
+    labels: ["completed", "remaining", "leased"],
+    values: [q.completed, q.remaining, q.leased],
+  };
 }
 
 /** Share of the planned epochs done, 0..1; null before the first epoch report. */
-export function runFraction(progress: RunProgress | null | undefined, status: string): number | null {
+export function runFraction(
+  progress: RunProgress | null | undefined,
+  status: string,
+): number | null {
   if (status === "succeeded") return 1;
   if (!progress || !progress.epochs) return null;
   return Math.min(1, (progress.epoch ?? 0) / progress.epochs);

@@ -90,8 +90,20 @@ export class AnnotationServer {
     }
     let stored: StoredVersion;
     if (req.method === "PUT") {
-      const { kind, frame, payload } = JSON.parse(body) as { kind: string; frame: number; payload: unknown };
-      stored = { uid, version: (latest?.version ?? 0) + 1, item: itemId, kind, frame, payload, deleted: false };
+      const { kind, frame, payload } = JSON.parse(body) as {
+        kind: string;
+        frame: number;
+        payload: unknown;
+      };
+      stored = {
+        uid,
+        version: (latest?.version ?? 0) + 1,
+        item: itemId,
+        kind,
+        frame,
+        payload,
+        deleted: false,
+      };
     } else if (req.method === "DELETE" && latest) {
       stored = { ...latest, version: latest.version + 1, deleted: true };
     } else return send(405, { detail: "method" });
@@ -106,7 +118,13 @@ export class AnnotationServer {
       res.end();
       return;
     }
-    send(latest ? 200 : 201, { ...stored, author: 1, source: "human", created_at: "", time_spent_ms: 0 });
+    send(latest ? 200 : 201, {
+      ...stored,
+      author: 1,
+      source: "human",
+      created_at: "",
+      time_spent_ms: 0,
+    });
   }
 
   /** Submit or skip as the Django view does it: a repeated Idempotency-Key gets the first answer. */
@@ -124,9 +142,10 @@ export class AnnotationServer {
     if (first) return send(first.status, first.body);
     const reads = (this.reads.get(itemId) ?? 0) + 1;
     this.reads.set(itemId, reads);
-    const answer = what === "submit"
-      ? { status: 200, body: { item: itemId, reads_done: reads, counted: true } }
-      : { status: 201, body: { item: itemId, reason: "unsure", note: "" } };
+    const answer =
+      what === "submit"
+        ? { status: 200, body: { item: itemId, reads_done: reads, counted: true } }
+        : { status: 201, body: { item: itemId, reason: "unsure", note: "" } };
     if (typeof key === "string") this.keyed.set(key, answer);
     if (this.loseAnswers > 0) {
       this.loseAnswers -= 1;

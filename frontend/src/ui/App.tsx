@@ -15,7 +15,9 @@ export function App() {
     <div className="app">
       <TopBar current={route.name} />
       {route.name === "projects" && <ProjectList />}
-      {route.name === "workspace" && <Workspace key={route.projectId} projectId={route.projectId} />}
+      {route.name === "workspace" && (
+        <Workspace key={route.projectId} projectId={route.projectId} />
+      )}
       {route.name === "dashboard" && <Dashboard projectId={route.projectId} />}
       {route.name === "export" && <ExportPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "studies" && <StudyBrowser />}
@@ -25,7 +27,9 @@ export function App() {
         <main className="page">
           <h1>Not found</h1>
           <p>
-            <a href="/" onClick={linkHandler("/")}>Back to your projects</a>
+            <a href="/" onClick={linkHandler("/")}>
+              Back to your projects
+            </a>
           </p>
         </main>
       )}
@@ -36,7 +40,11 @@ export function App() {
 function TopBar({ current }: { current: string }) {
   const { username, csrf } = useSession();
   const link = (path: string, label: string, names: string[]) => (
-    <a href={path} onClick={linkHandler(path)} aria-current={names.includes(current) ? "page" : undefined}>
+    <a
+      href={path}
+      onClick={linkHandler(path)}
+      aria-current={names.includes(current) ? "page" : undefined}
+    >
       {label}
     </a>
   );
@@ -49,11 +57,15 @@ function TopBar({ current }: { current: string }) {
         {link("/app/history", "My history", ["history"])}
       </nav>
       <span className="spacer" />
-      <span className="user" data-testid="username">{username}</span>
+      <span className="user" data-testid="username">
+        {username}
+      </span>
       {/* Django 5 logs out on POST only. */}
       <form method="post" action="/accounts/logout/" className="logout">
         <input type="hidden" name="csrfmiddlewaretoken" value={csrf} />
-        <button type="submit" className="link">Log out</button>
+        <button type="submit" className="link">
+          Log out
+        </button>
       </form>
     </header>
   );

@@ -10,9 +10,17 @@ export function ExportPage({ projectId }: { projectId: number }) {
     <main className="page">
       <h1>Export{project ? ` · ${project.name}` : ""}</h1>
       {loading && <p role="status">Loading…</p>}
-      {error && <p className="error" role="alert">Could not load the project: {error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          Could not load the project: {error}
+        </p>
+      )}
       {project && (
-        <ExportPanel projectId={projectId} taskType={project.task_type} isAdmin={project.my_role === "admin" || project.my_role === null} />
+        <ExportPanel
+          projectId={projectId}
+          taskType={project.task_type}
+          isAdmin={project.my_role === "admin" || project.my_role === null}
+        />
       )}
     </main>
   );

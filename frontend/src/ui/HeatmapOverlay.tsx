@@ -37,7 +37,13 @@ export function HeatmapOverlay({
       data-testid="heatmap"
       src={url}
       alt="Model heat map"
-      style={{ width: columns, height: rows, transform, transformOrigin: "0 0", opacity: opacity / 100 }}
+      style={{
+        width: columns,
+        height: rows,
+        transform,
+        transformOrigin: "0 0",
+        opacity: opacity / 100,
+      }}
     />
   );
 }

@@ -10,13 +10,18 @@ export function History() {
   const [projectId, setProjectId] = useState<number | undefined>(undefined);
   const history = useAsync(() => client.myHistory(projectId), [projectId]);
   const rows = history.data ?? [];
-  const columns = rows.length ? Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object") : [];
+  const columns = rows.length
+    ? Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object")
+    : [];
   return (
     <main className="page">
       <h1>My history</h1>
       <label>
         Project{" "}
-        <select value={projectId ?? ""} onChange={(e) => setProjectId(e.target.value ? Number(e.target.value) : undefined)}>
+        <select
+          value={projectId ?? ""}
+          onChange={(e) => setProjectId(e.target.value ? Number(e.target.value) : undefined)}
+        >
           <option value="">All projects</option>
           {projects.data?.map((p) => (
             <option key={p.id} value={p.id}>
@@ -26,7 +31,11 @@ export function History() {
         </select>
       </label>
       {history.loading && <p role="status">Loading…</p>}
-      {history.error && <p className="error" role="alert">{history.error}</p>}
+      {history.error && (
+        <p className="error" role="alert">
+          {history.error}
+        </p>
+      )}
       {!history.loading && !rows.length && !history.error && <p>Nothing labelled yet.</p>}
       {rows.length > 0 && (
         <table className="grid" data-testid="history">

@@ -26,8 +26,14 @@ export function Overlay({
   return (
     <div className="overlay" aria-hidden="true" data-testid="overlay">
       <div className="corner tl">
-        {identity && <div data-testid="overlay-patient">{text(meta, Tag.PatientName)} · {text(meta, Tag.PatientID)}</div>}
-        <div>{text(meta, Tag.Modality)} {text(meta, Tag.BodyPartExamined)}</div>
+        {identity && (
+          <div data-testid="overlay-patient">
+            {text(meta, Tag.PatientName)} · {text(meta, Tag.PatientID)}
+          </div>
+        )}
+        <div>
+          {text(meta, Tag.Modality)} {text(meta, Tag.BodyPartExamined)}
+        </div>
         <div>{text(meta, Tag.SeriesDescription) || text(meta, Tag.StudyDescription)}</div>
         {identity && <div>{text(meta, Tag.StudyDate)}</div>}
       </div>

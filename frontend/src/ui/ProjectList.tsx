@@ -9,25 +9,38 @@ export function ProjectList() {
     <main className="page">
       <h1>Your projects</h1>
       {loading && <p role="status">Loading…</p>}
-      {error && <p className="error" role="alert">Could not load projects: {error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          Could not load projects: {error}
+        </p>
+      )}
       {projects && projects.length === 0 && <p>You are not a member of any project yet.</p>}
       <ul className="cards" data-testid="project-list">
         {projects?.map((p) => {
           const path = `/app/projects/${p.id}`;
           return (
             <li key={p.id} className="card-item">
-              <a href={path} onClick={linkHandler(path)} className="card-link" data-testid={`project-${p.id}`}>
+              <a
+                href={path}
+                onClick={linkHandler(path)}
+                className="card-link"
+                data-testid={`project-${p.id}`}
+              >
                 <strong>{p.name}</strong>
                 <span className="muted">
                   {p.task_type} · {p.label_classes.map((c) => c.name).join(", ")}
                 </span>
                 <span>
-                  {p.counts.my_submitted} labelled by you · {p.counts.remaining_for_me} left for you ·{" "}
-                  {p.counts.completed}/{p.counts.items} complete
+                  {p.counts.my_submitted} labelled by you · {p.counts.remaining_for_me} left for you
+                  · {p.counts.completed}/{p.counts.items} complete
                 </span>
               </a>
               {(p.my_role === "admin" || p.my_role === null) && (
-                <a href={`${path}/dashboard`} onClick={linkHandler(`${path}/dashboard`)} className="small">
+                <a
+                  href={`${path}/dashboard`}
+                  onClick={linkHandler(`${path}/dashboard`)}
+                  className="small"
+                >
                   Dashboard
                 </a>
               )}

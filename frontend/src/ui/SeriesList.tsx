@@ -46,15 +46,25 @@ export function SeriesList({
             className={s.uid === activeUid ? "series active" : "series"}
             aria-pressed={s.uid === activeUid}
             onClick={() => onOpen(s)}
-            title={s.uid === highlightUid ? "The series of this item" : "View this series (read-only)"}
+            title={
+              s.uid === highlightUid ? "The series of this item" : "View this series (read-only)"
+            }
           >
-            <img src={seriesThumbnailUrl(studyUid, s.uid)} alt="" width={64} height={64} loading="lazy" />
+            <img
+              src={seriesThumbnailUrl(studyUid, s.uid)}
+              alt=""
+              width={64}
+              height={64}
+              loading="lazy"
+            />
             <span>
               {s.modality} #{s.number} {s.uid === highlightUid ? "★" : ""}
               <br />
               <span className="muted">{s.description || "(no description)"}</span>
               <br />
-              <span className="muted">{s.count} image{s.count === 1 ? "" : "s"}</span>
+              <span className="muted">
+                {s.count} image{s.count === 1 ? "" : "s"}
+              </span>
             </span>
           </button>
         </li>

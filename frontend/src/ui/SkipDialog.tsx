@@ -1,22 +1,35 @@
 import { useEffect, useRef } from "react";
 
 import type { SkipReason } from "../api/types";
+import { SKIP_REASONS } from "./shortcuts";
 
-export const SKIP_REASONS: Array<{ key: string; value: SkipReason; label: string }> = [
-  { key: "1", value: "poor_quality", label: "Poor image quality" },
-  { key: "2", value: "unsure", label: "Unsure" },
-  { key: "3", value: "not_applicable", label: "Not applicable" },
-];
-
-export function SkipDialog({ onChoose, onCancel }: { onChoose: (r: SkipReason) => void; onCancel: () => void }) {
+export function SkipDialog({
+  onChoose,
+  onCancel,
+}: {
+  onChoose: (r: SkipReason) => void;
+  onCancel: () => void;
+}) {
   const first = useRef<HTMLButtonElement>(null);
   useEffect(() => first.current?.focus(), []);
   return (
     <div className="modal-backdrop" onClick={onCancel}>
-      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="skip-title" data-testid="skip-dialog" onClick={(e) => e.stopPropagation()}>
+      <div
+        className="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="skip-title"
+        data-testid="skip-dialog"
+        onClick={(e) => e.stopPropagation()}
+      >
         <h2 id="skip-title">Skip this image</h2>
         {SKIP_REASONS.map((r, i) => (
-          <button key={r.value} ref={i === 0 ? first : undefined} type="button" onClick={() => onChoose(r.value)}>
+          <button
+            key={r.value}
+            ref={i === 0 ? first : undefined}
+            type="button"
+            onClick={() => onChoose(r.value)}
+          >
             <kbd>{r.key}</kbd> {r.label}
           </button>
         ))}

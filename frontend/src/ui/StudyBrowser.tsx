@@ -41,10 +41,16 @@ export function StudyBrowser() {
         <button type="submit">Search</button>
       </form>
       {loading && <p role="status">Loading…</p>}
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       {data && (
         <>
-          <p className="muted">{data.count} stud{data.count === 1 ? "y" : "ies"}</p>
+          <p className="muted">
+            {data.count} stud{data.count === 1 ? "y" : "ies"}
+          </p>
           <table className="grid" data-testid="study-list">
             <thead>
               <tr>
@@ -68,8 +74,20 @@ export function StudyBrowser() {
                     <td>{String(s.modalities ?? "")}</td>
                     <td className="thumbs">
                       {s.series.map((se) => (
-                        <span key={se.uid} className="thumb" title={`${se.modality} ${se.description} (${se.instance_count})`}>
-                          {se.thumbnail_url ? <img src={se.thumbnail_url} alt="" width={40} height={40} loading="lazy" /> : null}
+                        <span
+                          key={se.uid}
+                          className="thumb"
+                          title={`${se.modality} ${se.description} (${se.instance_count})`}
+                        >
+                          {se.thumbnail_url ? (
+                            <img
+                              src={se.thumbnail_url}
+                              alt=""
+                              width={40}
+                              height={40}
+                              loading="lazy"
+                            />
+                          ) : null}
                           {se.modality} · {se.instance_count}
                         </span>
                       ))}
@@ -80,10 +98,18 @@ export function StudyBrowser() {
             </tbody>
           </table>
           <div className="pager">
-            <button type="button" disabled={!data.previous} onClick={() => setQuery({ ...query, page: (query.page ?? 1) - 1 })}>
+            <button
+              type="button"
+              disabled={!data.previous}
+              onClick={() => setQuery({ ...query, page: (query.page ?? 1) - 1 })}
+            >
               Previous
             </button>
-            <button type="button" disabled={!data.next} onClick={() => setQuery({ ...query, page: (query.page ?? 1) + 1 })}>
+            <button
+              type="button"
+              disabled={!data.next}
+              onClick={() => setQuery({ ...query, page: (query.page ?? 1) + 1 })}
+            >
               Next
             </button>
           </div>

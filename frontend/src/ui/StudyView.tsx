@@ -62,7 +62,11 @@ export function StudyView({ studyUid }: { studyUid: string }) {
           <Overlay meta={metadata[view?.index ?? 0]} view={view} showIdentity={false} />
           {!series && <p className="hint">Choose a series on the left.</p>}
         </div>
-        {(error || startError) && <p className="error" role="alert">{error || startError}</p>}
+        {(error || startError) && (
+          <p className="error" role="alert">
+            {error || startError}
+          </p>
+        )}
       </section>
     </main>
   );

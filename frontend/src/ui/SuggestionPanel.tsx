@@ -40,7 +40,16 @@ export function SuggestionPanel({
         </button>
       )}
       {suggestion.heatmap_url && heatmapOn && (
-        <label className="heatmap-opacity" style={{ display: "flex", alignItems: "center", gap: 6, marginTop: 6, whiteSpace: "nowrap" }}>
+        <label
+          className="heatmap-opacity"
+          style={{
+            display: "flex",
+            alignItems: "center",
+            gap: 6,
+            marginTop: 6,
+            whiteSpace: "nowrap",
+          }}
+        >
           Heat-map opacity
           <input
             type="range"

@@ -38,7 +38,12 @@ export function ViewerToolbar({
       {nav("Zoom", "Zoom", "Z")}
       <span className="sep" />
       {presetsFor(modality).map((p) => (
-        <button key={p.key} type="button" onClick={() => viewer.applyPreset(p)} data-testid={`preset-${p.key}`}>
+        <button
+          key={p.key}
+          type="button"
+          onClick={() => viewer.applyPreset(p)}
+          data-testid={`preset-${p.key}`}
+        >
           {p.name}
         </button>
       ))}
@@ -52,7 +57,15 @@ export function ViewerToolbar({
       <button type="button" title="Reset view (0)" onClick={() => viewer.reset()}>
         Reset
       </button>
-      <button type="button" title="Cine (Space)" onClick={() => { viewer.toggleCine(); force((n) => n + 1); }} aria-pressed={viewer.cinePlaying}>
+      <button
+        type="button"
+        title="Cine (Space)"
+        onClick={() => {
+          viewer.toggleCine();
+          force((n) => n + 1);
+        }}
+        aria-pressed={viewer.cinePlaying}
+      >
         Cine
       </button>
     </div>

@@ -55,7 +55,12 @@ export class LabellingLoop {
   private next: ItemPayload | null = null;
   private chain: Promise<void> = Promise.resolve();
   private shownAt = 0;
-  private pendingTiming: { itemId: number; enterAt: number; prefetched: boolean; imageId: string } | null = null;
+  private pendingTiming: {
+    itemId: number;
+    enterAt: number;
+    prefetched: boolean;
+    imageId: string;
+  } | null = null;
   private leaseTimer: number | undefined;
   private disposed = false;
   private busy = false;
@@ -78,7 +83,12 @@ export class LabellingLoop {
       noteRendered();
       const t = this.pendingTiming;
       if (t && detail === t.imageId) {
-        recordTiming({ itemId: t.itemId, enterAt: t.enterAt, drawnAt: performance.now(), prefetched: t.prefetched });
+        recordTiming({
+          itemId: t.itemId,
+          enterAt: t.enterAt,
+          drawnAt: performance.now(),
+          prefetched: t.prefetched,
+        });
         this.pendingTiming = null;
       }
     });
@@ -138,7 +148,8 @@ export class LabellingLoop {
     // One key for this Enter, however often it is sent (retries, or later when back online):
     // the server counts it once.
     const key = newRequestKey();
-    const submit = () => sendKeyed((k) => this.client.submit(item.id, spent, k), { key }).then(() => undefined);
+    const submit = () =>
+      sendKeyed((k) => this.client.submit(item.id, spent, k), { key }).then(() => undefined);
     await this.leave(item, doc, submit, "submit");
   }
 
@@ -146,11 +157,17 @@ export class LabellingLoop {
     const { item, doc, phase } = this.state;
     if (!item || !doc || phase !== "ready" || this.busy) return;
     const key = newRequestKey();
-    const skip = () => sendKeyed((k) => this.client.skip(item.id, reason, "", k), { key }).then(() => undefined);
+    const skip = () =>
+      sendKeyed((k) => this.client.skip(item.id, reason, "", k), { key }).then(() => undefined);
     await this.leave(item, doc, skip, "skip");
   }
 
-  private async leave(item: ItemPayload, doc: AnnotationDocument, send: () => Promise<void>, what: "submit" | "skip"): Promise<void> {
+  private async leave(
+    item: ItemPayload,
+    doc: AnnotationDocument,
+    send: () => Promise<void>,
+    what: "submit" | "skip",
+  ): Promise<void> {
     this.busy = true;
     const enterAt = performance.now();
     this.finished.add(item.id);
@@ -180,11 +197,19 @@ export class LabellingLoop {
     }
   }
 
-  private async finish(item: ItemPayload, doc: AnnotationDocument, send: () => Promise<void>, what: string): Promise<void> {
+  private async finish(
+    item: ItemPayload,
+    doc: AnnotationDocument,
+    send: () => Promise<void>,
+    what: string,
+  ): Promise<void> {
     try {
       const saved = await this.outbox.flushItem(item.id);
       if (!saved) {
-        this.notify({ kind: "warn", text: `Item ${item.id}: annotations kept on this computer, will be sent when the server answers.` });
+        this.notify({
+          kind: "warn",
+          text: `Item ${item.id}: annotations kept on this computer, will be sent when the server answers.`,
+        });
         this.deferred.set(item.id, () => {
           this.chain = this.chain.then(() => this.finish(item, doc, send, what));
         });
@@ -202,9 +227,15 @@ export class LabellingLoop {
       }
     } catch (err) {
       if (err instanceof ApiError && err.status === 410) {
-        this.notify({ kind: "warn", text: `Item ${item.id}: your lease had expired and another reader took it; your annotations were kept.` });
+        this.notify({
+          kind: "warn",
+          text: `Item ${item.id}: your lease had expired and another reader took it; your annotations were kept.`,
+        });
       } else if (err instanceof ApiError && err.status === 409) {
-        this.notify({ kind: "warn", text: `Item ${item.id} was not submitted: the server has no saved answer for it.` });
+        this.notify({
+          kind: "warn",
+          text: `Item ${item.id} was not submitted: the server has no saved answer for it.`,
+        });
       } else {
         this.notify({ kind: "error", text: `Item ${item.id}: ${what} failed (${describe(err)}).` });
       }
@@ -239,7 +270,11 @@ export class LabellingLoop {
     }
   }
 
-  private async show(item: ItemPayload, enterAt: number | null, prefetched: boolean): Promise<void> {
+  private async show(
+    item: ItemPayload,
+    enterAt: number | null,
+    prefetched: boolean,
+  ): Promise<void> {
     this.set({ phase: "loading", notice: null, leaseExpired: false });
     const stack = await prepareInstance(item.instance);
     const doc = new AnnotationDocument(item.id, this.outbox);
@@ -257,7 +292,14 @@ export class LabellingLoop {
       this.pendingTiming = null;
     }
     this.shownAt = performance.now();
-    this.set({ phase: "ready", item, stack, doc, nextReady: false, notice: failure ? { kind: "error", text: failure } : null });
+    this.set({
+      phase: "ready",
+      item,
+      stack,
+      doc,
+      nextReady: false,
+      notice: failure ? { kind: "error", text: failure } : null,
+    });
     this.watchLease(item);
     if (this.next && this.options.prefetch) void this.prefetch(this.next);
     void this.outbox.flush();
@@ -273,7 +315,13 @@ export class LabellingLoop {
   /** The lease ran out while the doctor was still on the item: try to get it back. */
   private async onLeaseExpired(item: ItemPayload): Promise<void> {
     if (this.state.item?.id !== item.id) return;
-    this.set({ leaseExpired: true, notice: { kind: "warn", text: "Your lease on this image expired. Your work is saved; renewing…" } });
+    this.set({
+      leaseExpired: true,
+      notice: {
+        kind: "warn",
+        text: "Your lease on this image expired. Your work is saved; renewing…",
+      },
+    });
     try {
       const answer = await this.client.queueNext(this.projectId, 1);
       const again = answer.items.find((i) => i.id === item.id);

@@ -18,7 +18,12 @@ export function nextPreset(viewer: StackViewer, modality: string, state: { i: nu
  * Keys every viewer shares (scrolling, navigation tools, presets, invert, fit, reset, cine).
  * Returns true when the key was used.
  */
-export function handleNavigationKey(event: KeyboardEvent, viewer: StackViewer, modality: string, presetState: { i: number }): boolean {
+export function handleNavigationKey(
+  event: KeyboardEvent,
+  viewer: StackViewer,
+  modality: string,
+  presetState: { i: number },
+): boolean {
   if (event.ctrlKey || event.metaKey || event.altKey) return false;
   switch (event.key) {
     case "ArrowUp":
@@ -71,7 +76,8 @@ export function useNavigationKeys(viewer: StackViewer | null, meta: DicomJson | 
     const presetState = { i: 0 };
     const onKey = (event: KeyboardEvent) => {
       if (isTypingTarget(event.target)) return;
-      if (handleNavigationKey(event, viewer, text(meta, Tag.Modality), presetState)) event.preventDefault();
+      if (handleNavigationKey(event, viewer, text(meta, Tag.Modality), presetState))
+        event.preventDefault();
     };
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);

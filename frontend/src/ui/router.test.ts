@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 // router.ts listens to window events; give Node the one it needs.
-globalThis.window ??= { addEventListener: () => undefined } as unknown as Window & typeof globalThis;
+globalThis.window ??= { addEventListener: () => undefined } as unknown as Window &
+  typeof globalThis;
 const { matchRoute } = await import("./router");
 
 describe("client routes", () => {

@@ -57,7 +57,8 @@ export function matchRoute(path: string): Route {
 /** An <a> that routes on the client for plain left clicks and behaves normally otherwise. */
 export function linkHandler(path: string) {
   return (event: React.MouseEvent) => {
-    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
+      return;
     event.preventDefault();
     navigate(path);
   };

@@ -1,4 +1,6 @@
-/** Every keyboard shortcut of the workspace, as shown by "?" (the handler lives in Workspace). */
+import type { SkipReason } from "../api/types";
+
+/** Every keyboard shortcut of the workspace, as shown by "?" (what each key does: workspace/keyMap.ts). */
 export const SHORTCUTS: Array<[string, string]> = [
   ["1 – 9", "Choose a class (classification: toggle the answer; shapes: the label to draw)"],
   ["Enter", "Submit and go to the next image (closes a polygon while drawing one)"],
@@ -28,3 +30,10 @@ export function isTypingTarget(target: EventTarget | null): boolean {
   const tag = target.tagName;
   return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
 }
+
+/** The skip dialog's reasons and the key that picks each one. */
+export const SKIP_REASONS: Array<{ key: string; value: SkipReason; label: string }> = [
+  { key: "1", value: "poor_quality", label: "Poor image quality" },
+  { key: "2", value: "unsure", label: "Unsure" },
+  { key: "3", value: "not_applicable", label: "Not applicable" },
+];

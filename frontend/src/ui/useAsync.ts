@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 export interface AsyncState<T> {
   data: T | null;
@@ -13,17 +13,29 @@ export interface AsyncState<T> {
  */
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState<T> {
   const key = JSON.stringify(deps);
-  const [state, setState] = useState<AsyncState<T> & { key: string | null }>({ data: null, error: null, loading: true, key: null });
+  const [state, setState] = useState<AsyncState<T> & { key: string | null }>({
+    data: null,
+    error: null,
+    loading: true,
+    key: null,
+  });
+  // The latest loader, so that the effect below runs for new deps only, not for each render's
+  // new closure (declared first: it runs before the load in the same commit).
+  const loadRef = useRef(load);
+  useEffect(() => {
+    loadRef.current = load;
+  });
   useEffect(() => {
     let live = true;
-    load().then(
+    loadRef.current().then(
       (data) => live && setState({ data, error: null, loading: false, key }),
-      (err: unknown) => live && setState({ data: null, error: String((err as Error).message ?? err), loading: false, key }),
+      (err: unknown) =>
+        live &&
+        setState({ data: null, error: String((err as Error).message ?? err), loading: false, key }),
     );
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   return state.key === key ? state : { data: null, error: null, loading: true };
 }

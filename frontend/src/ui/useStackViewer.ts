@@ -9,7 +9,11 @@ export function wantsCpu(): boolean {
 }
 
 /** Create one StackViewer on the element behind the returned ref; null until ready. */
-export function useStackViewer(): [React.RefObject<HTMLDivElement | null>, StackViewer | null, string | null] {
+export function useStackViewer(): [
+  React.RefObject<HTMLDivElement | null>,
+  StackViewer | null,
+  string | null,
+] {
   const ref = useRef<HTMLDivElement | null>(null);
   const [viewer, setViewer] = useState<StackViewer | null>(null);
   const [error, setError] = useState<string | null>(null);

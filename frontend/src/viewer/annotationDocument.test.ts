@@ -20,7 +20,13 @@ afterEach(async () => {
   await server.stop();
 });
 
-const box = (x: number) => ({ label: "nodule", points: [[x, 10], [x + 20, 30]] as [number, number][] });
+const box = (x: number) => ({
+  label: "nodule",
+  points: [
+    [x, 10],
+    [x + 20, 30],
+  ] as [number, number][],
+});
 
 describe("the annotation document of the item on screen", () => {
   it("saves an edited shape as a new version of the same annotation", async () => {
@@ -61,7 +67,10 @@ describe("the annotation document of the item on screen", () => {
     const uid = newUid();
     doc.put({ uid, kind: "box", frame: 1, payload: box(10) });
     await outbox.flush();
-    const reloaded = new AnnotationDocument(3, new Outbox(new ApiClient({ baseUrl: "http://127.0.0.1:9" }), storage, "outbox"));
+    const reloaded = new AnnotationDocument(
+      3,
+      new Outbox(new ApiClient({ baseUrl: "http://127.0.0.1:9" }), storage, "outbox"),
+    );
     reloaded.load([]);
     expect(reloaded.get(uid)?.payload).toEqual(box(10));
     server = new AnnotationServer();
@@ -69,6 +78,8 @@ describe("the annotation document of the item on screen", () => {
   });
 
   it("has fresh UIDs in the RFC 4122 version 4 form", () => {
-    expect(newUid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(newUid()).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });

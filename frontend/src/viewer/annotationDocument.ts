@@ -66,7 +66,8 @@ export class AnnotationDocument {
     this.versions.clear();
     for (const a of server) {
       this.versions.set(a.uid, a.version);
-      if (!a.deleted) this.shapes.set(a.uid, { uid: a.uid, kind: a.kind, frame: a.frame, payload: a.payload });
+      if (!a.deleted)
+        this.shapes.set(a.uid, { uid: a.uid, kind: a.kind, frame: a.frame, payload: a.payload });
     }
     for (const w of this.outbox.pending(this.itemId)) {
       if (w.op === "delete") this.shapes.delete(w.uid);
@@ -100,7 +101,8 @@ export class AnnotationDocument {
 
   maskFor(label: string, frame: number): Shape | undefined {
     return this.all().find(
-      (s) => s.kind === "mask" && s.frame === frame && (s.payload as { label: string }).label === label,
+      (s) =>
+        s.kind === "mask" && s.frame === frame && (s.payload as { label: string }).label === label,
     );
   }
 
@@ -114,7 +116,10 @@ export class AnnotationDocument {
 
   /** Create or replace one shape (same UID = same annotation, a new version on the server). */
   put(shape: Shape): void {
-    this.apply({ uid: shape.uid, before: this.shapes.get(shape.uid) ?? null, after: shape }, "user");
+    this.apply(
+      { uid: shape.uid, before: this.shapes.get(shape.uid) ?? null, after: shape },
+      "user",
+    );
   }
 
   remove(uid: string): void {
@@ -161,10 +166,26 @@ export class AnnotationDocument {
     const base = this.versions.get(uid) ?? null;
     if (after) {
       this.shapes.set(uid, after);
-      this.outbox.enqueue({ uid, itemId: this.itemId, op: "put", kind: after.kind, frame: after.frame, payload: after.payload, baseVersion: base });
+      this.outbox.enqueue({
+        uid,
+        itemId: this.itemId,
+        op: "put",
+        kind: after.kind,
+        frame: after.frame,
+        payload: after.payload,
+        baseVersion: base,
+      });
     } else if (before) {
       this.shapes.delete(uid);
-      this.outbox.enqueue({ uid, itemId: this.itemId, op: "delete", kind: before.kind, frame: before.frame, payload: before.payload, baseVersion: base });
+      this.outbox.enqueue({
+        uid,
+        itemId: this.itemId,
+        op: "delete",
+        kind: before.kind,
+        frame: before.frame,
+        payload: before.payload,
+        baseVersion: base,
+      });
     }
     void this.outbox.flush();
   }

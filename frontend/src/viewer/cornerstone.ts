@@ -29,11 +29,15 @@ export interface StartOptions {
 export function startCornerstone(options: StartOptions = {}): Promise<void> {
   started ??= (async () => {
     coreInit(
-      options.cpu ? ({ rendering: { useCPURendering: true } } as Parameters<typeof coreInit>[0]) : undefined,
+      options.cpu
+        ? ({ rendering: { useCPURendering: true } } as Parameters<typeof coreInit>[0])
+        : undefined,
     );
     if (options.cpu) setUseCPURendering(true);
     // Two cores on the reference machine: one decode worker keeps the UI thread responsive.
-    loaderInit({ maxWebWorkers: Math.max(1, Math.min(2, (navigator.hardwareConcurrency || 2) - 1)) });
+    loaderInit({
+      maxWebWorkers: Math.max(1, Math.min(2, (navigator.hardwareConcurrency || 2) - 1)),
+    });
     toolsInit();
     for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool]) addTool(tool);
   })();

@@ -41,7 +41,9 @@ export function text(json: DicomJson | undefined, tag: string): string {
   if (value === undefined || value === null) return "";
   // Person Name is an object with Alphabetic/Ideographic/Phonetic groups (PS3.18 §F.2.2).
   if (typeof value === "object" && "Alphabetic" in (value as object)) {
-    return String((value as { Alphabetic?: string }).Alphabetic ?? "").replace(/\^/g, " ").trim();
+    return String((value as { Alphabetic?: string }).Alphabetic ?? "")
+      .replace(/\^/g, " ")
+      .trim();
   }
   return String(value);
 }

@@ -10,7 +10,9 @@ import type { DicomJson } from "./dicomJson";
 
 export const DICOMWEB_ROOT = "/dicomweb";
 
-export function instancePath(ref: Pick<InstanceRef, "study_instance_uid" | "series_instance_uid" | "sop_instance_uid">): string {
+export function instancePath(
+  ref: Pick<InstanceRef, "study_instance_uid" | "series_instance_uid" | "sop_instance_uid">,
+): string {
   return (
     `${DICOMWEB_ROOT}/studies/${ref.study_instance_uid}` +
     `/series/${ref.series_instance_uid}/instances/${ref.sop_instance_uid}`
@@ -18,7 +20,11 @@ export function instancePath(ref: Pick<InstanceRef, "study_instance_uid" | "seri
 }
 
 /** `wadors:` image id of one 1-based frame; the loader strips the scheme and GETs the rest. */
-export function frameImageId(origin: string, ref: Parameters<typeof instancePath>[0], frame: number): string {
+export function frameImageId(
+  origin: string,
+  ref: Parameters<typeof instancePath>[0],
+  frame: number,
+): string {
   return `wadors:${origin}${instancePath(ref)}/frames/${frame}`;
 }
 
@@ -36,14 +42,21 @@ async function getDicomJson(url: string, signal?: AbortSignal): Promise<DicomJso
   return (await response.json()) as DicomJson[];
 }
 
-export async function fetchInstanceMetadata(ref: Parameters<typeof instancePath>[0], signal?: AbortSignal): Promise<DicomJson> {
+export async function fetchInstanceMetadata(
+  ref: Parameters<typeof instancePath>[0],
+  signal?: AbortSignal,
+): Promise<DicomJson> {
   const list = await getDicomJson(`${instancePath(ref)}/metadata`, signal);
   if (!list.length) throw new Error(`no metadata for instance ${ref.sop_instance_uid}`);
   return list[0];
 }
 
 /** Every instance's metadata of one series, one request (WADO-RS series metadata). */
-export function fetchSeriesMetadata(study: string, series: string, signal?: AbortSignal): Promise<DicomJson[]> {
+export function fetchSeriesMetadata(
+  study: string,
+  series: string,
+  signal?: AbortSignal,
+): Promise<DicomJson[]> {
   return getDicomJson(`${DICOMWEB_ROOT}/studies/${study}/series/${series}/metadata`, signal);
 }
 

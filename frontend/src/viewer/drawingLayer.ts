@@ -161,7 +161,11 @@ export class DrawingLayer {
         return true;
       }
     }
-    if ((event.key === "Delete" || event.key === "Backspace") && this.selected && !this.opts.readOnly) {
+    if (
+      (event.key === "Delete" || event.key === "Backspace") &&
+      this.selected &&
+      !this.opts.readOnly
+    ) {
       this.opts.doc.remove(this.selected);
       this.select(null);
       return true;
@@ -176,7 +180,8 @@ export class DrawingLayer {
   /** Give the selected shape another label (number keys while a shape is selected). */
   relabelSelected(label: string): boolean {
     const shape = this.selected ? this.opts.doc.get(this.selected) : undefined;
-    if (!shape || shape.kind === "class" || shape.kind === "mask" || this.opts.readOnly) return false;
+    if (!shape || shape.kind === "class" || shape.kind === "mask" || this.opts.readOnly)
+      return false;
     this.opts.doc.put({ ...shape, payload: { ...(shape.payload as ShapePayload), label } });
     return true;
   }
@@ -209,7 +214,13 @@ export class DrawingLayer {
     const handle = this.hitHandle(p);
     if (handle) {
       const original = this.opts.doc.get(handle.uid)!;
-      this.drag = { type: "handle", uid: handle.uid, index: handle.index, original, current: original };
+      this.drag = {
+        type: "handle",
+        uid: handle.uid,
+        index: handle.index,
+        original,
+        current: original,
+      };
       return;
     }
     const label = this.opts.activeLabel();
@@ -273,8 +284,10 @@ export class DrawingLayer {
       const q = this.clamp(p);
       if (distance(q, drag.points[drag.points.length - 1]) >= 0.25) drag.points.push(q);
     } else if (drag.type === "paint") this.paint(p);
-    else if (drag.type === "handle") drag.current = moveHandle(drag.original, drag.index, this.clamp(p));
-    else if (drag.type === "move") drag.current = this.translate(drag.original, p[0] - drag.start[0], p[1] - drag.start[1]);
+    else if (drag.type === "handle")
+      drag.current = moveHandle(drag.original, drag.index, this.clamp(p));
+    else if (drag.type === "move")
+      drag.current = this.translate(drag.original, p[0] - drag.start[0], p[1] - drag.start[1]);
     this.render();
   };
 
@@ -291,7 +304,8 @@ export class DrawingLayer {
       }
     } else if (drag.type === "freehand") {
       const points = simplify(drag.points, 0.35).map(tidy);
-      if (points.length >= 3 && polygonArea(points) >= 1) this.commitNew("polygon", { label: label!, points });
+      if (points.length >= 3 && polygonArea(points) >= 1)
+        this.commitNew("polygon", { label: label!, points });
     } else if (drag.type === "paint") {
       this.commitMask(drag.value);
     } else if (drag.type === "handle" || drag.type === "move") {
@@ -340,7 +354,8 @@ export class DrawingLayer {
     const label = this.opts.activeLabel();
     const points = this.polygon.map(tidy);
     this.polygon = [];
-    if (label && points.length >= 3 && polygonArea(points) > 0) this.commitNew("polygon", { label, points });
+    if (label && points.length >= 3 && polygonArea(points) > 0)
+      this.commitNew("polygon", { label, points });
     this.render();
   }
 
@@ -358,7 +373,10 @@ export class DrawingLayer {
     // Keep the whole shape inside the image while it moves.
     const cdx = Math.min(this.opts.columns - Math.max(...xs), Math.max(-Math.min(...xs), dx));
     const cdy = Math.min(this.opts.rows - Math.max(...ys), Math.max(-Math.min(...ys), dy));
-    return { ...shape, payload: { ...payload, points: payload.points.map((p) => tidy([p[0] + cdx, p[1] + cdy])) } };
+    return {
+      ...shape,
+      payload: { ...payload, points: payload.points.map((p) => tidy([p[0] + cdx, p[1] + cdy])) },
+    };
   }
 
   // Masks -----------------------------------------------------------------------------------
@@ -423,7 +441,13 @@ export class DrawingLayer {
   private hitHandle(p: Point): { uid: string; index: number } | null {
     if (!this.selected) return null;
     const shape = this.opts.doc.get(this.selected);
-    if (!shape || shape.kind === "mask" || shape.kind === "class" || shape.frame !== this.opts.frame()) return null;
+    if (
+      !shape ||
+      shape.kind === "mask" ||
+      shape.kind === "class" ||
+      shape.frame !== this.opts.frame()
+    )
+      return null;
     const tol = this.imageTolerance();
     const handles = handlesOf(shape);
     const index = handles.findIndex((h) => distance(h, p) <= tol);
@@ -440,7 +464,8 @@ export class DrawingLayer {
       if (shape.kind === "box" || shape.kind === "polygon") {
         if (pointInPolygon(p, outline)) return shape.uid;
         for (let i = 0; i < outline.length; i++) {
-          if (distanceToSegment(p, outline[i], outline[(i + 1) % outline.length]) <= tol) return shape.uid;
+          if (distanceToSegment(p, outline[i], outline[(i + 1) % outline.length]) <= tol)
+            return shape.uid;
         }
       }
     }
@@ -462,7 +487,8 @@ export class DrawingLayer {
     const drag = this.drag;
     for (const stored of this.vectorShapes()) {
       let shape = stored;
-      if (drag && (drag.type === "handle" || drag.type === "move") && drag.uid === shape.uid) shape = drag.current;
+      if (drag && (drag.type === "handle" || drag.type === "move") && drag.uid === shape.uid)
+        shape = drag.current;
       this.drawShape(shape, toCanvas, shape.uid === this.selected);
     }
     const label = this.opts.activeLabel();
@@ -611,7 +637,13 @@ function handleEl(p: Point, color: string): SVGRectElement {
 
 export function hexToRgb(hex: string): [number, number, number] {
   const h = hex.replace("#", "");
-  const full = h.length === 3 ? h.split("").map((c) => c + c).join("") : h.slice(0, 6);
+  const full =
+    h.length === 3
+      ? h
+          .split("")
+          .map((c) => c + c)
+          .join("")
+      : h.slice(0, 6);
   const n = Number.parseInt(full, 16);
   return Number.isFinite(n) ? [(n >> 16) & 255, (n >> 8) & 255, n & 255] : [255, 176, 0];
 }

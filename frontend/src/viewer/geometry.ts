@@ -108,7 +108,8 @@ export function distanceToSegment(p: Point, a: Point, b: Point): number {
   const dx = b[0] - a[0];
   const dy = b[1] - a[1];
   const len2 = dx * dx + dy * dy;
-  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2));
+  const t =
+    len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2));
   return distance(p, [a[0] + t * dx, a[1] + t * dy]);
 }
 
@@ -192,7 +193,13 @@ export function stampStroke(
   let changed = 0;
   for (let s = 0; s <= steps; s++) {
     const t = s / steps;
-    changed += stampDisk(map, [from[0] + t * (to[0] - from[0]), from[1] + t * (to[1] - from[1])], radius, value, paintable);
+    changed += stampDisk(
+      map,
+      [from[0] + t * (to[0] - from[0]), from[1] + t * (to[1] - from[1])],
+      radius,
+      value,
+      paintable,
+    );
   }
   return changed;
 }
@@ -223,7 +230,12 @@ export function countOf(map: LabelMap, value: number): number {
 }
 
 /** Write the foreground of a run-length mask into `map` as `value`. */
-export function decodeRunsInto(map: LabelMap, size: [number, number], counts: number[], value: number): void {
+export function decodeRunsInto(
+  map: LabelMap,
+  size: [number, number],
+  counts: number[],
+  value: number,
+): void {
   if (size[0] !== map.rows || size[1] !== map.columns) {
     throw new Error(`mask is ${size[0]}x${size[1]}, image is ${map.rows}x${map.columns}`);
   }

@@ -19,8 +19,13 @@ export interface PreparedStack {
 
 const prepared = new Map<string, Promise<PreparedStack>>();
 
-export function instanceImageIds(ref: InstanceRef | Parameters<typeof frameImageId>[1], frames: number): string[] {
-  return Array.from({ length: Math.max(1, frames) }, (_, i) => frameImageId(location.origin, ref, i + 1));
+export function instanceImageIds(
+  ref: InstanceRef | Parameters<typeof frameImageId>[1],
+  frames: number,
+): string[] {
+  return Array.from({ length: Math.max(1, frames) }, (_, i) =>
+    frameImageId(location.origin, ref, i + 1),
+  );
 }
 
 /** Metadata of one instance, registered for all its frames; cached per SOP Instance UID. */
@@ -72,6 +77,8 @@ export function prepareSeries(study: string, series: string): Promise<PreparedSt
 
 /** Decode images into the cache ahead of time (the item's own frame first). */
 export async function preloadImages(imageIds: string[], first = 0, limit = 8): Promise<void> {
-  const order = [imageIds[first], ...imageIds.filter((_, i) => i !== first)].filter(Boolean).slice(0, limit);
+  const order = [imageIds[first], ...imageIds.filter((_, i) => i !== first)]
+    .filter(Boolean)
+    .slice(0, limit);
   await Promise.all(order.map((id) => imageLoader.loadAndCacheImage(id).catch(() => undefined)));
 }

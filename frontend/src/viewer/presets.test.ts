@@ -4,7 +4,13 @@ import { autoWindow, presetsFor, voiRange } from "./presets";
 
 describe("window presets by modality", () => {
   it("offers lung, mediastinum, bone and brain for CT", () => {
-    expect(presetsFor("CT").map((p) => p.key)).toEqual(["auto", "lung", "mediastinum", "bone", "brain"]);
+    expect(presetsFor("CT").map((p) => p.key)).toEqual([
+      "auto",
+      "lung",
+      "mediastinum",
+      "bone",
+      "brain",
+    ]);
   });
 
   it("offers only auto for MR and X-ray", () => {

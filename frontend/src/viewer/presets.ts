@@ -33,7 +33,10 @@ export function voiRange(center: number, width: number): { lower: number; upper:
  * "Auto" for images without a fixed scale: the 1st–99th percentile of the pixel values, so a few
  * hot pixels or a black border do not flatten the contrast.
  */
-export function autoWindow(pixels: ArrayLike<number>, sampleLimit = 65536): { center: number; width: number } {
+export function autoWindow(
+  pixels: ArrayLike<number>,
+  sampleLimit = 65536,
+): { center: number; width: number } {
   const step = Math.max(1, Math.floor(pixels.length / sampleLimit));
   const sample: number[] = [];
   for (let i = 0; i < pixels.length; i += step) sample.push(pixels[i]);

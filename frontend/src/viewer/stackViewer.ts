@@ -67,14 +67,19 @@ export class StackViewer {
     });
     const group = ToolGroupManager.createToolGroup(this.toolGroupId);
     if (!group) throw new Error("could not create the tool group");
-    for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool]) group.addTool(tool.toolName);
+    for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool])
+      group.addTool(tool.toolName);
     group.addViewport(this.viewportId, this.engine.id);
-    group.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+    group.setToolActive(WindowLevelTool.toolName, {
+      bindings: [{ mouseButton: MouseBindings.Secondary }],
+    });
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
     group.setToolActive(ZoomTool.toolName, {
       bindings: [{ mouseButton: MouseBindings.Wheel, modifierKey: KeyboardBindings.Ctrl }],
     });
-    group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    group.setToolActive(StackScrollTool.toolName, {
+      bindings: [{ mouseButton: MouseBindings.Wheel }],
+    });
 
     const onRendered = () => this.emit("rendered", this.viewport.getCurrentImageId());
     const onView = () => this.emit("view");
@@ -164,7 +169,8 @@ export class StackViewer {
     const group = ToolGroupManager.getToolGroup(this.toolGroupId);
     if (!group || tool === this.primary) return;
     if (this.primary) group.setToolPassive(toolName(this.primary));
-    if (tool) group.setToolActive(toolName(tool), { bindings: [{ mouseButton: MouseBindings.Primary }] });
+    if (tool)
+      group.setToolActive(toolName(tool), { bindings: [{ mouseButton: MouseBindings.Primary }] });
     this.primary = tool;
   }
 
@@ -182,7 +188,9 @@ export class StackViewer {
       imageId,
       index: vp.getCurrentImageIdIndex(),
       count: vp.getImageIds().length,
-      voi: range ? { center: (range.lower + range.upper) / 2, width: range.upper - range.lower } : null,
+      voi: range
+        ? { center: (range.lower + range.upper) / 2, width: range.upper - range.lower }
+        : null,
       invert: Boolean(props.invert),
       zoom: vp.getZoom?.() ?? 1,
     };
@@ -300,10 +308,13 @@ export class StackViewer {
 function describeLoadError(error: unknown): string {
   if (!error) return "unknown error";
   if (error instanceof Error) return error.message;
-  if (typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  if (typeof error === "object" && "message" in error)
+    return String((error as { message: unknown }).message);
   return String(error);
 }
 
 function toolName(tool: NavigationTool): string {
-  return { WindowLevel: WindowLevelTool.toolName, Pan: PanTool.toolName, Zoom: ZoomTool.toolName }[tool];
+  return { WindowLevel: WindowLevelTool.toolName, Pan: PanTool.toolName, Zoom: ZoomTool.toolName }[
+    tool
+  ];
 }
