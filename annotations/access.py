@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from rest_framework.exceptions import NotAuthenticated
 
-from annotations.models import Item, Lease, Membership, Project, Role
+from annotations.models import Annotation, Item, Lease, Membership, Project, Role
 from annotations.services.errors import Forbidden
 
 User = AbstractBaseUser | AnonymousUser
@@ -100,13 +101,24 @@ def item_for_member(user: User, item_id: int) -> Item:
 def item_to_write(user: User, item_id: int) -> Item:
     """An item to save annotations on: with its project and image size (nothing else), and
     `given_to_caller` (the queue leased it to the caller once) for annotate.require_assignment,
-    all in one query. 404 for outsiders."""
+    and `caller_shapes` (the caller's current shapes) for the per-item cap, all in one
+    query. 404 for outsiders."""
     leased = Lease.objects.filter(item=OuterRef("pk"), user_id=cast(int, user.pk))
+    # The caller's current shapes, for annotate's per-item cap, in the same query.
+    shapes = (
+        Annotation.objects.filter(
+            item=OuterRef("pk"), author_id=cast(int, user.pk), is_current=True, deleted=False
+        )
+        .order_by()
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     item = (
         Item.objects.for_member(user)
         .select_related("project", "instance")
         .defer("instance__frame_offsets")  # per-frame byte offsets: long, and not needed here
-        .annotate(given_to_caller=Exists(leased))
+        .annotate(given_to_caller=Exists(leased), caller_shapes=Coalesce(Subquery(shapes), 0))
         .filter(pk=item_id)
         .first()
     )

@@ -106,9 +106,11 @@ def _check_room_for_a_shape(user: AbstractBaseUser, item: Item) -> None:
     """One reader's current shapes on one item are bounded (ANNOTATION_MAX_SHAPES_PER_ITEM):
     every read of the item and every agreement computation walks them all."""
     limit = settings.ANNOTATION_MAX_SHAPES_PER_ITEM
-    shapes = Annotation.objects.filter(
-        item=item, author_id=user.pk, is_current=True, deleted=False
-    ).count()
+    shapes = getattr(item, "caller_shapes", None)  # loaded with the item by access.item_to_write
+    if shapes is None:
+        shapes = Annotation.objects.filter(
+            item=item, author_id=user.pk, is_current=True, deleted=False
+        ).count()
     if shapes >= limit:
         raise Invalid({"non_field_errors": [f"at most {limit} shapes per item and reader"]})
 

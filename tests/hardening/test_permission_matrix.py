@@ -69,48 +69,48 @@ RULES: dict[str, Rule] = {
     # Without a `project` field: superusers only (with one: that project's admins).
     "api/v1/uploads/": Rule({"POST": SUPERUSER}, multipart=True),
     # Projects and members.
-    "api/v1/projects/<int:project_id>/": api(GET=MEMBER, PATCH=ADMIN),
-    "api/v1/projects/<int:project_id>/members/": api(GET=MEMBER, POST=ADMIN),
-    "api/v1/projects/<int:project_id>/members/<int:user_id>/": api(DELETE=ADMIN),
-    "api/v1/projects/<int:project_id>/attach": api(POST=ADMIN),
+    "api/v1/projects/<id:project_id>/": api(GET=MEMBER, PATCH=ADMIN),
+    "api/v1/projects/<id:project_id>/members/": api(GET=MEMBER, POST=ADMIN),
+    "api/v1/projects/<id:project_id>/members/<id:user_id>/": api(DELETE=ADMIN),
+    "api/v1/projects/<id:project_id>/attach": api(POST=ADMIN),
     # Labelling.
-    "api/v1/projects/<int:project_id>/queue/next": api(POST=MEMBER),
-    "api/v1/items/<int:item_id>/": api(GET=MEMBER),
-    "api/v1/items/<int:item_id>/annotations/<str:uid>": api(PUT=MEMBER, DELETE=MEMBER),
-    "api/v1/items/<int:item_id>/submit": api(POST=MEMBER),
-    "api/v1/items/<int:item_id>/skip": api(POST=MEMBER),
-    "api/v1/items/<int:item_id>/comments": api(GET=MEMBER, POST=MEMBER),
+    "api/v1/projects/<id:project_id>/queue/next": api(POST=MEMBER),
+    "api/v1/items/<id:item_id>/": api(GET=MEMBER),
+    "api/v1/items/<id:item_id>/annotations/<str:uid>": api(PUT=MEMBER, DELETE=MEMBER),
+    "api/v1/items/<id:item_id>/submit": api(POST=MEMBER),
+    "api/v1/items/<id:item_id>/skip": api(POST=MEMBER),
+    "api/v1/items/<id:item_id>/comments": api(GET=MEMBER, POST=MEMBER),
     # 404 while the model has no answer for the item (none is scored in this world).
-    "api/v1/items/<int:item_id>/suggestion": Rule({"GET": MEMBER}, allowed_may_404=True),
+    "api/v1/items/<id:item_id>/suggestion": Rule({"GET": MEMBER}, allowed_may_404=True),
     "api/v1/annotations/<str:uid>/history": api(GET=MEMBER),
     # Review.
-    "api/v1/projects/<int:project_id>/review/": api(GET=REVIEWER),
-    "api/v1/projects/<int:project_id>/agreement": api(GET=REVIEWER),
-    "api/v1/items/<int:item_id>/review": api(POST=REVIEWER),
+    "api/v1/projects/<id:project_id>/review/": api(GET=REVIEWER),
+    "api/v1/projects/<id:project_id>/agreement": api(GET=REVIEWER),
+    "api/v1/items/<id:item_id>/review": api(POST=REVIEWER),
     # Learning.
-    "api/v1/projects/<int:project_id>/training-runs/": api(GET=MEMBER, POST=ADMIN),
-    "api/v1/training-runs/<int:run_id>/": api(GET=MEMBER),
-    "api/v1/training-runs/<int:run_id>/cancel": api(POST=ADMIN),
-    "api/v1/projects/<int:project_id>/model-versions/": api(GET=MEMBER),
-    "api/v1/model-versions/<int:version_id>/": api(GET=MEMBER),
-    "api/v1/model-versions/<int:version_id>/activate": api(POST=ADMIN),
-    "api/v1/projects/<int:project_id>/rescore": api(POST=ADMIN),
-    "api/v1/projects/<int:project_id>/pretrained-weights/": api(GET=MEMBER, POST=ADMIN),
+    "api/v1/projects/<id:project_id>/training-runs/": api(GET=MEMBER, POST=ADMIN),
+    "api/v1/training-runs/<id:run_id>/": api(GET=MEMBER),
+    "api/v1/training-runs/<id:run_id>/cancel": api(POST=ADMIN),
+    "api/v1/projects/<id:project_id>/model-versions/": api(GET=MEMBER),
+    "api/v1/model-versions/<id:version_id>/": api(GET=MEMBER),
+    "api/v1/model-versions/<id:version_id>/activate": api(POST=ADMIN),
+    "api/v1/projects/<id:project_id>/rescore": api(POST=ADMIN),
+    "api/v1/projects/<id:project_id>/pretrained-weights/": api(GET=MEMBER, POST=ADMIN),
     # Exports.
-    "api/v1/projects/<int:project_id>/snapshots/": api(GET=ADMIN, POST=ADMIN),
-    "api/v1/snapshots/<int:snapshot_id>/": api(GET=ADMIN),
-    "api/v1/projects/<int:project_id>/exports/": api(GET=ADMIN, POST=ADMIN),
-    "api/v1/exports/<int:job_id>/": api(GET=ADMIN),
-    "api/v1/exports/<int:job_id>/cancel": api(POST=ADMIN),
-    "api/v1/exports/<int:job_id>/download": api(GET=ADMIN),
+    "api/v1/projects/<id:project_id>/snapshots/": api(GET=ADMIN, POST=ADMIN),
+    "api/v1/snapshots/<id:snapshot_id>/": api(GET=ADMIN),
+    "api/v1/projects/<id:project_id>/exports/": api(GET=ADMIN, POST=ADMIN),
+    "api/v1/exports/<id:job_id>/": api(GET=ADMIN),
+    "api/v1/exports/<id:job_id>/cancel": api(POST=ADMIN),
+    "api/v1/exports/<id:job_id>/download": api(GET=ADMIN),
     # Dashboard, heat maps, reports.
-    "api/v1/items/<int:item_id>/heatmap": Rule({"GET": MEMBER}, allowed_may_404=True),
-    "api/v1/items/<int:item_id>/heatmap.dcm": Rule({"GET": MEMBER}, allowed_may_404=True),
-    "api/v1/projects/<int:project_id>/dashboard": api(GET=REVIEWER),
-    "api/v1/projects/<int:project_id>/workers": api(GET=REVIEWER),
+    "api/v1/items/<id:item_id>/heatmap": Rule({"GET": MEMBER}, allowed_may_404=True),
+    "api/v1/items/<id:item_id>/heatmap.dcm": Rule({"GET": MEMBER}, allowed_may_404=True),
+    "api/v1/projects/<id:project_id>/dashboard": api(GET=REVIEWER),
+    "api/v1/projects/<id:project_id>/workers": api(GET=REVIEWER),
     # Annotators only where suggestions show before an answer (not this world's project).
-    "api/v1/projects/<int:project_id>/studies/<str:study_uid>/report": api(GET=REVIEWER),
-    "api/v1/projects/<int:project_id>/studies/<str:study_uid>/report.pdf": api(GET=REVIEWER),
+    "api/v1/projects/<id:project_id>/studies/<str:study_uid>/report": api(GET=REVIEWER),
+    "api/v1/projects/<id:project_id>/studies/<str:study_uid>/report.pdf": api(GET=REVIEWER),
     # WADO-URI.
     "wado": api(GET=MEMBER),
 }
@@ -139,7 +139,7 @@ _DICOMWEB_READS = [
     "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>/rendered",
     "studies/<str:study>/series/<str:series>/instances/<str:sop>/bulkdata/<str:tag>",
 ]
-for _root, _stow in (("dicomweb/", SUPERUSER), ("dicomweb/projects/<int:project_id>/", ADMIN)):
+for _root, _stow in (("dicomweb/", SUPERUSER), ("dicomweb/projects/<id:project_id>/", ADMIN)):
     for _route in _DICOMWEB_READS:
         RULES[_root + _route] = api(GET=MEMBER)
     RULES[_root + "studies"] = api(GET=SIGNED_IN if _stow == SUPERUSER else MEMBER, POST=_stow)
