@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations import access
@@ -17,9 +19,14 @@ from annotations.models import (
     Membership,
     Project,
     Role,
+    SkipReason,
     Submission,
 )
-from annotations.payloads import parse_attribute_specs
+from annotations.payloads import KINDS, parse_attribute_specs
+from annotations.services.annotate import MAX_TIME_SPENT_MS
+from annotations.services.queue import MAX_BATCH
+from annotations.services.review import MAX_REVIEW_NOTE
+from annotations.services.submit import MAX_SKIP_NOTE
 from learning.strategy_names import STRATEGY_NAMES
 
 
@@ -82,6 +89,14 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
     label_classes = LabelClassSerializer(many=True, required=False)
+    # The model column is free text; the names come from the registry the worker registers
+    # (learning.strategy_names), so a typo fails here, not at the next scoring pass, and the
+    # schema lists them as choices.
+    strategy = serializers.ChoiceField(
+        choices=STRATEGY_NAMES,
+        required=False,
+        error_messages={"invalid_choice": f"one of {', '.join(STRATEGY_NAMES)}"},
+    )
 
     class Meta:
         model = Project
@@ -100,13 +115,6 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
     def validate_review_sample_rate(self, value: float) -> float:
         if not 0.0 <= value <= 1.0:
             raise serializers.ValidationError("a fraction between 0 and 1")
-        return value
-
-    def validate_strategy(self, value: str) -> str:
-        # The names the worker registers (learning.strategy_names): a typo fails here, not at
-        # the next scoring pass.
-        if value not in STRATEGY_NAMES:
-            raise serializers.ValidationError(f"one of {', '.join(STRATEGY_NAMES)}")
         return value
 
     def validate_random_share(self, value: float) -> float:
@@ -181,12 +189,15 @@ class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
 
 
 class AnnotationWriteSerializer(serializers.Serializer[Any]):
-    """Documents the PUT body for the schema; services.annotate validates it."""
+    """Documents the PUT body for the schema; services.annotate validates it (payload bounds:
+    settings ANNOTATION_MAX_*, docs/workflow.md "Limits")."""
 
-    kind = serializers.ChoiceField(choices=["class", "box", "polygon", "point", "mask"])
+    kind = serializers.ChoiceField(choices=list(KINDS))
     frame = serializers.IntegerField(min_value=1, required=False)
     payload = serializers.JSONField()
-    time_spent_ms = serializers.IntegerField(min_value=0, required=False)
+    time_spent_ms = serializers.IntegerField(
+        min_value=0, max_value=MAX_TIME_SPENT_MS, required=False
+    )
 
 
 class CommentSerializer(serializers.ModelSerializer[Comment]):
@@ -233,25 +244,98 @@ def instance_summary(item: Item) -> dict[str, Any] | None:
     }
 
 
+class InstanceSummarySerializer(serializers.Serializer[Any]):
+    """Schema of instance_summary(): the image an item shows (a whole series has no SOP UID)."""
+
+    study_instance_uid = serializers.CharField()
+    series_instance_uid = serializers.CharField()
+    sop_instance_uid = serializers.CharField(allow_null=True)
+    rows = serializers.IntegerField(allow_null=True)
+    columns = serializers.IntegerField(allow_null=True)
+    number_of_frames = serializers.IntegerField(allow_null=True)
+    modality = serializers.CharField(allow_blank=True)
+
+
+class SuggestionSerializer(serializers.Serializer[Any]):
+    """Schema of services.suggestions.suggestions_for(): the active model's prediction."""
+
+    model_version = serializers.IntegerField()
+    model_version_id = serializers.IntegerField()
+    predicted = serializers.CharField(allow_null=True)
+    probabilities = serializers.DictField(child=serializers.FloatField())
+    heatmap_url = serializers.CharField()
+
+
 class ItemPayloadSerializer(serializers.Serializer[Any]):
-    """Schema-only description of ItemPayload (built by views.payloads.item_payload)."""
+    """Schema-only description of one item as annotations.item_payload.item_payloads builds it."""
 
     id = serializers.IntegerField()
     project = serializers.IntegerField()
     frame = serializers.IntegerField()
     lease = LeaseSerializer(allow_null=True)
-    instance = serializers.DictField()
+    instance = InstanceSummarySerializer(allow_null=True)
     annotations = AnnotationSerializer(many=True)
-    suggestion = serializers.DictField(allow_null=True)
+    suggestion = SuggestionSerializer(allow_null=True)
+    reads_done = serializers.IntegerField()
+    completed = serializers.BooleanField()
 
 
 class SubmitSerializer(serializers.Serializer[Any]):
-    time_spent_ms = serializers.IntegerField(min_value=0)
+    """Schema of the submit body; services.submit.check_time_spent checks it (0 when absent)."""
+
+    time_spent_ms = serializers.IntegerField(
+        min_value=0, max_value=MAX_TIME_SPENT_MS, required=False, default=0
+    )
 
 
 class SkipSerializer(serializers.Serializer[Any]):
-    reason = serializers.ChoiceField(choices=["poor_quality", "unsure", "not_applicable"])
-    note = serializers.CharField(required=False, allow_blank=True)
+    """Schema of the skip body; services.submit.check_skip checks it."""
+
+    reason = serializers.ChoiceField(choices=SkipReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SKIP_NOTE)
+
+
+class SkipResultSerializer(serializers.Serializer[Any]):
+    item = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=SkipReason.choices)
+    note = serializers.CharField(allow_blank=True)
+
+
+class NextRequestSerializer(serializers.Serializer[Any]):
+    """Schema of the queue's body; services.queue.check_count checks it."""
+
+    count = serializers.IntegerField(min_value=1, max_value=MAX_BATCH, default=1)
+
+
+class QueueProgressSerializer(serializers.Serializer[Any]):
+    submitted_by_me = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class NextResponseSerializer(serializers.Serializer[Any]):
+    items = ItemPayloadSerializer(many=True)
+    progress = QueueProgressSerializer()
+
+
+class ReviewPayloadSerializer(serializers.Serializer[Any]):
+    labels = serializers.ListField(child=serializers.CharField(), required=False)
+    annotations = AnnotationWriteSerializer(
+        many=True, required=False, max_length=settings.ANNOTATION_MAX_SHAPES_PER_ITEM
+    )
+
+
+class ReviewRequestSerializer(serializers.Serializer[Any]):
+    """Schema of the adjudication body; services.review.check_review checks it."""
+
+    payload = ReviewPayloadSerializer()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REVIEW_NOTE)
+
+
+class ReviewResultSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    item = serializers.IntegerField()
+    payload = serializers.JSONField()
+    note = serializers.CharField(allow_blank=True)
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer[Submission]):
@@ -265,5 +349,6 @@ class HistoryEntrySerializer(serializers.ModelSerializer[Submission]):
         model = Submission
         fields = ["item", "project", "frame", "submitted_at", "time_spent_ms", "instance"]
 
+    @extend_schema_field(InstanceSummarySerializer(allow_null=True))
     def get_instance(self, submission: Submission) -> dict[str, Any] | None:
         return instance_summary(submission.item)

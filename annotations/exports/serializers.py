@@ -8,9 +8,11 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from annotations.exports.formats import FORMAT_NAMES
 from annotations.exports.models import ExportJob
 from annotations.exports.services import archive_path
 from annotations.exports.snapshots import model_versions_trained_on, schema_of
+from core.params import MAX_DATABASE_ID
 from learning.models import DatasetSnapshot
 
 
@@ -80,3 +82,23 @@ class ExportJobSerializer(serializers.ModelSerializer):
         if archive_path(job) is None:
             return None
         return reverse("export-download", args=[job.pk])
+
+
+class ExportOptionsSerializer(serializers.Serializer[Any]):
+    deidentify = serializers.BooleanField(default=True)
+    bit_depth = serializers.ChoiceField(choices=[8, 16], default=8)
+    include_burned_in = serializers.BooleanField(default=False)
+
+
+class ExportRequestSerializer(serializers.Serializer[Any]):
+    """The POST body, for the schema. services.check_export_request checks it more strictly
+    than DRF fields would (no "false" strings for flags, no coercion, unknown options refused)
+    and adds the rules that need the project (segmentation-only formats, admin-only options)."""
+
+    formats = serializers.ListField(
+        child=serializers.ChoiceField(choices=FORMAT_NAMES), min_length=1
+    )
+    snapshot = serializers.IntegerField(
+        min_value=1, max_value=MAX_DATABASE_ID, required=False, allow_null=True
+    )
+    options = ExportOptionsSerializer(required=False, allow_null=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +13,11 @@ from rest_framework.views import APIView
 from annotations.exports import services
 from annotations.exports.models import ExportJob
 from annotations.exports.runner import archive_root
-from annotations.exports.serializers import ExportJobSerializer, SnapshotSerializer
+from annotations.exports.serializers import (
+    ExportJobSerializer,
+    ExportRequestSerializer,
+    SnapshotSerializer,
+)
 from annotations.exports.snapshots import schema_of
 from learning.models import DatasetSnapshot
 
@@ -28,11 +34,13 @@ class ProjectSnapshots(APIView):
     """GET: the project's snapshots, newest first. POST: freeze the current ground truth
     (201 when new, 200 when the labels are unchanged since an existing snapshot)."""
 
+    @extend_schema(responses=SnapshotSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project = services.check_can_export(request.user, project_id)
         snapshots = DatasetSnapshot.objects.filter(project=project).order_by("-created_at", "-id")
         return Response(SnapshotSerializer(snapshots, many=True).data)
 
+    @extend_schema(request=None, responses={200: SnapshotSerializer, 201: SnapshotSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project = services.check_can_export(request.user, project_id)
         known = set(DatasetSnapshot.objects.filter(project=project).values_list("pk", flat=True))
@@ -42,6 +50,7 @@ class ProjectSnapshots(APIView):
 
 
 class SnapshotDetail(APIView):
+    @extend_schema(responses=SnapshotSerializer)
     def get(self, request: Request, snapshot_id: int) -> Response:
         snapshot = DatasetSnapshot.objects.filter(pk=snapshot_id).first()
         if snapshot is None:
@@ -54,11 +63,13 @@ class ProjectExports(APIView):
     """GET: the project's export jobs. POST {"formats": [...], "snapshot"?: id, "options"?:
     {"deidentify", "bit_depth", "include_burned_in"}} → 202 with the queued job."""
 
+    @extend_schema(responses=ExportJobSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project = services.check_can_export(request.user, project_id)
         jobs = ExportJob.objects.filter(project=project).select_related("snapshot")
         return Response(ExportJobSerializer(jobs, many=True).data)
 
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project = services.check_can_export(request.user, project_id)
         export_request = services.check_export_request(request.user, project, request.data)
@@ -67,11 +78,13 @@ class ProjectExports(APIView):
 
 
 class ExportDetail(APIView):
+    @extend_schema(responses=ExportJobSerializer)
     def get(self, request: Request, job_id: int) -> Response:
         return Response(ExportJobSerializer(_job(request, job_id)).data)
 
 
 class ExportCancel(APIView):
+    @extend_schema(request=None, responses=ExportJobSerializer)
     def post(self, request: Request, job_id: int) -> Response:
         job = _job(request, job_id)
         try:
@@ -84,6 +97,7 @@ class ExportCancel(APIView):
 class ExportDownload(APIView):
     """The archive as application/zip; 409 while not finished, 410 once expired or deleted."""
 
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request: Request, job_id: int) -> Response | FileResponse:
         job = _job(request, job_id)
         path = services.archive_path(job)

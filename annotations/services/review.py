@@ -15,6 +15,8 @@ from annotations.models import Annotation, AnnotationSource, Item, Project, Revi
 from annotations.services.errors import Invalid
 from annotations.services.schema import checked_shape, label_schema
 
+MAX_REVIEW_NOTE = 5000  # characters
+
 
 @dataclass
 class ReviewRequest:
@@ -34,8 +36,8 @@ def check_review(item: Item, body: Any) -> ReviewRequest:
     if not isinstance(body, dict) or not isinstance(body.get("payload"), dict):
         raise Invalid({"payload": ["an object: {labels: [...]} or {annotations: [...]}"]})
     payload, note = body["payload"], body.get("note", "")
-    if not isinstance(note, str) or len(note) > 5000 or "\x00" in note:
-        raise Invalid({"note": ["text up to 5000 characters, without NUL"]})
+    if not isinstance(note, str) or len(note) > MAX_REVIEW_NOTE or "\x00" in note:
+        raise Invalid({"note": [f"text up to {MAX_REVIEW_NOTE} characters, without NUL"]})
     unknown = sorted(set(payload) - {"labels", "annotations"})
     if unknown or not ({"labels", "annotations"} & set(payload)):
         raise Invalid({"payload": ["give labels and/or annotations, nothing else"]})

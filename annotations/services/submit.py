@@ -30,6 +30,8 @@ from annotations.models import (
 from annotations.services.annotate import MAX_TIME_SPENT_MS
 from annotations.services.errors import Conflict, Forbidden, Gone, Invalid
 
+MAX_SKIP_NOTE = 2000  # characters
+
 logger = logging.getLogger(__name__)
 
 
@@ -207,8 +209,8 @@ def check_skip(body: Any) -> tuple[str, str]:
     reason, note = body.get("reason"), body.get("note", "")
     if reason not in SkipReason.values:
         raise Invalid({"reason": [f"one of {', '.join(SkipReason.values)}"]})
-    if not isinstance(note, str) or len(note) > 2000:
-        raise Invalid({"note": ["text up to 2000 characters"]})
+    if not isinstance(note, str) or len(note) > MAX_SKIP_NOTE:
+        raise Invalid({"note": [f"text up to {MAX_SKIP_NOTE} characters"]})
     return reason, note
 
 

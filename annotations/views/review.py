@@ -5,15 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import access
-from annotations.models import Annotation, Item, Project, Submission
-from annotations.serializers import AnnotationSerializer, HistoryEntrySerializer, instance_summary
+from annotations.models import Annotation, Item, Project, Submission, TaskType
+from annotations.serializers import (
+    AnnotationSerializer,
+    HistoryEntrySerializer,
+    InstanceSummarySerializer,
+    ReviewRequestSerializer,
+    ReviewResultSerializer,
+    instance_summary,
+)
 from annotations.services.agreement_report import agreement_report
 from annotations.services.review import check_review, do_review, review_queue
 
@@ -27,9 +39,11 @@ class ReviewItemSerializer(serializers.ModelSerializer[Item]):
         model = Item
         fields = ["id", "frame", "reads_done", "review_reason", "instance", "annotations"]
 
+    @extend_schema_field(InstanceSummarySerializer(allow_null=True))
     def get_instance(self, item: Item) -> dict[str, Any] | None:
         return instance_summary(item)
 
+    @extend_schema_field(AnnotationSerializer(many=True))
     def get_annotations(self, item: Item) -> Any:
         return AnnotationSerializer(item.current_annotations, many=True).data  # type: ignore[attr-defined]
 
@@ -59,10 +73,8 @@ class ReviewQueue(generics.ListAPIView[Item]):
 
 class ReviewItem(APIView):
     @extend_schema(
-        request=inline_serializer(
-            "ReviewRequest", {"payload": serializers.DictField(), "note": serializers.CharField()}
-        ),
-        responses={201: inline_serializer("ReviewResult", {"id": serializers.IntegerField()})},
+        request=ReviewRequestSerializer,
+        responses={201: ReviewResultSerializer},
     )
     def post(self, request: Request, item_id: int) -> Response:
         user = access.signed_in(request)
@@ -77,7 +89,18 @@ class ReviewItem(APIView):
 
 class Agreement(APIView):
     @extend_schema(
-        responses=inline_serializer("AgreementReport", {"project": serializers.IntegerField()})
+        responses=inline_serializer(
+            "AgreementReport",
+            {
+                "project": serializers.IntegerField(),
+                "task_type": serializers.ChoiceField(TaskType.choices),
+                "items_with_reads": serializers.IntegerField(),
+                "items_reviewed": serializers.IntegerField(),
+                # Present by task type: inter-reader statistics (docs/workflow.md, "Agreement").
+                "classification": serializers.DictField(required=False),
+                "shapes": serializers.DictField(required=False),
+            },
+        )
     )
     def get(self, request: Request, project_id: int) -> Response:
         user = access.signed_in(request)

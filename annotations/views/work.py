@@ -18,8 +18,12 @@ from annotations.serializers import (
     AnnotationWriteSerializer,
     CommentSerializer,
     ItemPayloadSerializer,
+    NextRequestSerializer,
+    NextResponseSerializer,
+    SkipResultSerializer,
     SkipSerializer,
     SubmitSerializer,
+    SuggestionSerializer,
 )
 from annotations.services import annotate, queue, submit
 from annotations.services.suggestions import may_see_suggestion, suggestions_for
@@ -42,11 +46,8 @@ def _etag(response: Response, version: int) -> Response:
 
 class QueueNext(APIView):
     @extend_schema(
-        request=inline_serializer("NextRequest", {"count": serializers.IntegerField(default=1)}),
-        responses=inline_serializer(
-            "NextResponse",
-            {"items": ItemPayloadSerializer(many=True), "progress": serializers.DictField()},
-        ),
+        request=NextRequestSerializer,
+        responses=NextResponseSerializer,
     )
     def post(self, request: Request, project_id: int) -> Response:
         user = access.signed_in(request)
@@ -147,7 +148,9 @@ class Submit(APIView):
 
 class SkipItem(APIView):
     @extend_schema(
-        parameters=[IDEMPOTENCY_KEY], request=SkipSerializer, responses={201: SkipSerializer}
+        parameters=[IDEMPOTENCY_KEY],
+        request=SkipSerializer,
+        responses={201: SkipResultSerializer},
     )
     def post(self, request: Request, item_id: int) -> Response:
         user = access.signed_in(request)
@@ -180,9 +183,7 @@ class Comments(APIView):
 
 
 class Suggestion(APIView):
-    @extend_schema(
-        responses=inline_serializer("Suggestion", {"predicted": serializers.CharField()})
-    )
+    @extend_schema(responses=SuggestionSerializer)
     def get(self, request: Request, item_id: int) -> Response:
         user = access.signed_in(request)
         item: Item = access.item_for_member(user, item_id)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
+from learning.services.scoring_requests import RESCORE_OUTCOMES
+from learning.training_config import RunConfigSerializer
 
 
 class TrainingRunSerializer(serializers.ModelSerializer[TrainingRun]):
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -38,7 +42,10 @@ class TrainingRunSerializer(serializers.ModelSerializer[TrainingRun]):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
-    snapshot_hash = serializers.CharField(source="snapshot.content_hash", default=None)
+    # None for a version trained before snapshots existed (ModelVersion.snapshot is nullable).
+    snapshot_hash = serializers.CharField(
+        source="snapshot.content_hash", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = ModelVersion
@@ -65,6 +72,7 @@ class ModelVersionSummarySerializer(ModelVersionSerializer):
 
     metrics = serializers.SerializerMethodField()
 
+    @extend_schema_field(OpenApiTypes.OBJECT)
     def get_metrics(self, version: ModelVersion) -> dict[str, object]:
         keep = (
             "n",
@@ -88,3 +96,28 @@ class PretrainedWeightsSerializer(serializers.ModelSerializer[PretrainedWeights]
         model = PretrainedWeights
         fields = ["id", "original_name", "sha256", "size_bytes", "created_at"]
         read_only_fields = fields
+
+
+class RetrainRequestSerializer(serializers.Serializer[Any]):
+    """The "retrain now" body, for the schema: the view checks `config` with
+    training_config.validated_run_config (RunConfigSerializer, which refuses unknown keys)."""
+
+    config = RunConfigSerializer(required=False, allow_null=True)
+
+
+class QueuedRunSerializer(TrainingRunSerializer):
+    """A queued run, and whether the request joined one that was already waiting."""
+
+    coalesced = serializers.BooleanField(read_only=True)
+
+    class Meta(TrainingRunSerializer.Meta):
+        fields = [*TrainingRunSerializer.Meta.fields, "coalesced"]
+        read_only_fields = fields
+
+
+class RescoreResultSerializer(serializers.Serializer[Any]):
+    scoring = serializers.ChoiceField(choices=list(RESCORE_OUTCOMES))
+
+
+class PretrainedUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="the checkpoint (a PyTorch state dict)")

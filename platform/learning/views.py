@@ -5,6 +5,7 @@ admins act)."""
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +16,11 @@ from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.serializers import (
     ModelVersionSerializer,
     ModelVersionSummarySerializer,
+    PretrainedUploadSerializer,
     PretrainedWeightsSerializer,
+    QueuedRunSerializer,
+    RescoreResultSerializer,
+    RetrainRequestSerializer,
     TrainingRunSerializer,
 )
 from learning.services import pretrained, registry, runs, scoring_requests
@@ -29,12 +34,14 @@ def _error(exc: RunError | RegistryError) -> Response:
 
 
 class ProjectTrainingRuns(APIView):
+    @extend_schema(responses=TrainingRunSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project = project_for_member(request.user, project_id)
         runs.fail_stale_runs()
         queryset = TrainingRun.objects.filter(project=project).select_related("requested_by")
         return Response(TrainingRunSerializer(queryset.order_by("-pk")[:50], many=True).data)
 
+    @extend_schema(request=RetrainRequestSerializer, responses={202: QueuedRunSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         """Retrain now: 202 with the queued run (an existing queued run when coalesced)."""
         project = project_for_member(request.user, project_id)
@@ -50,6 +57,7 @@ class ProjectTrainingRuns(APIView):
 
 
 class TrainingRunDetail(APIView):
+    @extend_schema(responses=TrainingRunSerializer)
     def get(self, request: Request, run_id: int) -> Response:
         runs.fail_stale_runs()
         run = _run_for(request, run_id)
@@ -57,6 +65,7 @@ class TrainingRunDetail(APIView):
 
 
 class TrainingRunCancel(APIView):
+    @extend_schema(request=None, responses={202: TrainingRunSerializer})
     def post(self, request: Request, run_id: int) -> Response:
         run = _run_for(request, run_id)
         try:
@@ -68,6 +77,7 @@ class TrainingRunCancel(APIView):
 
 
 class ProjectModelVersions(APIView):
+    @extend_schema(responses=ModelVersionSummarySerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project = project_for_member(request.user, project_id)
         versions = ModelVersion.objects.filter(project=project).select_related("snapshot")
@@ -76,11 +86,13 @@ class ProjectModelVersions(APIView):
 
 
 class ModelVersionDetail(APIView):
+    @extend_schema(responses=ModelVersionSerializer)
     def get(self, request: Request, version_id: int) -> Response:
         return Response(ModelVersionSerializer(_version_for(request, version_id)).data)
 
 
 class ModelVersionActivate(APIView):
+    @extend_schema(request=None, responses=ModelVersionSerializer)
     def post(self, request: Request, version_id: int) -> Response:
         """Promote a candidate or roll back to an older version (project admins)."""
         version = _version_for(request, version_id)
@@ -92,6 +104,7 @@ class ModelVersionActivate(APIView):
 
 
 class ProjectRescore(APIView):
+    @extend_schema(request=None, responses={202: RescoreResultSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         """Rescore the pool now: with the active model, or the cold-start choice if none."""
         project = project_for_member(request.user, project_id)
@@ -121,11 +134,16 @@ def _version_for(request: Request, version_id: int) -> ModelVersion:
 class ProjectPretrainedWeights(APIView):
     """GET: the uploaded checkpoints (newest is used); POST (admins): upload one as `file`."""
 
+    @extend_schema(responses=PretrainedWeightsSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
         project = project_for_member(request.user, project_id)
         rows = PretrainedWeights.objects.filter(project=project).order_by("-pk")
         return Response(PretrainedWeightsSerializer(rows, many=True).data)
 
+    @extend_schema(
+        request={"multipart/form-data": PretrainedUploadSerializer},
+        responses={201: PretrainedWeightsSerializer},
+    )
     def post(self, request: Request, project_id: int) -> Response:
         project = project_for_member(request.user, project_id)
         if not is_project_admin(request.user, project):

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import access
 from reports.models import HeatMap, HeatMapStatus
+from reports.serializers import Dashboard, HeatmapPending, Workers
 from reports.services import dashboard, workers
 from reports.services.heatmap_dicom import heatmap_dicom
 from reports.services.heatmaps import check_can_see_heatmap, do_request_heatmap
 from reports.services.report_pdf import render_pdf
 from reports.services.study_report import build_report, check_can_see_report
+
+
+def _heatmap_responses(media_type: str) -> dict[object, object]:
+    return {
+        (200, media_type): OpenApiTypes.BINARY,
+        202: OpenApiResponse(HeatmapPending, description="queued or running: poll again"),
+        422: OpenApiResponse(HeatmapPending, description="the explanation failed"),
+    }
 
 
 def _pending_or_failed(heatmap: HeatMap) -> Response:
@@ -25,6 +36,7 @@ def _pending_or_failed(heatmap: HeatMap) -> Response:
 
 
 class ItemHeatmap(APIView):
+    @extend_schema(responses=_heatmap_responses("image/png"))
     def get(self, request: Request, item_id: int) -> Response | FileResponse:
         item, version = check_can_see_heatmap(access.signed_in(request), item_id)
         heatmap = do_request_heatmap(item, version).heatmap
@@ -37,6 +49,7 @@ class ItemHeatmap(APIView):
 
 
 class ItemHeatmapDicom(APIView):
+    @extend_schema(responses=_heatmap_responses("application/dicom"))
     def get(self, request: Request, item_id: int) -> Response | HttpResponse:
         item, version = check_can_see_heatmap(access.signed_in(request), item_id)
         heatmap = do_request_heatmap(item, version).heatmap
@@ -48,6 +61,7 @@ class ItemHeatmapDicom(APIView):
 
 
 class ProjectDashboard(APIView):
+    @extend_schema(responses=Dashboard)
     def get(self, request: Request, project_id: int) -> Response:
         user = access.signed_in(request)
         project = access.project_for_member(user, project_id)
@@ -56,6 +70,7 @@ class ProjectDashboard(APIView):
 
 
 class ProjectWorkers(APIView):
+    @extend_schema(responses=Workers)
     def get(self, request: Request, project_id: int) -> Response:
         user = access.signed_in(request)
         access.require_reviewer(user, access.project_for_member(user, project_id))
@@ -63,6 +78,7 @@ class ProjectWorkers(APIView):
 
 
 class StudyReportPage(APIView):
+    @extend_schema(responses={(200, "text/html"): OpenApiTypes.STR})
     def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse:
         user = access.signed_in(request)
         project, study = check_can_see_report(user, project_id, study_uid)
@@ -73,6 +89,7 @@ class StudyReportPage(APIView):
 
 
 class StudyReportPdf(APIView):
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse:
         user = access.signed_in(request)
         project, study = check_can_see_report(user, project_id, study_uid)

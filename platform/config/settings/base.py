@@ -286,6 +286,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Training runs and export jobs share one set of job states; model versions have their own.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "learning.models.RunStatus",
+        "ModelStatusEnum": "learning.models.ModelStatus",
+    },
 }
 # /api/schema/ and /api/docs/ for anonymous callers too? Off in production (production.py).
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)

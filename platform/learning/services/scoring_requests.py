@@ -10,6 +10,9 @@ from core import dispatch
 from learning.services.registry import active_version
 from learning.services.runs import RunError
 
+# What a rescore request queued (the API's `scoring` answer).
+RESCORE_OUTCOMES = ("model", "cold_start", "nothing")
+
 
 def request_rescore(user: AbstractBaseUser | AnonymousUser, project: Project) -> str:
     """Returns what was queued: "model" (active version), "cold_start" or "nothing"."""
