@@ -319,8 +319,10 @@ class NextResponseSerializer(serializers.Serializer[Any]):
 
 class ReviewPayloadSerializer(serializers.Serializer[Any]):
     labels = serializers.ListField(child=serializers.CharField(), required=False)
-    annotations = AnnotationWriteSerializer(
-        many=True, required=False, max_length=settings.ANNOTATION_MAX_SHAPES_PER_ITEM
+    annotations = serializers.ListField(
+        child=AnnotationWriteSerializer(),
+        required=False,
+        max_length=settings.ANNOTATION_MAX_SHAPES_PER_ITEM,
     )
 
 

@@ -8,6 +8,8 @@ integer, is a 400 that says so.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -39,3 +41,17 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
             return bounded_int(raw, "offset", minimum=0, maximum=MAX_OFFSET)
         except ValueError as exc:
             raise ValidationError({"offset": [str(exc)]}) from exc
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF's parameters with the bounds get_limit/get_offset enforce (a 400 outside them)."""
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.limit_query_param: (1, MAX_OFFSET, f" At most {self.max_limit} are returned."),
+            self.offset_query_param: (0, MAX_OFFSET, ""),
+        }
+        for parameter in parameters:
+            if parameter["name"] in bounds:
+                low, high, note = bounds[parameter["name"]]
+                parameter["schema"] = {**parameter["schema"], "minimum": low, "maximum": high}
+                parameter["description"] = parameter.get("description", "") + note
+        return parameters
