@@ -87,6 +87,12 @@ def xy(xs: list[float], ys: list[float]) -> list[dict[str, float]]:
 def test_the_charts_plot_the_dashboard_api_figures(
     browser: Browser, live_server, admin, project, artifacts_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    # Whether a random test split holds both classes decides whether a version has an AUC; the
+    # older version's is undefined here on purpose, so the gap is checked on every run.
+    older = ModelVersion.objects.filter(project=project).order_by("number").first()
+    assert older is not None
+    older.metrics["test"]["auc"] = None
+    older.save(update_fields=["metrics"])
     page = browser.new_page()
     sign_in(page, live_server.url, admin.username)
     api = open_dashboard(page, live_server.url, project.pk)
@@ -95,10 +101,12 @@ def test_the_charts_plot_the_dashboard_api_figures(
 
     points = sorted(api["learning_curve"]["points"], key=lambda p: (p["labels"], p["version"]))
     curve = plotted(page, "learning-curve")["series"]
+    # Every version keeps its place on the AUC line; one without an AUC is a gap (y null).
     assert curve[0] == {
         "label": "test AUC",
         "points": [{"x": p["labels"], "y": p["auc"]} for p in points],
     }
+    assert {"x": older.labels_used, "y": None} in curve[0]["points"]
     for name in model["class_names"]:
         assert {
             "label": f"F1 {name}",

@@ -29,6 +29,8 @@ export function lineChart(
           borderColor: PALETTE[i % PALETTE.length],
           backgroundColor: PALETTE[i % PALETTE.length],
           showLine: opts.showLine ?? true,
+          // A null y (a version without a test AUC) is a visible gap, never bridged.
+          spanGaps: false,
           pointRadius: 3,
         })),
         ...extra,
@@ -44,7 +46,8 @@ export function lineChart(
           callbacks: {
             label: (ctx) => {
               const p = ctx.raw as XY;
-              return `${ctx.dataset.label}: ${axes.x} ${+p.x.toFixed(4)}, ${axes.y} ${+p.y.toFixed(4)}`;
+              const y = p.y === null ? "n/a" : +p.y.toFixed(4);
+              return `${ctx.dataset.label}: ${axes.x} ${+p.x.toFixed(4)}, ${axes.y} ${y}`;
             },
           },
         },

@@ -34,10 +34,22 @@ describe("the learning curve", () => {
     ]);
   });
 
-  it("leaves out versions without an AUC rather than plotting zero", () => {
-    const series = learningCurve([point(1, 30, null, { a: 0.6 })]);
-    expect(series[0].points).toEqual([]);
-    expect(series[1].points).toEqual([{ x: 30, y: 0.6 }]);
+  it("keeps a version without an AUC as a gap (y null), never as zero or left out", () => {
+    const series = learningCurve([
+      point(3, 90, 0.8, { a: 0.7 }),
+      point(1, 30, 0.7, { a: 0.6 }),
+      point(2, 60, null, { a: 0.65 }),
+    ]);
+    expect(series[0].points).toEqual([
+      { x: 30, y: 0.7 },
+      { x: 60, y: null },
+      { x: 90, y: 0.8 },
+    ]);
+    expect(series[1].points).toEqual([
+      { x: 30, y: 0.6 },
+      { x: 60, y: 0.65 },
+      { x: 90, y: 0.7 },
+    ]);
   });
 });
 

@@ -6,7 +6,8 @@ import type { CurrentModel, CurvePoint, DashboardData, ReliabilityBin, RunProgre
 
 export interface XY {
   x: number;
-  y: number;
+  /** null: not measured at x (Chart.js leaves a gap there; datasets set spanGaps false). */
+  y: number | null;
 }
 
 export interface Series {
@@ -14,17 +15,16 @@ export interface Series {
   points: XY[];
 }
 
-/** Test AUC and per-class F1 against labels used, one point per model version. */
+/**
+ * Test AUC and per-class F1 against labels used, one point per model version. A version whose
+ * AUC is undefined (its test split held one class) keeps its place with y null, so the AUC line
+ * breaks there instead of joining its neighbours as if that version had been measured.
+ */
 export function learningCurve(points: CurvePoint[]): Series[] {
   const sorted = [...points].sort((a, b) => a.labels - b.labels || a.version - b.version);
   const classes = [...new Set(sorted.flatMap((p) => Object.keys(p.f1)))].sort();
   const out: Series[] = [
-    {
-      label: "test AUC",
-      points: sorted
-        .filter((p) => p.auc !== null)
-        .map((p) => ({ x: p.labels, y: p.auc as number })),
-    },
+    { label: "test AUC", points: sorted.map((p) => ({ x: p.labels, y: p.auc })) },
   ];
   for (const name of classes) {
     out.push({
