@@ -131,6 +131,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful login; failures are what lockout needs
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# Axes prints a banner at start-up; an entry point must fail in one line (test_config_failfast).
+AXES_VERBOSE = False
 # Reverse proxies in front of the web process that append to X-Forwarded-For (docker: Caddy, 1).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_URL = "login"
