@@ -195,7 +195,9 @@ def segmentation_report(
             "images_with_class": int((ts > 0).sum()),
         }
     per_image /= max(len(class_names), 1)
-    effort = correction_effort(truth > 0, pred > 0)
+    lesion = (truth > 0).reshape(len(truth), -1).any(axis=1)
+    # Effort on images with a lesion: the fraction of its pixels a doctor changes to accept it.
+    effort = correction_effort(truth[lesion] > 0, pred[lesion] > 0)
     report: dict[str, Any] = {
         "dice": float(np.mean([c["dice"] for c in per_class.values()])),
         "iou": float(np.mean([c["iou"] for c in per_class.values()])),
