@@ -15,6 +15,7 @@ from torch import nn
 
 from ml_worker.models import enable_mc_dropout
 from ml_worker.segmentation.metrics import softmax_pixels
+from ml_worker.segmentation.network import Segmenter
 from ml_worker.training import select_device
 
 
@@ -55,7 +56,7 @@ def predict_segmentation(
             xb = x_all[start : start + batch_size].to(dev)
             out = model(xb).float()
             logits.append(out.cpu())
-            if with_embeddings and hasattr(model, "embed"):
+            if with_embeddings and isinstance(model, Segmenter):
                 embeddings.append(model.embed(xb).float().cpu())
             drawn = []
             if flip_tta or mc_passes > 0:

@@ -67,6 +67,9 @@ class SegSpec:
 class Segmenter(nn.Module):
     """Input normalisation + U-Net; forward gives (B, num_classes + 1, H, W) logits."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, spec: SegSpec) -> None:
         super().__init__()
         self.spec = spec

@@ -171,3 +171,20 @@ def test_registry_seam_and_pool_scoring() -> None:
         assert scores.shape == (16,) and np.isfinite(scores).all(), name
     cold = score_pool(None, train_x, "cold_start", batch_size=4)
     assert cold.shape == (16,)
+
+
+def test_checkpoint_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ml_worker.checkpoint import save_model
+    from ml_worker.models import ModelSpec, build_model
+    from ml_worker.segmentation.checkpoint import load_segmenter, save_segmenter
+
+    x, _ = arrays(4, 7)
+    model = build_segmenter(spec_for(x, 2, **TINY), seed=1).eval()
+    sha = save_segmenter(tmp_path / "m.pt", model, temperature=1.7, class_names=["a", "b"])
+    saved = load_segmenter(tmp_path / "m.pt", sha)
+    assert saved.spec == model.spec and saved.temperature == 1.7 and saved.class_names == ["a", "b"]
+    with torch.no_grad():
+        assert torch.equal(saved.model(torch.from_numpy(x)), model(torch.from_numpy(x)))
+    save_model(tmp_path / "c.pt", build_model(ModelSpec(num_classes=2)))
+    with pytest.raises(ValueError, match="not a segmentation checkpoint"):
+        load_segmenter(tmp_path / "c.pt")
