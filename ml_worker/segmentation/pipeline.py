@@ -124,3 +124,24 @@ def suggestion_payloads(labels: np.ndarray, class_names: Sequence[str]) -> list[
         if region.any():
             out.append({"label": name, **encode_rle(region)})
     return out
+
+
+def labels_to_input(labels: np.ndarray, size: int) -> np.ndarray:
+    """A native (rows, cols) label map -> (size, size), the geometry of
+    `ml_worker.preprocess.resize` (the whole frame stretched to the square): each output pixel
+    takes the label under its centre."""
+    rows, cols = labels.shape
+    r = np.minimum(((np.arange(size) + 0.5) * rows / size).astype(np.int64), rows - 1)
+    c = np.minimum(((np.arange(size) + 0.5) * cols / size).astype(np.int64), cols - 1)
+    return np.ascontiguousarray(labels[r][:, c])
+
+
+def labels_at_native(probabilities: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """(K+1, s, s) model probabilities -> (rows, cols) uint8 label map in the frame's own pixels
+    (bilinear probabilities, then the most likely class): what a suggestion is stored as."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(probabilities, dtype=np.float32))[None]
+    up = F.interpolate(t, size=(rows, cols), mode="bilinear", align_corners=False)[0]
+    return np.asarray(up.argmax(dim=0).numpy().astype(np.uint8))

@@ -128,3 +128,24 @@ def test_unknown_class_and_wrong_size_are_refused() -> None:
     mask = {"label": "lesion", **encode_rle(np.ones((4, 4), bool))}
     with pytest.raises(ValueError, match="image is 8x8"):
         label_map([Shape("mask", mask)], 8, 8, CLASSES)
+
+
+def test_label_maps_follow_the_image_resize_and_back() -> None:
+    from ml_worker.preprocess import resize
+    from ml_worker.segmentation.pipeline import labels_at_native, labels_to_input
+
+    # A 300 x 200 frame with a lesion rectangle: the 64-px model input of the mask lies where the
+    # resized image's bright pixels lie, and the suggestion mapped back covers the lesion +-1 px
+    # per 64-px pixel (the resize factor).
+    native = np.zeros((300, 200), dtype=np.uint8)
+    native[60:180, 40:120] = 1
+    small = labels_to_input(native, 64)
+    image = resize(native.astype(np.float32), 64)
+    assert np.array_equal(small == 1, image > 0.5)
+    probabilities = np.stack([1.0 - (small == 1), (small == 1).astype(np.float64)])
+    back = labels_at_native(probabilities, 300, 200)
+    assert back.shape == (300, 200)
+    ys, xs = np.nonzero(back)
+    assert abs(ys.min() - 60) <= 5 and abs(ys.max() - 179) <= 5  # 300 / 64 = 4.7 px per pixel
+    assert abs(xs.min() - 40) <= 4 and abs(xs.max() - 119) <= 4  # 200 / 64 = 3.1 px per pixel
+    assert abs(int(back.sum()) - 120 * 80) < 0.06 * 120 * 80
