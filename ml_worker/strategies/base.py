@@ -24,7 +24,11 @@ class PoolData:
     embeddings: (N, D) model (or pixel) features for diversity and typicality.
     mc_probabilities: (T, N, K) MC-dropout samples for BALD.
     labeled_embeddings: (L, D) features of already-labelled items (core-set distances).
-    labeled_counts: (K,) how many items of each class doctors have labelled so far.
+    labeled_counts: (K,) how many items of each class doctors have labelled so far (segmentation:
+        how many labelled images contain each foreground class).
+    pixel_probabilities: (N, K+1, H, W) per-pixel class probabilities (segmentation; channel 0 is
+        background).
+    pixel_samples: (S, N, K+1, H, W) stochastic or test-time-augmented pixel probabilities.
     """
 
     probabilities: np.ndarray | None = None
@@ -32,14 +36,17 @@ class PoolData:
     mc_probabilities: np.ndarray | None = None
     labeled_embeddings: np.ndarray | None = None
     labeled_counts: np.ndarray | None = None
+    pixel_probabilities: np.ndarray | None = None
+    pixel_samples: np.ndarray | None = None
 
     @property
     def size(self) -> int:
-        for array in (self.probabilities, self.embeddings):
+        for array in (self.probabilities, self.embeddings, self.pixel_probabilities):
             if array is not None:
                 return int(array.shape[0])
-        if self.mc_probabilities is not None:
-            return int(self.mc_probabilities.shape[1])
+        for samples in (self.mc_probabilities, self.pixel_samples):
+            if samples is not None:
+                return int(samples.shape[1])
         raise ValueError("PoolData holds no arrays")
 
     def require_probabilities(self, who: str) -> np.ndarray:

@@ -25,6 +25,10 @@ def test_all_strategies_are_registered_by_name() -> None:
         "least_confidence",
         "margin",
         "random",
+        "seg_budget_aware",
+        "seg_disagreement",
+        "seg_diversity",
+        "seg_entropy",
     ]
     with pytest.raises(ValueError, match="unknown strategy"):
         get_strategy("magic")

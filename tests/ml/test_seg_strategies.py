@@ -1,0 +1,123 @@
+"""Segmentation strategies on hand-made probability maps rank images as expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml_worker.strategies import PoolData, get_strategy, ranking, strategy_names
+from ml_worker.task_types import task_type
+
+SIZE = 32
+
+
+def maps(foreground: list[np.ndarray]) -> np.ndarray:
+    """(N, 2, H, W) probabilities from per-image foreground probability maps."""
+    fg = np.stack(foreground).astype(np.float32)
+    return np.stack([1 - fg, fg], axis=1)
+
+
+def blob(p_inside: float, radius: int = 5, background: float = 0.01) -> np.ndarray:
+    m = np.full((SIZE, SIZE), background, dtype=np.float32)
+    m[16 - radius : 16 + radius, 16 - radius : 16 + radius] = p_inside
+    return m
+
+
+def test_every_segmentation_strategy_is_registered_and_listed_for_the_task() -> None:
+    for name in task_type("segmentation").strategies:
+        assert name in strategy_names()
+    assert set(task_type("classification").strategies) <= set(strategy_names())
+
+
+def test_entropy_ranks_an_unsure_lesion_before_a_sure_one_and_an_empty_image_last() -> None:
+    sure = blob(0.98)
+    unsure = blob(0.55)
+    empty = np.full((SIZE, SIZE), 0.01, dtype=np.float32)
+    pool = PoolData(pixel_probabilities=maps([sure, empty, unsure]))
+    scores = get_strategy("seg_entropy").score(pool, np.random.default_rng(0))
+    assert list(ranking(scores)) == [2, 0, 1]
+
+
+def test_a_large_easy_background_does_not_dominate() -> None:
+    # Image 0: a confident lesion on a large, slightly unsure background (lots of total entropy).
+    # Image 1: an unsure lesion on a crisp background: the one a doctor's outline teaches most.
+    sure_lesion = blob(0.99, background=0.03)
+    unsure_lesion = blob(0.6, background=0.001)
+    probabilities = maps([sure_lesion, unsure_lesion])
+    p = np.clip(probabilities.astype(np.float64), 1e-6, 1)
+    whole_image = -(p * np.log(p)).sum(axis=1).mean(axis=(1, 2))
+    assert whole_image[0] > whole_image[1]  # the naive image mean would pick image 0
+    scores = get_strategy("seg_entropy").score(
+        PoolData(pixel_probabilities=probabilities), np.random.default_rng(0)
+    )
+    assert scores[1] > scores[0]
+
+
+def test_boundary_band_counts_an_uncertain_rim() -> None:
+    crisp = blob(0.99)
+    rim = blob(0.99)
+    rim[10:22, 10:22] = np.maximum(rim[10:22, 10:22], 0.45)  # a 1-px unsure ring around the lesion
+    rim[11:21, 11:21] = 0.99
+    scores = get_strategy("seg_entropy", boundary=2).score(
+        PoolData(pixel_probabilities=maps([crisp, rim])), np.random.default_rng(0)
+    )
+    assert scores[1] > scores[0]
+
+
+def test_disagreement_ranks_where_the_samples_draw_different_outlines() -> None:
+    agree = blob(0.9)
+    left, right = blob(0.01), blob(0.01)
+    left[11:21, 8:18] = 0.9
+    right[11:21, 14:24] = 0.9  # the flipped pass puts the lesion 6 px further right
+    # Both samples of image 0 are the same confident map; image 1's samples disagree.
+    samples = np.stack([maps([agree, left]), maps([agree, right])])
+    scores = get_strategy("seg_disagreement").score(
+        PoolData(pixel_samples=samples.astype(np.float16)), np.random.default_rng(0)
+    )
+    assert scores[1] > scores[0] and scores[0] == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError, match=">= 2 pixel samples"):
+        get_strategy("seg_disagreement").score(
+            PoolData(pixel_samples=samples[:1]), np.random.default_rng(0)
+        )
+
+
+def test_diversity_spreads_a_batch_over_clusters() -> None:
+    # Six unsure images in two tight embedding clusters (three near-duplicates each): the first
+    # two served must come from different clusters even though cluster A is a bit more unsure.
+    probs = maps([blob(0.5)] * 3 + [blob(0.6)] * 3 + [blob(0.99)] * 4)
+    emb = np.concatenate(
+        [np.zeros((3, 4)), np.ones((3, 4)) * 10, np.full((4, 4), 5.0)]
+    ) + np.random.default_rng(0).normal(0, 0.01, (10, 4))
+    pool = PoolData(pixel_probabilities=probs, embeddings=emb)
+    order = ranking(
+        get_strategy("seg_diversity", batch_size=2, candidates_factor=3).score(
+            pool, np.random.default_rng(0)
+        )
+    )
+    assert {int(order[0]) // 3, int(order[1]) // 3} == {0, 1}
+    entropy_order = ranking(get_strategy("seg_entropy").score(pool, np.random.default_rng(0)))
+    assert set(entropy_order[:2].tolist()) <= {0, 1, 2}  # plain top-k takes two duplicates
+
+
+def test_budget_aware_is_random_until_each_class_has_enough_labelled_images() -> None:
+    probs = maps([blob(p) for p in np.linspace(0.5, 0.99, 12)])
+    strategy = get_strategy("seg_budget_aware", min_per_class=5, batch_size=3)
+    early = PoolData(pixel_probabilities=probs, labeled_counts=np.array([2]))
+    later = PoolData(
+        pixel_probabilities=probs,
+        labeled_counts=np.array([5]),
+        embeddings=np.random.default_rng(1).normal(size=(12, 3)),
+    )
+    assert strategy.phase(early) == "early" and strategy.phase(later) == "uncertainty"
+    assert strategy.phase(PoolData(embeddings=np.zeros((12, 2)))) == "early"
+    random_scores = get_strategy("random").score(early, np.random.default_rng(7))
+    assert np.array_equal(strategy.score(early, np.random.default_rng(7)), random_scores)
+    top = ranking(strategy.score(later, np.random.default_rng(0)))[:3]
+    assert 0 in top.tolist()  # the most unsure image is served in the first batch
+
+
+def test_strategies_refuse_a_pool_without_what_they_need() -> None:
+    with pytest.raises(ValueError, match="pixel probabilities"):
+        get_strategy("seg_entropy").score(
+            PoolData(embeddings=np.zeros((3, 2))), np.random.default_rng(0)
+        )
