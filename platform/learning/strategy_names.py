@@ -16,4 +16,9 @@ STRATEGY_NAMES = (
     "least_confidence",
     "margin",
     "random",
+    # Segmentation (ml_worker.strategies.segmentation): over pixel probability maps.
+    "seg_budget_aware",
+    "seg_disagreement",
+    "seg_diversity",
+    "seg_entropy",
 )
