@@ -49,12 +49,13 @@ class SegArrays:
 
 
 def seg_config_for(run: TrainingRun, task: TaskType) -> SegTrainConfig:
-    """The task's defaults (seeded by the run id), then the run's overrides (same keys as a
-    classification run's; `augment: false` turns augmentation off)."""
+    """The task's defaults (seeded by the run id), then LEARNING_SEG_TRAIN_DEFAULTS, then the
+    run's overrides (same keys as a classification run's; `augment: false` turns it off)."""
     base: SegTrainConfig = task.default_config()
+    merged: dict[str, Any] = {**settings.LEARNING_SEG_TRAIN_DEFAULTS, **run.config}
     overrides: dict[str, Any] = {"seed": run.pk}
-    overrides.update({k: v for k, v in run.config.items() if k in TRAIN_CONFIG_KEYS})
-    if run.config.get("augment", True) is False:
+    overrides.update({k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
+    if merged.get("augment", True) is False:
         overrides["augment"] = None
     return replace(base, **overrides)
 

@@ -51,7 +51,9 @@ def make_seg_project(
 
 def add_item(project: Project, pixels, patient_id: str, priority: float) -> Item:  # type: ignore[no-untyped-def]
     patient, _ = Patient.objects.get_or_create(patient_id=f"{project.pk}-{patient_id}")
-    study = Study.objects.create(study_instance_uid=generate_uid(), patient=patient, modalities="OT")
+    study = Study.objects.create(
+        study_instance_uid=generate_uid(), patient=patient, modalities="OT"
+    )
     series = Series.objects.create(series_instance_uid=generate_uid(), study=study, modality="OT")
     data = _dicom_bytes(
         pixels, patient.patient_id, study.study_instance_uid, series.series_instance_uid
