@@ -72,7 +72,7 @@ def segmentation_scores(
         dtype=np.float64,
     )
     priorities = priorities_from_scores(values)
-    rows: list[ItemScore] = []
+    out: list[ItemScore] = []
     for start in range(0, len(items), SUGGESTION_BATCH):
         chunk = items[start : start + SUGGESTION_BATCH]
         predicted = predict_segmentation(
@@ -81,10 +81,11 @@ def segmentation_scores(
         for offset, item in enumerate(chunk):
             i = start + offset
             assert item.instance is not None
-            labels = labels_at_native(
-                predicted.probabilities[offset], item.instance.rows, item.instance.columns
-            )
-            rows.append(
+            # Without indexed geometry the suggestion is at the model's input size.
+            height = item.instance.rows or project.input_size
+            width = item.instance.columns or project.input_size
+            labels = labels_at_native(predicted.probabilities[offset], height, width)
+            out.append(
                 ItemScore(
                     item_id=item.pk,
                     value=float(values[i]),
@@ -94,4 +95,4 @@ def segmentation_scores(
                     suggestion=suggestion_for(labels, class_names, item.frame),
                 )
             )
-    return rows
+    return out

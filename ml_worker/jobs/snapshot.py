@@ -123,6 +123,9 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
     for item_id in sorted(items):
         item, truth = items[item_id], truths[item_id]
         assert item.instance is not None
+        rows, cols = item.instance.rows, item.instance.columns
+        if not rows or not cols:  # no pixel geometry indexed: nothing to rasterize onto
+            continue
         # The doctor answered this item: a frame without any region is "no findings".
         shapes = [Shape("class", {"labels": []}, item.frame)] + [
             Shape(str(s["kind"]), s, int(s.get("frame") or 1))
@@ -130,9 +133,7 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
             if s.get("kind") in task.kinds
         ]
         try:
-            target = task.targets(
-                shapes, class_names, item.instance.rows, item.instance.columns, item.frame
-            )
+            target = task.targets(shapes, class_names, rows, cols, item.frame)
         except (ValueError, KeyError) as exc:  # a mask of another size, a deleted class
             raise NotTrainable(
                 f"item {item_id}: its annotation cannot be rasterized: {exc}"
@@ -141,7 +142,7 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
             masks[item_id] = np.asarray(target, dtype=np.uint8)
     first_class = {item_id: _first_class(mask, class_names) for item_id, mask in masks.items()}
     splits = lock_splits(project, sorted(masks), first_class)
-    entries = [
+    entries: list[dict[str, Any]] = [
         {
             "item": item_id,
             "annotations": sorted(truths[item_id].annotation_ids),
@@ -160,7 +161,7 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
     snapshot = _store_snapshot(project, entries)
     result = TrainingSet(snapshot=snapshot, class_names=class_names)
     for split in (TRAIN, VAL, TEST):
-        chosen = [e["item"] for e in entries if e["split"] == split]
+        chosen: list[int] = [int(e["item"]) for e in entries if e["split"] == split]
         result.item_ids[split] = chosen
         result.labels[split] = [
             class_names.index(first_class[i]) + 1 if first_class[i] else 0 for i in chosen
