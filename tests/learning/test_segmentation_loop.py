@@ -234,3 +234,20 @@ def test_a_new_segmentation_project_starts_with_a_segmentation_strategy(make_use
     )
     assert response.status_code == 201, response.content
     assert response.json()["strategy"] == "seg_budget_aware"
+
+
+def test_the_shadow_random_baseline_is_a_segmenter_on_the_random_picks(seg):  # type: ignore[no-untyped-def]
+    project, _ = seg
+    project.random_share = 0.2
+    project.save(update_fields=["random_share"])
+    Item.objects.filter(project=project).update(served_at_random=True)
+
+    run = train(project)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    shadow = ModelVersion.objects.get(project=project, status=ModelStatus.SHADOW)
+    assert shadow.config["sampling"] == "random" and shadow.config["task"] == "segmentation"
+    main_sizes = run.model_version.metrics["split_sizes"]
+    assert shadow.metrics["split_sizes"]["train"] == main_sizes["train"]
+    assert 0.0 <= shadow.metrics["test"]["dice"] <= 1.0
+    assert "shadow random baseline v2" in run.log
