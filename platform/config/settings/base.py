@@ -6,6 +6,7 @@ production.py tightens this; test.py speeds it up.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -247,6 +248,11 @@ LEARNING_PROMOTION_RULE = {
 }
 LEARNING_MC_PASSES = env_int("LEARNING_MC_PASSES", 10)  # MC-dropout passes for the "bald" strategy
 LEARNING_TRAIN_DEFAULTS: dict[str, object] = {}  # TrainConfig overrides for every run
+# Overrides for every segmentation run (SegTrainConfig keys, as a run's config takes them), as
+# JSON, e.g. '{"max_epochs": 10}': a small machine or a test worker trains shorter automatic runs.
+LEARNING_SEG_TRAIN_DEFAULTS: dict[str, object] = json.loads(
+    env_str("LEARNING_SEG_TRAIN_DEFAULTS", "{}")
+)
 # Exports: delete archives past retention and fail stalled jobs (also `manage.py cleanup_exports`).
 CELERY_BEAT_SCHEDULE["exports-delete-expired"] = {
     "task": "annotations.exports.tasks.delete_expired_exports",

@@ -1,4 +1,4 @@
-"""Create the two demo projects, idempotently: a second `make run` finds them and returns at once.
+"""Create the three demo projects, idempotently: a second `make run` finds them and returns at once.
 
 Everything goes through the same ingest service as real data (studies.ingest.ingest_bytes), so
 the demo exercises parsing, storage, de-identification and item creation for real. It never reads
@@ -17,6 +17,7 @@ from django.db import transaction
 
 from annotations.models import Item, LabelClass, Membership, Project, Role
 from core.demo.generated import generate_opacity_images
+from core.demo.generated_lesions import generate_lesion_images
 from core.demo.secondary_capture import secondary_capture_bytes
 from studies.ingest import ingest_bytes
 
@@ -32,6 +33,8 @@ PYDICOM_DEMO_FILES = (
 DICOM_PROJECT = "Demo: findings on real DICOM (pydicom test files)"
 GENERATED_PROJECT = "Demo: chest opacity (generated images)"
 GENERATED_COUNT = 400
+SEGMENTATION_PROJECT = "Demo: lesion outlines (generated images)"
+SEGMENTATION_COUNT = 200
 
 Say = Callable[[str], None]
 
@@ -141,13 +144,60 @@ def seed_generated_project(
     return Seeded(project, project.items.count(), created=True)
 
 
+def seed_segmentation_project(
+    admin: AbstractBaseUser, doctor: AbstractBaseUser, say: Say, count: int = SEGMENTATION_COUNT
+) -> Seeded:
+    """Unlabelled images with known lesions (bright ellipses on noise, a fifth without any) for
+    the doctor to outline; the U-Net retrains every 20 answers and then suggests masks."""
+    project = _project(
+        SEGMENTATION_PROJECT,
+        [("lesion", "#ff7b72")],
+        admin,
+        doctor,
+        task_type="segmentation",
+        instructions=(
+            "Outline every lesion (the bright oval) with the brush or the polygon tool; "
+            "submit an image without one as no findings."
+        ),
+        deidentify=False,  # generated pictures of nobody: nothing to remove
+        strategy="seg_budget_aware",
+        retrain_every=20,
+        batch_size=20,
+        input_size=64,
+        suggestions="before",
+    )
+    if Item.objects.filter(project=project).count() >= count:
+        return Seeded(project, project.items.count(), created=False)
+    generated = generate_lesion_images(count=count)
+    files = [
+        (
+            f"lesion-{index + 1:04d}.dcm",
+            secondary_capture_bytes(
+                image,
+                patient_id=generated.patient_ids[index],
+                instance_number=index + 1,
+                description="Lesion outline demo",
+            ),
+        )
+        for index, image in enumerate(generated.images)
+    ]
+    _ingest_all(project, files, say)
+    return Seeded(project, project.items.count(), created=True)
+
+
 def seed_demo(
     admin: AbstractBaseUser,
     doctor: AbstractBaseUser,
     say: Say,
     generated_count: int = GENERATED_COUNT,
+    segmentation_count: int | None = None,
 ) -> list[Seeded]:
+    """`segmentation_count` defaults to SEGMENTATION_COUNT, or fewer when a test asks for a small
+    `generated_count` (as many as that)."""
+    if segmentation_count is None:
+        segmentation_count = min(SEGMENTATION_COUNT, generated_count)
     return [
         seed_dicom_project(admin, doctor, say),
         seed_generated_project(admin, doctor, say, count=generated_count),
+        seed_segmentation_project(admin, doctor, say, count=segmentation_count),
     ]
