@@ -21,13 +21,14 @@ from annotations.models import (
     Role,
     SkipReason,
     Submission,
+    TaskType,
 )
 from annotations.payloads import KINDS, parse_attribute_specs
 from annotations.services.annotate import MAX_TIME_SPENT_MS
 from annotations.services.queue import MAX_BATCH
 from annotations.services.review import MAX_REVIEW_NOTE
 from annotations.services.submit import MAX_SKIP_NOTE
-from learning.strategy_names import STRATEGY_NAMES
+from learning.strategy_names import DEFAULT_STRATEGY_BY_TASK, STRATEGY_NAMES, strategies_for
 
 
 class LabelClassSerializer(serializers.ModelSerializer[LabelClass]):
@@ -106,6 +107,21 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
             "cold_start", "retrain_every", "batch_size", "random_share", "lease_seconds",
             "label_classes",
         ]  # fmt: skip
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A strategy must apply to the project's task type (seg_entropy reads pixel maps a
+        # classifier never produces, and vice versa). A new project that names none starts with
+        # its task's default.
+        task = attrs.get("task_type", getattr(self.instance, "task_type", TaskType.CLASSIFICATION))
+        if "strategy" in attrs:
+            valid = strategies_for(task)
+            if attrs["strategy"] not in valid:
+                raise serializers.ValidationError(
+                    {"strategy": f"a {task} project takes one of {', '.join(valid)}"}
+                )
+        elif self.instance is None and task in DEFAULT_STRATEGY_BY_TASK:
+            attrs["strategy"] = DEFAULT_STRATEGY_BY_TASK[task]
+        return attrs
 
     def validate_readers_per_item(self, value: int) -> int:
         if not 1 <= value <= 20:

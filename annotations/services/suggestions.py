@@ -1,7 +1,9 @@
 """Model suggestions for items, shown before or only after the doctor answers (anti-anchoring).
 
 The active model version's Score row holds the probabilities, in the order of the class names
-the model was trained on (ModelVersion.config["class_names"])."""
+the model was trained on (ModelVersion.config["class_names"]). A segmentation model's row holds its
+masks instead (Score.suggestion: {"kind": "mask", "frame", "masks"}), served as they are with the
+version's id and number."""
 
 from __future__ import annotations
 
@@ -37,6 +39,14 @@ def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict
     for score in scores:
         version = score.model_version
         assert version is not None
+        if score.suggestion is not None:
+            # A segmentation model's masks (SEG contract: ids named as the contract names them).
+            out[score.item_id] = {
+                "model_version": version.pk,
+                "version_number": version.number,
+                **score.suggestion,
+            }
+            continue
         names = list(version.config.get("class_names") or [])
         if not names:
             if fallback is None:

@@ -17,11 +17,12 @@ from django.conf import settings
 from annotations.models import Project
 from learning.models import ModelStatus, ModelVersion
 from learning.services.scoring import ItemScore, ScoringOutcome, pool_item_ids, save_scoring_pass
+from learning.strategy_names import effective_strategy
 from ml_worker.checkpoint import SavedModel, load_model
 from ml_worker.embeddings import pca_embeddings
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
-from ml_worker.jobs.snapshot import class_names_of
+from ml_worker.jobs.snapshot import class_names_of, task_of
 from ml_worker.strategies import PoolData, get_strategy, ranking
 
 BATCH_STRATEGIES = ("diversity", "cold_start", "budget_aware")
@@ -72,13 +73,24 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
     if version is None or version.status != ModelStatus.ACTIVE:
         return None
     project = version.project
+    strategy_name = effective_strategy(project.task_type, project.strategy)
     item_ids = pool_item_ids(project.pk)
     if not item_ids:
-        return save_scoring_pass(project.pk, version.pk, project.strategy, [])
+        return save_scoring_pass(project.pk, version.pk, strategy_name, [])
+    from ml_worker.jobs.seg_score import segmentation_scores
+
+    scorers = {"classification": classification_scores, "segmentation": segmentation_scores}
+    rows = scorers[task_of(project).name](version, project, item_ids, strategy_name)
+    return save_scoring_pass(project.pk, version.pk, strategy_name, rows)
+
+
+def classification_scores(
+    version: ModelVersion, project: Project, item_ids: list[int], strategy_name: str
+) -> list[ItemScore]:
     saved = loaded_model(version)
     images = load_items_by_id(project, item_ids, preprocess_config(project))
-    strategy = get_strategy(project.strategy, **_strategy_options(project.strategy, project))
-    mc_passes = settings.LEARNING_MC_PASSES if project.strategy == "bald" else 0
+    strategy = get_strategy(strategy_name, **_strategy_options(strategy_name, project))
+    mc_passes = settings.LEARNING_MC_PASSES if strategy_name == "bald" else 0
     preds = predict(
         saved.model, images.images, temperature=saved.temperature, mc_passes=mc_passes, seed=0
     )
@@ -90,7 +102,7 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
     )
     values = np.asarray(strategy.score(pool, np.random.default_rng(version.pk)), dtype=np.float64)
     priorities = priorities_from_scores(values)
-    rows = [
+    return [
         ItemScore(
             item_id=item_id,
             value=float(values[i]),
@@ -100,7 +112,6 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
         )
         for i, item_id in enumerate(images.item_ids)
     ]
-    return save_scoring_pass(project.pk, version.pk, project.strategy, rows)
 
 
 def score_cold_start(project_id: int) -> ScoringOutcome | None:

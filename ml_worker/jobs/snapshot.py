@@ -1,5 +1,12 @@
 """Freeze what a run trains on: labelled items, their annotation versions, label and split.
 
+One builder per task type (the registry in ml_worker.task_types says what a target is):
+- classification: the ground truth's first known class;
+- segmentation: the ground truth's polygons and masks rasterized by the task's `targets` in the
+  image's own pixels (per item frame) into a label map; an item whose doctor answered "no
+  findings" is a negative (an all-background map), kept. The entry's "label" is the first class
+  present, or "" for a negative; splits are stratified on it so negatives reach every split.
+
 Splits are by patient and locked (annotations.splits.lock_splits, shared with exports). The
 snapshot's entries name the exact
 annotation rows (versions) behind each label, and their sha256 is the snapshot's identity: two
@@ -11,13 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.db import IntegrityError, transaction
 
 from annotations.ground_truth import ground_truth_for
-from annotations.models import LabelClass, Project, TaskType
+from annotations.models import Item, LabelClass, Project
 from annotations.splits import lock_splits
 from learning.models import DatasetSnapshot
 from learning.splits import TEST, TRAIN, VAL
+from ml_worker.segmentation.rasterize import Shape
+from ml_worker.task_types import TaskType, task_type
 
 
 class NotTrainable(ValueError):
@@ -30,6 +40,8 @@ class TrainingSet:
     class_names: list[str]
     item_ids: dict[str, list[int]] = field(default_factory=dict)  # split -> item ids
     labels: dict[str, list[int]] = field(default_factory=dict)  # split -> class indices
+    # Segmentation: split -> (rows, cols) uint8 label maps in each image's own pixels.
+    masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -42,12 +54,20 @@ def class_names_of(project: Project) -> list[str]:
     )
 
 
+def task_of(project: Project) -> TaskType:
+    try:
+        return task_type(project.task_type)
+    except ValueError as exc:
+        raise NotTrainable(str(exc)) from None
+
+
 def build_training_set(project: Project) -> TrainingSet:
-    """The current ground truth of a classification project as a locked, hashed snapshot."""
-    if project.task_type != TaskType.CLASSIFICATION:
-        raise NotTrainable(
-            f"training is implemented for classification projects; this one is {project.task_type}"
-        )
+    """The current ground truth of the project as a locked, hashed snapshot."""
+    task = task_of(project)
+    return _BUILDERS[task.name](project, task)
+
+
+def _classification_set(project: Project, task: TaskType) -> TrainingSet:
     class_names = class_names_of(project)
     if len(class_names) < 2:
         raise NotTrainable("the project needs at least two label classes to train a classifier")
@@ -86,6 +106,76 @@ def build_training_set(project: Project) -> TrainingSet:
         result.item_ids[split] = [e["item"] for e in chosen]
         result.labels[split] = [index_of[e["label"]] for e in chosen]
     return result
+
+
+def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
+    class_names = class_names_of(project)
+    if not class_names:
+        raise NotTrainable("the project needs at least one label class to train a segmenter")
+    truths = ground_truth_for(project)
+    items = {
+        item.pk: item
+        for item in Item.objects.filter(pk__in=list(truths), instance__isnull=False).select_related(
+            "instance"
+        )
+    }
+    masks: dict[int, np.ndarray] = {}
+    for item_id in sorted(items):
+        item, truth = items[item_id], truths[item_id]
+        assert item.instance is not None
+        # The doctor answered this item: a frame without any region is "no findings".
+        shapes = [Shape("class", {"labels": []}, item.frame)] + [
+            Shape(str(s["kind"]), s, int(s.get("frame") or 1))
+            for s in truth.shapes
+            if s.get("kind") in task.kinds
+        ]
+        try:
+            target = task.targets(
+                shapes, class_names, item.instance.rows, item.instance.columns, item.frame
+            )
+        except (ValueError, KeyError) as exc:  # a mask of another size, a deleted class
+            raise NotTrainable(
+                f"item {item_id}: its annotation cannot be rasterized: {exc}"
+            ) from exc
+        if target is not None:
+            masks[item_id] = np.asarray(target, dtype=np.uint8)
+    first_class = {item_id: _first_class(mask, class_names) for item_id, mask in masks.items()}
+    splits = lock_splits(project, sorted(masks), first_class)
+    entries = [
+        {
+            "item": item_id,
+            "annotations": sorted(truths[item_id].annotation_ids),
+            "label": first_class[item_id],
+            "source": truths[item_id].source,
+            "split": splits[item_id],
+        }
+        for item_id in sorted(masks)
+    ]
+    train_positive = sum(1 for e in entries if e["split"] == TRAIN and e["label"])
+    if train_positive == 0:
+        raise NotTrainable(
+            f"the training split has no outlined region yet ({len(entries)} answered items); "
+            "outline at least one lesion before a model can learn"
+        )
+    snapshot = _store_snapshot(project, entries)
+    result = TrainingSet(snapshot=snapshot, class_names=class_names)
+    for split in (TRAIN, VAL, TEST):
+        chosen = [e["item"] for e in entries if e["split"] == split]
+        result.item_ids[split] = chosen
+        result.labels[split] = [
+            class_names.index(first_class[i]) + 1 if first_class[i] else 0 for i in chosen
+        ]
+        result.masks[split] = [masks[i] for i in chosen]
+    return result
+
+
+def _first_class(mask: np.ndarray, class_names: list[str]) -> str:
+    present = np.unique(mask)
+    present = present[present > 0]
+    return class_names[int(present[0]) - 1] if len(present) else ""
+
+
+_BUILDERS = {"classification": _classification_set, "segmentation": _segmentation_set}
 
 
 def _store_snapshot(project: Project, entries: list[dict[str, Any]]) -> DatasetSnapshot:

@@ -1,6 +1,10 @@
 """One training run, end to end: snapshot → arrays → train → calibrate → evaluate → register →
 promote (or reject) → the follow-up run. The task in ml_worker.tasks claims the run and calls
 `run_training`; every step here is a plain function over rows and arrays.
+
+The run's life (claim, heartbeat, progress, cancel, failure) is the same for every task type;
+`train_and_register` hands the project's task type (ml_worker.task_types) to its trainer:
+classification here, segmentation in ml_worker.jobs.seg_train.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.heartbeat import Heartbeat
 from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
-from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set
+from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set, task_of
 from ml_worker.models import ModelSpec, build_model, load_pretrained
 from ml_worker.promotion import PromotionRule, decide_promotion
-from ml_worker.training import EpochReport, TrainConfig, TrainingCancelled, train_classifier
+from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +58,12 @@ def train_config_for(run: TrainingRun) -> TrainConfig:
     return replace(config, augment=AugmentConfig() if augment else None)
 
 
-def promotion_rule_for(run: TrainingRun) -> PromotionRule:
+def promotion_rule_for(run: TrainingRun, default_metric: str | None = None) -> PromotionRule:
+    """The settings' rule (its metric replaced by the task's `default_metric` when given), then
+    the run's overrides."""
     rule = dict(settings.LEARNING_PROMOTION_RULE)
+    if default_metric is not None:
+        rule["metric"] = default_metric
     if "promotion_metric" in run.config:
         rule["metric"] = run.config["promotion_metric"]
     if "promotion_tolerance" in run.config:
@@ -100,17 +108,17 @@ class ProgressReporter:
         if not with_db_retry(runs.record_progress, self.run_id, progress):
             self.lost = True
 
-    def on_epoch(self, report: EpochReport) -> None:
-        self.history.append(
-            {
-                "epoch": report.epoch,
-                "train_loss": report.train_loss,
-                "val_loss": report.val_loss,
-                "val_auc": report.val_auc,
-                "val_accuracy": report.val_accuracy,
-                "seconds": round(report.seconds, 3),
-            }
-        )
+    def on_epoch(self, report: Any) -> None:
+        """An EpochReport (classification) or SegEpochReport (its validation Dice instead)."""
+        entry = {
+            "epoch": report.epoch,
+            "train_loss": report.train_loss,
+            "val_loss": report.val_loss,
+        }
+        for key in ("val_auc", "val_accuracy", "val_dice"):
+            if hasattr(report, key):
+                entry[key] = getattr(report, key)
+        self.history.append({**entry, "seconds": round(report.seconds, 3)})
         self.phase("training", epochs=report.epochs, eta_s=round(report.eta_s, 1))
 
 
@@ -173,6 +181,19 @@ def _load_pretrained(project_id: int, model: Any) -> dict[str, Any] | None:
 
 
 def train_and_register(
+    run: TrainingRun, reporter: ProgressReporter, should_stop: Any
+) -> ModelVersion:
+    """Train the project's task type (a NotTrainable names a type without a loop)."""
+    from ml_worker.jobs.seg_train import train_segmenter_and_register
+
+    trainers = {
+        "classification": train_classifier_and_register,
+        "segmentation": train_segmenter_and_register,
+    }
+    return trainers[task_of(run.project).name](run, reporter, should_stop)
+
+
+def train_classifier_and_register(
     run: TrainingRun, reporter: ProgressReporter, should_stop: Any
 ) -> ModelVersion:
     project = run.project

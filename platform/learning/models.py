@@ -179,6 +179,9 @@ class Score(models.Model):
     value = models.FloatField()
     probabilities = models.JSONField(default=list)
     predicted_class = models.IntegerField(null=True, blank=True)
+    # A segmentation model's mask for the item (docs/learning.md, SEG contract):
+    # {"kind": "mask", "frame": f, "masks": [mask payloads]}; null for classification.
+    suggestion = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -25,6 +26,7 @@ class ItemScore:
     priority: float  # the queue position it maps to (higher = served first)
     probabilities: list[float]
     predicted_class: int | None
+    suggestion: dict[str, Any] | None = None  # a segmentation model's masks (Score.suggestion)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def save_scoring_pass(
                     value=s.value,
                     probabilities=s.probabilities,
                     predicted_class=s.predicted_class,
+                    suggestion=s.suggestion,
                 )
                 for s in scores
             ],

@@ -1,0 +1,299 @@
+"""A segmentation run's training, evaluation and registration (its life: ml_worker.jobs.train).
+
+Snapshot (polygons and masks rasterized in each image's own pixels, negatives kept) → images
+preprocessed as for classification (the whole frame resized to the project's square input) and
+label maps resized with the same geometry (labels_to_input) → the task's U-Net trained with
+Dice + cross-entropy, early stopping on validation Dice → pixel temperature fitted on validation,
+metrics on the locked test split → atomic checkpoint → registry, promoted by the task's
+promotion metric (test Dice) against the active model re-evaluated on the same test images →
+the shadow random baseline when the project serves a random share.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from annotations.models import Project
+from learning.models import ModelVersion, TrainingRun
+from learning.services import registry
+from learning.splits import TEST, TRAIN, VAL
+from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.jobs.db_retry import with_db_retry
+from ml_worker.jobs.shadow import MIN_RANDOM_TRAIN_LABELS, RANDOM_SAMPLING, random_pick_mask
+from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set, task_of
+from ml_worker.jobs.train import TRAIN_CONFIG_KEYS, promotion_rule_for
+from ml_worker.promotion import decide_promotion
+from ml_worker.segmentation.checkpoint import load_segmenter, save_segmenter
+from ml_worker.segmentation.network import SegSpec
+from ml_worker.segmentation.pipeline import labels_to_input, spec_for
+from ml_worker.segmentation.training import SegTrainConfig
+from ml_worker.task_types import TaskType
+from ml_worker.training import TrainingCancelled
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SegArrays:
+    images: np.ndarray  # (N, 1, S, S) float32
+    masks: np.ndarray  # (N, S, S) uint8 label maps
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+
+def seg_config_for(run: TrainingRun, task: TaskType) -> SegTrainConfig:
+    """The task's defaults (seeded by the run id), then the run's overrides (same keys as a
+    classification run's; `augment: false` turns augmentation off)."""
+    base: SegTrainConfig = task.default_config()
+    overrides: dict[str, Any] = {"seed": run.pk}
+    overrides.update({k: v for k, v in run.config.items() if k in TRAIN_CONFIG_KEYS})
+    if run.config.get("augment", True) is False:
+        overrides["augment"] = None
+    return replace(base, **overrides)
+
+
+def _arrays(project: Project, data: TrainingSet, split: str) -> SegArrays:
+    size = project.input_size
+    loaded = with_db_retry(
+        load_items_by_id, project, data.item_ids[split], preprocess_config(project)
+    )
+    if loaded.item_ids != data.item_ids[split]:
+        raise NotTrainable(f"some {split} items disappeared while the run was starting")
+    masks = np.zeros((len(loaded.item_ids), size, size), dtype=np.uint8)
+    for i, native in enumerate(data.masks[split]):
+        masks[i] = labels_to_input(native, size)
+    return SegArrays(loaded.images, masks)
+
+
+def _optional(arrays: SegArrays) -> tuple[np.ndarray | None, np.ndarray | None]:
+    return (arrays.images, arrays.masks) if len(arrays) else (None, None)
+
+
+def train_segmenter_and_register(run: TrainingRun, reporter: Any, should_stop: Any) -> ModelVersion:
+    project = run.project
+    task = task_of(project)
+    reporter.phase("loading data")
+    data = with_db_retry(build_training_set, project)
+    if not data.item_ids[TEST]:
+        raise NotTrainable("the locked test split has no answered item yet; label a few more")
+    train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
+    config = seg_config_for(run, task)
+    try:
+        spec = spec_for(train.images, len(data.class_names))
+    except ValueError as exc:  # an input size the U-Net's levels cannot halve
+        raise NotTrainable(f"project input size {project.input_size}: {exc}") from exc
+    model = task.build_network(spec.to_dict(), config.seed)
+    reporter.phase("training", epochs=config.max_epochs)
+    val_x, val_y = _optional(val)
+    result = task.train(
+        model,
+        train.images,
+        train.masks,
+        val_x,
+        val_y,
+        config,
+        on_epoch=reporter.on_epoch,
+        should_stop=should_stop,
+    )
+    if should_stop():
+        raise TrainingCancelled(len(result.history))
+    reporter.phase("evaluating", epochs=config.max_epochs)
+    temperature, test_metrics = task.evaluate(
+        result.model, val_x, val_y, test.images, test.masks, data.class_names
+    )
+
+    active = with_db_retry(registry.active_version, project.pk)
+    active_metrics = _active_on_same_test(active, task, test, data.class_names)
+    rule = promotion_rule_for(run, default_metric=task.promotion_metric)
+    decision = decide_promotion(test_metrics, active_metrics, rule)
+
+    reporter.phase("registering", epochs=config.max_epochs)
+    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}.pt"
+    sha256 = save_segmenter(
+        path,
+        result.model,
+        temperature=temperature,
+        class_names=data.class_names,
+        extra={"run": run.pk, "snapshot": data.snapshot.content_hash},
+    )
+    version = with_db_retry(
+        registry.register_version,
+        project,
+        architecture=spec.architecture,
+        config=_version_config(task, spec, config, project, data, rule),
+        snapshot=data.snapshot,
+        parent=active,
+        metrics={
+            "test": test_metrics,
+            "split_sizes": {s: len(data.item_ids[s]) for s in (TRAIN, VAL, TEST)},
+            "negatives": {
+                s: sum(1 for label in data.labels[s] if label == 0) for s in (TRAIN, VAL, TEST)
+            },
+            "training": _training_summary(result, reporter.history),
+            "promotion": decision.to_dict(),
+            "active_on_same_test": _summary(active_metrics),
+        },
+        checkpoint_path=str(path),
+        checkpoint_sha256=sha256,
+        labels_used=data.size,
+    )
+    if decision.promote:
+        with_db_retry(registry.activate, version)
+    else:
+        with_db_retry(registry.reject, version)
+    with_db_retry(version.refresh_from_db)
+    if project.random_share > 0:
+        reporter.phase("shadow baseline", epochs=config.max_epochs)
+        _shadow_stage(
+            run, project, task, data, (train, val, test), config, spec, reporter, should_stop
+        )
+    return version
+
+
+def _version_config(
+    task: TaskType,
+    spec: SegSpec,
+    config: SegTrainConfig,
+    project: Project,
+    data: TrainingSet,
+    rule: Any,
+) -> dict[str, Any]:
+    return {
+        "task": task.name,
+        "model": spec.to_dict(),
+        "loss": task.loss,
+        "training": config.to_dict(),
+        "preprocess": {
+            "input_size": project.input_size,
+            "window_center": project.window_center,
+            "window_width": project.window_width,
+        },
+        "class_names": data.class_names,
+        "promotion_rule": {"metric": rule.metric, "tolerance": rule.tolerance},
+    }
+
+
+def _training_summary(result: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "stopped_early": result.stopped_early,
+        "device": result.device,
+        "seconds": round(result.seconds, 3),
+        "history": history,
+    }
+
+
+def _active_on_same_test(
+    active: ModelVersion | None, task: TaskType, test: SegArrays, class_names: list[str]
+) -> dict[str, Any] | None:
+    """The active segmenter re-evaluated on today's test split (its stored metrics when its
+    checkpoint is unreadable, of another task, or of other classes)."""
+    if active is None:
+        return None
+    stored: dict[str, Any] | None = active.metrics.get("test")
+    try:
+        saved = load_segmenter(active.checkpoint_path, active.checkpoint_sha256)
+    except (OSError, ValueError, RuntimeError, KeyError):
+        logger.warning("active version %s: not a readable segmenter; stored metrics", active.pk)
+        return stored
+    if saved.class_names != class_names or saved.spec.input_size != test.images.shape[-1]:
+        return stored
+    # Dice, IoU, HD95 and the lesion counts read the most likely class, which the temperature
+    # does not change; the pixel ECE here is before the active model's temperature.
+    _, metrics = task.evaluate(saved.model, None, None, test.images, test.masks, class_names)
+    return metrics
+
+
+def _summary(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    keys = ("n_images", "dice", "iou", "pixel_ece")
+    return {k: metrics[k] for k in keys if k in metrics}
+
+
+def _shadow_stage(
+    run: TrainingRun,
+    project: Project,
+    task: TaskType,
+    data: TrainingSet,
+    arrays: tuple[SegArrays, SegArrays, SegArrays],
+    config: SegTrainConfig,
+    spec: SegSpec,
+    reporter: Any,
+    should_stop: Any,
+) -> None:
+    """The same recipe on the randomly served training labels only (ml_worker.jobs.shadow); the
+    main version is registered already, so nothing here fails the run."""
+    train, val, test = arrays
+    picked = random_pick_mask(data.item_ids[TRAIN])
+    masks = train.masks[picked]
+    positives = int(masks.reshape(len(masks), -1).any(axis=1).sum())
+    if len(masks) < MIN_RANDOM_TRAIN_LABELS or positives == 0:
+        reporter.notes.append(
+            f"shadow random baseline skipped: {len(masks)} randomly served training labels "
+            f"({positives} with a region); it needs {MIN_RANDOM_TRAIN_LABELS}, one outlined"
+        )
+        return
+    try:
+        model = task.build_network(spec.to_dict(), config.seed)
+        val_x, val_y = _optional(val)
+        result = task.train(
+            model, train.images[picked], masks, val_x, val_y, config, should_stop=should_stop
+        )
+        if should_stop():
+            raise TrainingCancelled(len(result.history))
+        temperature, metrics = task.evaluate(
+            result.model, val_x, val_y, test.images, test.masks, data.class_names
+        )
+        path = (
+            Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}-shadow.pt"
+        )
+        sha256 = save_segmenter(
+            path,
+            result.model,
+            temperature=temperature,
+            class_names=data.class_names,
+            extra={"run": run.pk, "snapshot": data.snapshot.content_hash, "sampling": "random"},
+        )
+        sizes = {TRAIN: int(picked.sum()), VAL: len(val), TEST: len(test)}
+        version = registry.register_version(
+            project,
+            architecture=spec.architecture,
+            config={
+                "task": task.name,
+                "model": spec.to_dict(),
+                "sampling": RANDOM_SAMPLING,
+                "training": config.to_dict(),
+                "class_names": data.class_names,
+                "shadow_of_run": run.pk,
+            },
+            snapshot=data.snapshot,
+            parent=None,
+            metrics={
+                "test": metrics,
+                "split_sizes": sizes,
+                "training": _training_summary(result, []),
+            },
+            checkpoint_path=str(path),
+            checkpoint_sha256=sha256,
+            labels_used=sum(sizes.values()),
+        )
+        registry.mark_shadow(version)
+    except TrainingCancelled:
+        reporter.notes.append("shadow random baseline cancelled; the new model was kept")
+    except Exception as exc:
+        logger.exception("run %s: shadow random baseline failed", run.pk)
+        reporter.notes.append(f"shadow random baseline failed: {exc!r}")
+    else:
+        reporter.notes.append(
+            f"shadow random baseline v{version.number}: {sizes[TRAIN]} random training labels, "
+            f"test Dice {metrics['dice']:.3f}"
+        )
