@@ -108,19 +108,3 @@ def provenance_for_save(
         return None
     suggestion = stored_suggestion(item, claimed["suggested_by"])
     return recompute(claimed, suggestion, frame, payload)
-
-
-def mask_suggestion_payload(score: Any) -> dict[str, Any] | None:
-    """A Score's mask suggestion in the item payload's shape (contract, served by
-    suggestions_for); None when the score holds no mask suggestion."""
-    suggestion = getattr(score, "suggestion", None)
-    if not isinstance(suggestion, Mapping) or suggestion.get("kind") != "mask":
-        return None
-    version = score.model_version
-    return {
-        "model_version": version.pk,
-        "version_number": version.number,
-        "kind": "mask",
-        "frame": int(suggestion.get("frame", 1)),
-        "masks": list(suggestion.get("masks") or []),
-    }

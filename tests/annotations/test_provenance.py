@@ -132,3 +132,55 @@ def test_bad_provenance_is_refused_and_nothing_is_stored(segmentation: Any) -> N
     assert response.status_code == 400
     assert "provenance.suggested_by" in response.json()
     assert not Annotation.objects.filter(item_id=item["id"]).exists()
+
+
+def active_suggestion(project: Any, item_id: int, masks: list[dict[str, Any]]) -> Any:
+    """An active segmentation model whose score for the item holds `masks` (SEG contract)."""
+    from learning.models import ModelStatus, ModelVersion, Score
+
+    version = ModelVersion.objects.create(
+        project=project, number=1, architecture="unet", status=ModelStatus.ACTIVE, labels_used=20
+    )
+    Score.objects.create(
+        item_id=item_id,
+        model_version=version,
+        strategy="seg_entropy",
+        value=0.5,
+        suggestion={"kind": "mask", "frame": 1, "masks": masks},
+    )
+    return version
+
+
+def test_the_server_recomputes_the_edit_counts_from_its_stored_suggestion(
+    segmentation: Any,
+) -> None:
+    project, client = segmentation
+    (item,) = take(client, project.pk)
+    version = active_suggestion(project, item["id"], [mask_payload(square(10, 30, 10, 30))])
+    project.suggestions = "before"
+    project.save(update_fields=["suggestions"])
+    served = client.get(f"/api/v1/items/{item['id']}/").json()["suggestion"]
+    assert (served["kind"], served["model_version"]) == ("mask", version.pk)
+    # The doctor accepted it and erased the right half; the client claims no edit at all.
+    claim = {"suggested_by": version.pk, "accepted": True, "pixels_added": 0, "pixels_removed": 0}
+    response = put_mask(client, item["id"], mask_payload(square(10, 30, 10, 20)), claim)
+    assert response.status_code == 201, response.content
+    assert Annotation.objects.get(uid=response.json()["uid"]).provenance == {
+        "suggested_by": version.pk,
+        "accepted": True,
+        "pixels_added": 0,
+        "pixels_removed": 200,
+        "suggestion_pixels": 400,
+        "recomputed": True,
+    }
+
+
+def test_a_model_version_of_another_project_is_refused(segmentation: Any) -> None:
+    project, client = segmentation
+    (item,) = take(client, project.pk)
+    other = make_project(classes=("lesion",), task_type="segmentation")
+    version = active_suggestion(other, item["id"], [])
+    claim = {"suggested_by": version.pk, "accepted": True, "pixels_added": 0, "pixels_removed": 0}
+    response = put_mask(client, item["id"], mask_payload(square(1, 3, 1, 3)), claim)
+    assert response.status_code == 400 and "provenance.suggested_by" in response.json()
+    assert not Annotation.objects.filter(item_id=item["id"]).exists()
