@@ -54,6 +54,19 @@ def test_a_suggested_mask_is_accepted_corrected_and_submitted_with_provenance(
     assert panel.get_attribute("data-state") == "pending"
     assert "model 4" in panel.inner_text()
     assert not Annotation.objects.filter(item=item).exists()  # shown, not yet the doctor's
+    # The suggestion is drawn on the mask layer (faint, in the class colour) before any answer.
+    painted = page.evaluate(
+        """() => {
+            const canvas = document.querySelector('canvas.mask-layer');
+            const ctx = canvas.getContext('2d');
+            const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+            let n = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+            return n;
+        }"""
+    )
+    assert painted > 0
+    page.screenshot(path=str(artifacts_dir / "workspace-mask-suggestion-pending.png"))
 
     page.keyboard.press("a")
     wait_saved(page)
@@ -93,6 +106,11 @@ def test_a_suggested_mask_is_accepted_corrected_and_submitted_with_provenance(
         "recomputed": True,
     }
     assert removed > 0
-    submission = Submission.objects.get(item=item, user=doctor)
-    assert submission.time_spent_ms > 0
+    # The submit's POST may still be on its way when the loop leaves the item: bounded wait.
+    for _ in range(100):
+        submission = Submission.objects.filter(item=item, user=doctor).first()
+        if submission is not None:
+            break
+        page.wait_for_timeout(100)
+    assert submission is not None and submission.time_spent_ms > 0
     assert browser.errors == []
