@@ -277,6 +277,10 @@ class Annotation(models.Model):
     is_current = models.BooleanField(default=True)
     deleted = models.BooleanField(default=False)
     time_spent_ms = models.PositiveIntegerField(default=0)
+    # A mask that started from a model's suggestion: {suggested_by, accepted, pixels_added,
+    # pixels_removed, suggestion_pixels}, the edit counts recomputed by the server
+    # (annotations/services/provenance.py). Null for shapes drawn from scratch.
+    provenance = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

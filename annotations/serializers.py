@@ -195,7 +195,7 @@ class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
         model = Annotation
         fields = [
             "uid", "version", "item", "kind", "frame", "payload", "author", "author_name",
-            "source", "deleted", "created_at", "time_spent_ms",
+            "source", "deleted", "created_at", "time_spent_ms", "provenance",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -214,6 +214,8 @@ class AnnotationWriteSerializer(serializers.Serializer[Any]):
     time_spent_ms = serializers.IntegerField(
         min_value=0, max_value=MAX_TIME_SPENT_MS, required=False
     )
+    # A mask started from a model's suggestion; the server recomputes the pixel counts.
+    provenance = serializers.JSONField(required=False)
 
 
 class CommentSerializer(serializers.ModelSerializer[Comment]):

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from annotations.models import Annotation, AnnotationSource, Item, Lease
 from annotations.services.errors import Conflict, Forbidden, Invalid, PreconditionFailed
+from annotations.services.provenance import provenance_for_save
 from annotations.services.schema import checked_shape, label_schema
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
@@ -34,6 +35,7 @@ class SaveRequest:
     frame: int
     payload: dict[str, Any]
     time_spent_ms: int
+    provenance: dict[str, Any] | None = None
 
 
 def parse_if_match(header: str | None) -> int | None:
@@ -82,7 +84,10 @@ def check_save(
     spent = body.get("time_spent_ms", 0)
     if isinstance(spent, bool) or not isinstance(spent, int) or not 0 <= spent <= MAX_TIME_SPENT_MS:
         raise Invalid({"time_spent_ms": ["milliseconds, 0 to 24 h"]})
-    return SaveRequest(item, parse_uid(uid), parse_if_match(if_match), kind, frame, payload, spent)
+    provenance = provenance_for_save(item, kind, frame, payload, body.get("provenance"))
+    return SaveRequest(
+        item, parse_uid(uid), parse_if_match(if_match), kind, frame, payload, spent, provenance
+    )
 
 
 def do_save(user: AbstractBaseUser, request: SaveRequest) -> tuple[Annotation, bool]:
@@ -200,6 +205,7 @@ def _insert(
         payload=request.payload,
         deleted=deleted,
         time_spent_ms=request.time_spent_ms,
+        provenance=None if deleted else request.provenance,
     )
 
 

@@ -15,6 +15,7 @@ import type {
   SkipReason,
   StudySummary,
   Suggestion,
+  Provenance,
 } from "./types";
 
 export interface StudySearch {
@@ -61,7 +62,7 @@ export class ApiClient {
   async putAnnotation(
     itemId: number,
     uid: string,
-    body: { kind: AnnotationKind; frame: number; payload: AnyPayload },
+    body: { kind: AnnotationKind; frame: number; payload: AnyPayload; provenance?: Provenance },
     version: number | null,
   ): Promise<Annotation> {
     const headers: Record<string, string> = {};

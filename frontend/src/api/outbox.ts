@@ -9,7 +9,7 @@
  */
 import type { ApiClient } from "./client";
 import { ApiError, NetworkError } from "./http";
-import type { Annotation, AnnotationKind, AnyPayload } from "./types";
+import type { Annotation, AnnotationKind, AnyPayload, Provenance } from "./types";
 
 export interface PendingWrite {
   uid: string;
@@ -20,6 +20,8 @@ export interface PendingWrite {
   payload: AnyPayload;
   /** The server version this write supersedes; null = the annotation does not exist yet. */
   baseVersion: number | null;
+  /** A mask that started from a model's suggestion (sent with the save). */
+  provenance?: Provenance;
   attempts: number;
   lastError?: string;
 }
@@ -171,7 +173,12 @@ export class Outbox {
     const saved: Annotation = await this.client.putAnnotation(
       entry.itemId,
       entry.uid,
-      { kind: entry.kind, frame: entry.frame, payload: entry.payload },
+      {
+        kind: entry.kind,
+        frame: entry.frame,
+        payload: entry.payload,
+        ...(entry.provenance ? { provenance: entry.provenance } : {}),
+      },
       version,
     );
     return { version: saved.version, deleted: false };

@@ -89,6 +89,7 @@ export interface Annotation {
   deleted: boolean;
   created_at: string;
   time_spent_ms: number;
+  provenance?: (Provenance & { suggestion_pixels?: number; recomputed?: boolean }) | null;
 }
 
 export interface InstanceRef {
@@ -101,11 +102,35 @@ export interface InstanceRef {
   modality: string;
 }
 
-export interface Suggestion {
+/** A classification model's answer for the item. */
+export interface ClassSuggestion {
+  kind?: undefined;
   model_version: number | string;
   predicted: string;
   probabilities: Record<string, number>;
   heatmap_url: string | null;
+}
+
+/** A segmentation model's masks for the item (docs/workflow.md, "Suggested masks"). */
+export interface MaskSuggestion {
+  kind: "mask";
+  /** The ModelVersion id, sent back as provenance.suggested_by. */
+  model_version: number;
+  /** The version's number in its project, shown to the doctor. */
+  version_number: number;
+  frame: number;
+  /** One mask per class with any foreground; empty = the model sees nothing. */
+  masks: MaskPayload[];
+}
+
+export type Suggestion = ClassSuggestion | MaskSuggestion;
+
+/** Where a mask came from, sent with its save; the server recomputes the counts. */
+export interface Provenance {
+  suggested_by: number;
+  accepted: boolean;
+  pixels_added: number;
+  pixels_removed: number;
 }
 
 export interface ItemPayload {

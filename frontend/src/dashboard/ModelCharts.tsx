@@ -2,7 +2,7 @@
 import type { CurrentModel, DashboardData } from "./api";
 import { ChartBox } from "./ChartBox";
 import { lineChart } from "./charts";
-import { learningCurve, reliability, rocCurves } from "./series";
+import { correctionCurve, learningCurve, reliability, rocCurves } from "./series";
 
 const DIAGONAL = [
   {
@@ -30,6 +30,21 @@ export function LearningCurve({ data }: { data: DashboardData }) {
       config={lineChart(series, { x: "labels", y: "score", yMax: 1 }, { extra: baseline })}
       empty={curve.points.length ? null : "No evaluated model version yet."}
       height={260}
+    />
+  );
+}
+
+/** Segmentation: how much of the model's suggested masks the doctors still change. */
+export function CorrectionCurve({ data }: { data: DashboardData }) {
+  const series = correctionCurve(data.correction_curve?.points);
+  return (
+    <ChartBox
+      id="correction-curve"
+      title="Correction of suggested masks (median share of suggested pixels changed)"
+      points={series}
+      config={lineChart(series, { x: "labels", y: "pixels changed / suggested" })}
+      empty={series.length ? null : "No suggested mask corrected yet."}
+      height={220}
     />
   );
 }

@@ -84,6 +84,15 @@ export interface TrainingRun {
   finished_at: string | null;
 }
 
+/** How much of one model version's suggested masks the doctors changed (median ratio). */
+export interface CorrectionPoint {
+  version: number;
+  labels: number;
+  median_correction: number | null;
+  masks: number;
+  unmeasured: number;
+}
+
 export interface DashboardData {
   project: { id: number; name: string; task_type: string };
   labels_per_day: { date: string; count: number }[];
@@ -105,6 +114,8 @@ export interface DashboardData {
   queue: { items: number; completed: number; remaining: number; leased: number };
   skip_reasons: { reason: string; count: number }[];
   learning_curve: { points: CurvePoint[]; random_baseline: CurvePoint[] | null; note: string };
+  /** Absent from servers before decision 0961. */
+  correction_curve?: { points: CorrectionPoint[]; note: string };
   current_model: CurrentModel | null;
   registry: RegistryRow[];
   runs: { id: number; status: string; progress: RunProgress }[];

@@ -9,7 +9,14 @@ import { useEffect, useRef, useState } from "react";
 import { useSession } from "../ui/context";
 import { useAsync } from "../ui/useAsync";
 import * as api from "./api";
-import { ConfusionMatrix, fmt, LearningCurve, Reliability, RocCurve } from "./ModelCharts";
+import {
+  ConfusionMatrix,
+  CorrectionCurve,
+  fmt,
+  LearningCurve,
+  Reliability,
+  RocCurve,
+} from "./ModelCharts";
 import { Registry } from "./Registry";
 import { Runs } from "./Runs";
 import { usePoll } from "./usePoll";
@@ -85,6 +92,7 @@ export function Dashboard({ projectId }: { projectId: number }) {
           )}
           <div className="dash-grid">
             <LearningCurve data={data} />
+            {data.project.task_type === "segmentation" && <CorrectionCurve data={data} />}
             {model && <ConfusionMatrix model={model} />}
             {model && <RocCurve model={model} />}
             {model && <Reliability model={model} />}

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 
 import type { CurvePoint, DashboardData, ReliabilityBin } from "./api";
-import { agreementPerDoctor, learningCurve, lossCurves, reliability, runFraction } from "./series";
+import {
+  agreementPerDoctor,
+  correctionCurve,
+  learningCurve,
+  lossCurves,
+  reliability,
+  runFraction,
+} from "./series";
 
 const point = (
   version: number,
@@ -116,5 +123,28 @@ describe("agreement per doctor", () => {
     expect(agreementPerDoctor(data as unknown as DashboardData).groups[0].label).toBe(
       "Dice with other readers",
     );
+  });
+});
+
+describe("the correction curve", () => {
+  it("plots each version's median correction against its labels, a gap where unmeasured", () => {
+    const at = (version: number, labels: number, median: number | null) => ({
+      version,
+      labels,
+      median_correction: median,
+      masks: median === null ? 0 : 3,
+      unmeasured: median === null ? 2 : 0,
+    });
+    expect(correctionCurve([at(3, 80, 0.05), at(1, 20, 0.4), at(2, 40, null)])).toEqual([
+      {
+        label: "median correction",
+        points: [
+          { x: 20, y: 0.4 },
+          { x: 40, y: null },
+          { x: 80, y: 0.05 },
+        ],
+      },
+    ]);
+    expect(correctionCurve(undefined)).toEqual([]);
   });
 });

@@ -2,7 +2,14 @@
  * Dashboard JSON → the exact series each chart plots. Pure functions, so the unit tests and the
  * browser tests (which read them back from data-points attributes) check the same numbers.
  */
-import type { CurrentModel, CurvePoint, DashboardData, ReliabilityBin, RunProgress } from "./api";
+import type {
+  CorrectionPoint,
+  CurrentModel,
+  CurvePoint,
+  DashboardData,
+  ReliabilityBin,
+  RunProgress,
+} from "./api";
 
 export interface XY {
   x: number;
@@ -47,6 +54,21 @@ export function reliability(bins: ReliabilityBin[] | undefined): XY[] {
   return (bins ?? [])
     .filter((b) => b.count > 0 && b.confidence !== null && b.accuracy !== null)
     .map((b) => ({ x: b.confidence as number, y: b.accuracy as number }));
+}
+
+/**
+ * The median share of a suggested mask's pixels the doctors changed, against the labels each
+ * suggesting model version was trained on: the line should fall as the model improves.
+ */
+export function correctionCurve(points: CorrectionPoint[] | undefined): Series[] {
+  const sorted = [...(points ?? [])].sort((a, b) => a.labels - b.labels || a.version - b.version);
+  if (!sorted.length) return [];
+  return [
+    {
+      label: "median correction",
+      points: sorted.map((p) => ({ x: p.labels, y: p.median_correction })),
+    },
+  ];
 }
 
 export interface Bars {

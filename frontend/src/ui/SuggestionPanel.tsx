@@ -1,4 +1,4 @@
-import type { Suggestion } from "../api/types";
+import type { ClassSuggestion } from "../api/types";
 
 /** The model's answer with its calibrated probabilities, and the heat-map toggle. */
 export function SuggestionPanel({
@@ -8,7 +8,7 @@ export function SuggestionPanel({
   heatmapOpacity,
   onHeatmapOpacity,
 }: {
-  suggestion: Suggestion;
+  suggestion: ClassSuggestion;
   heatmapOn: boolean;
   onToggleHeatmap: () => void;
   /** 0–100 percent. */

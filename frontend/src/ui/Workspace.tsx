@@ -17,6 +17,7 @@ import { isToolOf } from "./workspace/tools";
 import { useContextSeries } from "./workspace/useContextSeries";
 import { useDrawingLayer } from "./workspace/useDrawingLayer";
 import { useLabellingLoop } from "./workspace/useLabellingLoop";
+import { useMaskSuggestion } from "./workspace/useMaskSuggestion";
 import { useSuggestion } from "./workspace/useSuggestion";
 import { useWorkspaceKeys } from "./workspace/useWorkspaceKeys";
 import { useWorkspaceTestHook } from "./workspace/useWorkspaceTestHook";
@@ -46,8 +47,15 @@ export function Workspace({ projectId }: { projectId: number }) {
     [project],
   );
   const { context, tool, brush } = ui;
-  const { layerRef, step } = useDrawingLayer({ viewer, doc, item, project, labels, ui, notify });
+  const drawing = useDrawingLayer({ viewer, doc, item, project, labels, ui, notify });
+  const { layerRef, step } = drawing;
   const suggestion = useSuggestion({ item, doc, mode: project?.suggestions, outbox, client });
+  const maskSuggestion = useMaskSuggestion({
+    suggestion: suggestion.suggestion,
+    doc,
+    labels,
+    layer: drawing.layer,
+  });
   const series = useContextSeries({ viewer, item, stack, dispatch, notify });
   const answers = useAnswerActions({ project, labels, onScreen, layerRef, dispatch, notify });
 
@@ -80,8 +88,11 @@ export function Workspace({ projectId }: { projectId: number }) {
       skip,
       backToItem: series.backToItem,
       toggleHeatmap: suggestion.toggleHeatmap,
+      acceptSuggestion: maskSuggestion.accept,
+      clearSuggestion: maskSuggestion.clear,
       ...answers,
     },
+    maskSuggestion: maskSuggestion.mask !== null && project?.suggestions !== "hidden",
   });
   useWorkspaceTestHook({ viewer, projectId, tool, brush, outbox, snapshot, setTool });
   const phase = loop?.phase ?? "starting";
@@ -116,6 +127,7 @@ export function Workspace({ projectId }: { projectId: number }) {
         labels={labels}
         ui={ui}
         suggestion={suggestion}
+        maskSuggestion={maskSuggestion}
         status={{ pending: run.pending, offline: run.offline, startError }}
         on={{
           choose: answers.chooseClass,

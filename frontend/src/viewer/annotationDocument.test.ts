@@ -77,6 +77,35 @@ describe("the annotation document of the item on screen", () => {
     await server.start();
   });
 
+  it("sends the provenance of a mask that started from a suggestion, with its edit counts", async () => {
+    await server.stop(); // the writes stay pending: their bodies can be read
+    const doc = new AnnotationDocument(3, outbox);
+    doc.load([]);
+    const suggested = { label: "lesion", size: [2, 4] as [number, number], counts: [0, 4, 4] };
+    const uid = newUid();
+    doc.putSuggested(
+      { uid, kind: "mask", frame: 1, payload: suggested },
+      { suggestedBy: 41, accepted: true, suggested },
+    );
+    await outbox.flush();
+    expect(outbox.pending(3)[0].provenance).toEqual({
+      suggested_by: 41,
+      accepted: true,
+      pixels_added: 0,
+      pixels_removed: 0,
+    });
+    // The eraser takes two pixels of the first row, the brush adds one in the second.
+    doc.put({ uid, kind: "mask", frame: 1, payload: { ...suggested, counts: [0, 2, 3, 1, 2] } });
+    await outbox.flush();
+    expect(outbox.pending(3)[0].provenance).toMatchObject({ pixels_added: 1, pixels_removed: 2 });
+    // A mask drawn from scratch carries none.
+    doc.put({ uid: newUid(), kind: "mask", frame: 1, payload: { ...suggested, label: "cyst" } });
+    await outbox.flush();
+    expect(outbox.pending(3).filter((w) => w.provenance)).toHaveLength(1);
+    server = new AnnotationServer();
+    await server.start();
+  });
+
   it("has fresh UIDs in the RFC 4122 version 4 form", () => {
     expect(newUid()).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

@@ -7,7 +7,8 @@
  * `confirm`, so the next edit of the same shape supersedes the right version (If-Match).
  */
 import type { Outbox } from "../api/outbox";
-import type { Annotation, AnnotationKind, AnyPayload } from "../api/types";
+import type { Annotation, AnnotationKind, AnyPayload, MaskPayload } from "../api/types";
+import { provenanceOf, type SuggestionOrigin } from "./maskSuggestion";
 
 export interface Shape {
   uid: string;
@@ -38,6 +39,8 @@ export class AnnotationDocument {
   private shapes = new Map<string, Shape>();
   /** Last version the server confirmed per UID, deletions included (null: never saved). */
   private versions = new Map<string, number | null>();
+  /** Masks that started from a model's suggestion: their saves carry provenance. */
+  private origins = new Map<string, SuggestionOrigin>();
   private undoStack: Change[] = [];
   private redoStack: Change[] = [];
   private listeners = new Set<DocumentListener>();
@@ -64,8 +67,13 @@ export class AnnotationDocument {
   load(server: Annotation[]): void {
     this.shapes.clear();
     this.versions.clear();
+    this.origins.clear();
     for (const a of server) {
       this.versions.set(a.uid, a.version);
+      if (a.provenance && a.kind === "mask") {
+        const { suggested_by: suggestedBy, accepted } = a.provenance;
+        this.origins.set(a.uid, { suggestedBy, accepted, suggested: null });
+      }
       if (!a.deleted)
         this.shapes.set(a.uid, { uid: a.uid, kind: a.kind, frame: a.frame, payload: a.payload });
     }
@@ -122,6 +130,17 @@ export class AnnotationDocument {
     );
   }
 
+  /** Put a mask that comes from a model's suggestion; it and its later edits carry provenance. */
+  putSuggested(shape: Shape, origin: SuggestionOrigin): void {
+    this.origins.set(shape.uid, origin);
+    this.put(shape);
+  }
+
+  /** The suggestion a mask started from, if any. */
+  originOf(uid: string): SuggestionOrigin | undefined {
+    return this.origins.get(uid);
+  }
+
   remove(uid: string): void {
     const before = this.shapes.get(uid);
     if (before) this.apply({ uid, before, after: null }, "user");
@@ -174,6 +193,7 @@ export class AnnotationDocument {
         frame: after.frame,
         payload: after.payload,
         baseVersion: base,
+        ...this.provenance(uid, after),
       });
     } else if (before) {
       this.shapes.delete(uid);
@@ -188,6 +208,12 @@ export class AnnotationDocument {
       });
     }
     void this.outbox.flush();
+  }
+
+  private provenance(uid: string, shape: Shape) {
+    const origin = this.origins.get(uid);
+    if (!origin || shape.kind !== "mask") return {};
+    return { provenance: provenanceOf(origin, shape.payload as MaskPayload) };
   }
 
   private notify(origin: "user" | "history" | "load"): void {

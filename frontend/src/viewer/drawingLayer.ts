@@ -75,6 +75,8 @@ export class DrawingLayer {
   private masks = new Map<number, LabelMap>();
   private maskImage: HTMLCanvasElement;
   private maskDirty = true;
+  /** A model's suggested masks not yet accepted, drawn fainter than the doctor's own. */
+  private suggestion: { frame: number; map: LabelMap } | null = null;
   private stopDoc: () => void;
 
   constructor(
@@ -426,6 +428,21 @@ export class DrawingLayer {
     this.opts.doc.put({ uid: existing?.uid ?? newUid(), kind: "mask", frame, payload });
   }
 
+  /** Show (or with null, hide) a model's suggested masks, in the class colours. */
+  setSuggestion(suggestion: { frame: number; masks: MaskPayload[] } | null): void {
+    this.suggestion = null;
+    if (suggestion) {
+      const map = createLabelMap(this.opts.rows, this.opts.columns);
+      for (const mask of suggestion.masks) {
+        const info = this.labelInfo(mask.label);
+        if (info && mask.size[0] === map.rows && mask.size[1] === map.columns)
+          decodeRunsInto(map, mask.size, mask.counts, info.value);
+      }
+      this.suggestion = { frame: suggestion.frame, map };
+    }
+    this.render();
+  }
+
   /** Rebuild the mask pixels from the document (after undo, reload). */
   invalidateMasks(): void {
     this.maskDirty = true;
@@ -561,12 +578,17 @@ export class DrawingLayer {
     if (!img) return;
     const pixels = img.createImageData(map.columns, map.rows);
     const colors = new Map(this.opts.labels.map((l) => [l.value, hexToRgb(l.color)]));
+    const suggested =
+      this.suggestion && this.suggestion.frame === this.opts.frame() ? this.suggestion.map : null;
     let any = false;
     for (let i = 0; i < map.data.length; i++) {
-      const rgb = map.data[i] ? colors.get(map.data[i]) : undefined;
+      // The doctor's own pixels first; a suggestion shows where the doctor has painted nothing.
+      const own = map.data[i];
+      const value = own || (suggested ? suggested.data[i] : 0);
+      const rgb = value ? colors.get(value) : undefined;
       if (!rgb) continue;
       any = true;
-      pixels.data.set([rgb[0], rgb[1], rgb[2], 115], i * 4);
+      pixels.data.set([rgb[0], rgb[1], rgb[2], own ? 115 : 70], i * 4);
     }
     if (!any) return;
     img.putImageData(pixels, 0, 0);

@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from annotations.models import Item, Project, Skip, Submission
+from annotations.models import Annotation, AnnotationSource, Item, Project, Skip, Submission
 from annotations.services.agreement_report import agreement_report
 from learning.models import ModelStatus, ModelVersion, TrainingRun
 
@@ -230,6 +230,52 @@ def recent_runs(project: Project, limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
+def correction_curve(project: Project) -> dict[str, Any]:
+    """How much of a suggested mask doctors change, as the model improves: per suggesting model
+    version (x = the labels it was trained on), the median over the doctors' current masks that
+    started from its suggestion of (pixels added + removed) / pixels suggested. The counts are
+    the server's own (annotations/services/provenance.py); a mask whose suggestion was not
+    stored, or was empty for that class, has no ratio and only counts in `unmeasured`."""
+    rows = Annotation.objects.filter(
+        item__project=project,
+        kind="mask",
+        is_current=True,
+        deleted=False,
+        source=AnnotationSource.HUMAN,
+        provenance__isnull=False,
+    ).values_list("provenance", flat=True)
+    ratios: dict[int, list[float]] = defaultdict(list)
+    unmeasured: dict[int, int] = defaultdict(int)
+    for provenance in rows:
+        if not isinstance(provenance, dict) or not isinstance(provenance.get("suggested_by"), int):
+            continue
+        version_id = provenance["suggested_by"]
+        suggested = provenance.get("suggestion_pixels") or 0
+        if not provenance.get("recomputed") or suggested <= 0:
+            unmeasured[version_id] += 1
+            continue
+        changed = int(provenance.get("pixels_added", 0)) + int(provenance.get("pixels_removed", 0))
+        ratios[version_id].append(changed / suggested)
+    versions = ModelVersion.objects.filter(
+        project=project, pk__in=set(ratios) | set(unmeasured)
+    ).values_list("pk", "number", "labels_used")
+    points = [
+        {
+            "version": number,
+            "labels": labels_used,
+            "median_correction": round(median(ratios[pk]), 4) if ratios[pk] else None,
+            "masks": len(ratios[pk]),
+            "unmeasured": unmeasured[pk],
+        }
+        for pk, number, labels_used in versions
+    ]
+    points.sort(key=lambda p: (p["labels"], p["version"]))
+    return {
+        "points": points,
+        "note": "pixels the doctor changed / pixels the model suggested, median per model version",
+    }
+
+
 def project_dashboard(project: Project) -> dict[str, Any]:
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
@@ -240,6 +286,7 @@ def project_dashboard(project: Project) -> dict[str, Any]:
         "queue": queue_size(project),
         "skip_reasons": skip_reasons(project),
         "learning_curve": learning_curve(project),
+        "correction_curve": correction_curve(project),
         "current_model": current_model(project),
         "registry": registry(project),
         "runs": recent_runs(project),

@@ -9,6 +9,9 @@ import { LabelButtons } from "./LabelButtons";
 import { ShapeList } from "./ShapeList";
 import { StatusArea } from "./StatusArea";
 import { TOOLS_FOR_TASK } from "./tools";
+import { isMaskSuggestion } from "../../viewer/maskSuggestion";
+import { MaskSuggestionPanel } from "./MaskSuggestionPanel";
+import type { useMaskSuggestion } from "./useMaskSuggestion";
 import type { useSuggestion } from "./useSuggestion";
 import type { WorkspaceState } from "./workspaceState";
 
@@ -18,6 +21,7 @@ interface Props {
   labels: LabelClass[];
   ui: WorkspaceState;
   suggestion: ReturnType<typeof useSuggestion>;
+  maskSuggestion: ReturnType<typeof useMaskSuggestion>;
   status: { pending: number; offline: string | null; startError: string | null };
   on: {
     choose: (label: LabelClass) => void;
@@ -31,7 +35,8 @@ interface Props {
   };
 }
 
-export function LabellingPanel({ project, loop, labels, ui, suggestion, status, on }: Props) {
+export function LabellingPanel(props: Props) {
+  const { project, loop, labels, ui, suggestion, maskSuggestion, status, on } = props;
   const doc = loop?.doc ?? null;
   const phase = loop?.phase ?? "starting";
   const classLabels = (doc?.classShape()?.payload as ClassPayload | undefined)?.labels;
@@ -71,15 +76,25 @@ export function LabellingPanel({ project, loop, labels, ui, suggestion, status, 
         onRedo={() => on.step(doc, true)}
       />
       {doc && project?.task_type !== "classification" && <ShapeList doc={doc} />}
-      {suggestion.suggestion && project?.suggestions !== "hidden" && (
-        <SuggestionPanel
-          suggestion={suggestion.suggestion}
-          heatmapOn={suggestion.heatmap}
-          onToggleHeatmap={suggestion.toggleHeatmap}
-          heatmapOpacity={suggestion.heatmapOpacity}
-          onHeatmapOpacity={suggestion.setHeatmapOpacity}
+      {maskSuggestion.mask && project?.suggestions !== "hidden" && (
+        <MaskSuggestionPanel
+          suggestion={maskSuggestion.mask}
+          state={maskSuggestion.state}
+          onAccept={maskSuggestion.accept}
+          onClear={maskSuggestion.clear}
         />
       )}
+      {suggestion.suggestion &&
+        !isMaskSuggestion(suggestion.suggestion) &&
+        project?.suggestions !== "hidden" && (
+          <SuggestionPanel
+            suggestion={suggestion.suggestion}
+            heatmapOn={suggestion.heatmap}
+            onToggleHeatmap={suggestion.toggleHeatmap}
+            heatmapOpacity={suggestion.heatmapOpacity}
+            onHeatmapOpacity={suggestion.setHeatmapOpacity}
+          />
+        )}
       <div className="actions">
         <button
           type="button"

@@ -9,6 +9,7 @@ import { Overlay } from "../Overlay";
 import { linkHandler } from "../router";
 import { ViewerToolbar } from "../ViewerToolbar";
 import { isDrawTool, type Tool } from "./tools";
+import { isMaskSuggestion } from "../../viewer/maskSuggestion";
 import type { useSuggestion } from "./useSuggestion";
 import type { ContextSeries } from "./workspaceState";
 
@@ -39,7 +40,8 @@ export function ViewerArea(p: Props) {
     ? context.metadata[view?.index ?? 0]
     : stack?.metadata[view?.index ?? 0];
   const frame = view && view.count > 1 ? `Frame ${view.index + 1}/${view.count}` : "Image";
-  const heatmapUrl = suggestion.suggestion?.heatmap_url;
+  const shown = suggestion.suggestion;
+  const heatmapUrl = shown && !isMaskSuggestion(shown) ? shown.heatmap_url : null;
 
   return (
     <section className="viewer-column">

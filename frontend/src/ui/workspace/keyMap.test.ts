@@ -134,4 +134,19 @@ describe("the workspace key map", () => {
       expect(action(press(key))).toEqual({ type: "navigate" });
     }
   });
+
+  it("accepts and clears a mask suggestion with A and X, only while one is on screen", () => {
+    const suggested = state({ taskType: "segmentation", maskSuggestion: true });
+    expect(action(press("a"), suggested)).toEqual({ type: "acceptSuggestion" });
+    expect(action(press("A"), suggested)).toEqual({ type: "acceptSuggestion" });
+    expect(action(press("x"), suggested)).toEqual({ type: "clearSuggestion" });
+    expect(keyPlan(press("a"), suggested).drawingFirst).toBe(true);
+    // Not while the help or the skip dialog is open, nor with a modifier.
+    expect(action(press("a"), { ...suggested, help: true })).toEqual({ type: "swallow" });
+    expect(action(press("a", { ctrl: true }), suggested)).toEqual({ type: "pass" });
+    // Without a suggestion, X is the class shortcut it was and A is the viewer's.
+    const plain = state({ taskType: "segmentation" });
+    expect(action(press("x"), plain)).toEqual({ type: "label", label: labels[2] });
+    expect(action(press("a"), plain)).toEqual({ type: "navigate" });
+  });
 });

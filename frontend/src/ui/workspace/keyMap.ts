@@ -25,6 +25,8 @@ export interface KeyState<L> {
   taskType: Project["task_type"];
   /** The project's label classes, in schema order. */
   labels: readonly L[];
+  /** A model's mask suggestion is on the item: A accepts it, X clears it. */
+  maskSuggestion?: boolean;
 }
 
 export type KeyAction<L> =
@@ -41,6 +43,8 @@ export type KeyAction<L> =
   | { type: "submit" }
   | { type: "noFindings" }
   | { type: "toggleHeatmap" }
+  | { type: "acceptSuggestion" }
+  | { type: "clearSuggestion" }
   | { type: "brush"; delta: -1 | 1 }
   | { type: "label"; label: L }
   | { type: "tool"; tool: DrawTool }
@@ -87,6 +91,9 @@ function plainKey<L extends LabelLike>(press: KeyPress, state: KeyState<L>): Key
   if (key === "h" || key === "H") return { type: "toggleHeatmap" };
   if (key === "[") return { type: "brush", delta: -1 };
   if (key === "]") return { type: "brush", delta: 1 };
+  // Only while a mask suggestion is on screen: otherwise A and X stay free for class shortcuts.
+  if (state.maskSuggestion && (key === "a" || key === "A")) return { type: "acceptSuggestion" };
+  if (state.maskSuggestion && (key === "x" || key === "X")) return { type: "clearSuggestion" };
   // A class's own shortcut wins over its position (1-9); a number with no class does nothing.
   if (/^[1-9]$/.test(key) || state.labels.some((l) => l.shortcut && l.shortcut === key)) {
     const label = state.labels.find((l) => l.shortcut === key) ?? state.labels[Number(key) - 1];

@@ -22,6 +22,8 @@ interface Options {
 export function useDrawingLayer({ viewer, doc, item, project, labels, ui, notify }: Options) {
   const { context, tool, brush } = ui;
   const layerRef = useRef<DrawingLayer | null>(null);
+  // The same layer as state, for effects that must run again when a new layer is built.
+  const [layer, setLayer] = useState<DrawingLayer | null>(null);
   // The layer asks for these when it needs them; a new value must not rebuild it.
   const activeLabelRef = useRef(ui.activeLabel);
   const brushRef = useRef(brush);
@@ -52,6 +54,7 @@ export function useDrawingLayer({ viewer, doc, item, project, labels, ui, notify
     });
     layer.setBrushSize(brushRef.current);
     layerRef.current = layer;
+    setLayer(layer);
     const stopView = viewer.subscribe(() => layer.render());
     const stopDoc = doc.subscribe(() => setDocVersion((n) => n + 1));
     setDocVersion((n) => n + 1);
@@ -60,6 +63,7 @@ export function useDrawingLayer({ viewer, doc, item, project, labels, ui, notify
       stopDoc();
       layer.destroy();
       layerRef.current = null;
+      setLayer(null);
     };
   }, [viewer, doc, item, project, labels, context, notify]);
 
@@ -82,5 +86,5 @@ export function useDrawingLayer({ viewer, doc, item, project, labels, ui, notify
     layerRef.current?.invalidateMasks();
   }, []);
 
-  return { layerRef, step };
+  return { layerRef, layer, step };
 }

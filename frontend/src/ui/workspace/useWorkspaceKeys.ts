@@ -29,7 +29,11 @@ interface Options {
     noFindings: () => void;
     chooseClass: (label: LabelClass) => void;
     toggleHeatmap: () => void;
+    acceptSuggestion: () => void;
+    clearSuggestion: () => void;
   };
+  /** A model's mask suggestion is on the item (A / X apply). */
+  maskSuggestion: boolean;
 }
 
 export function useWorkspaceKeys(o: Options): void {
@@ -71,6 +75,12 @@ export function useWorkspaceKeys(o: Options): void {
       case "toggleHeatmap":
         o.actions.toggleHeatmap();
         return true;
+      case "acceptSuggestion":
+        o.actions.acceptSuggestion();
+        return true;
+      case "clearSuggestion":
+        o.actions.clearSuggestion();
+        return true;
       case "brush":
         o.dispatch({ type: "brushStep", delta: action.delta });
         return true;
@@ -107,6 +117,7 @@ export function useWorkspaceKeys(o: Options): void {
         context: ui.context !== null,
         taskType: project.task_type,
         labels: o.labels,
+        maskSuggestion: o.maskSuggestion,
       },
     );
     if (plan.drawingFirst && o.layerRef.current?.handleKey(event)) event.preventDefault();
