@@ -69,7 +69,9 @@ def wait_ready(page: Page, item_id: int | None = None, timeout: float = 20_000) 
 
 
 def wait_saved(page: Page, timeout: float = 10_000) -> None:
-    page.wait_for_function("window.__viewerTest.status().pending === 0", timeout=timeout)
+    # A function, not an expression string: Playwright evals a bare expression inside the page,
+    # which the Content-Security-Policy (no 'unsafe-eval') refuses.
+    page.wait_for_function("() => window.__viewerTest.status().pending === 0", timeout=timeout)
 
 
 def image_to_page(page: Page, x: float, y: float) -> tuple[float, float]:
