@@ -1,4 +1,5 @@
-"""Shared fixtures: personas, real services (PostgreSQL/SQLite, Redis, a Celery worker process)."""
+"""Shared fixtures: the cast (tests/cast.py) and real services (PostgreSQL/SQLite, Redis,
+a Celery worker process)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
+
+from tests import cast as cast_module
+from tests.cast import Cast
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RADLOOP_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -42,13 +47,63 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture
-def make_user(django_user_model):  # type: ignore[no-untyped-def]
-    def make(username: str, *, superuser: bool = False):  # type: ignore[no-untyped-def]
-        if superuser:
-            return django_user_model.objects.create_superuser(username, f"{username}@x.test", "pw")
-        return django_user_model.objects.create_user(username, f"{username}@x.test", "pw")
+def make_user(db: None) -> Callable[..., Any]:
+    """A one-off extra account beside the cast (password tests.cast.PASSWORD)."""
+    return cast_module.make_user
 
-    return make
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    """The personas of tests/cast.py (alice, rita, anna, ben, erin, olga, otto, sam)."""
+    return Cast()
+
+
+@pytest.fixture
+def alice(cast: Cast) -> Any:
+    """Admin of the project under test."""
+    return cast.alice
+
+
+@pytest.fixture
+def rita(cast: Cast) -> Any:
+    """Reviewer."""
+    return cast.rita
+
+
+@pytest.fixture
+def anna(cast: Cast) -> Any:
+    """Annotator (the doctor of the browser tests)."""
+    return cast.anna
+
+
+@pytest.fixture
+def ben(cast: Cast) -> Any:
+    """A second annotator."""
+    return cast.ben
+
+
+@pytest.fixture
+def erin(cast: Cast) -> Any:
+    """An annotator who may export."""
+    return cast.erin
+
+
+@pytest.fixture
+def olga(cast: Cast) -> Any:
+    """Admin of another project."""
+    return cast.olga
+
+
+@pytest.fixture
+def otto(cast: Cast) -> Any:
+    """An account in no project."""
+    return cast.otto
+
+
+@pytest.fixture
+def sam(cast: Cast) -> Any:
+    """A superuser in no project."""
+    return cast.sam
 
 
 def _worker_env() -> dict[str, str]:

@@ -13,9 +13,9 @@ def _nested(depth: int) -> str:
 
 
 @pytest.mark.django_db
-def test_a_deeply_nested_json_body_is_a_400(team) -> None:  # type: ignore[no-untyped-def]
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_a_deeply_nested_json_body_is_a_400(cast) -> None:  # type: ignore[no-untyped-def]
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     url = f"/api/v1/items/{item['id']}/annotations/7d8c1c4e-2b7f-4a39-9f53-3c9c3b1d2e11"
     for depth in (100_000, 40):
         body = '{"kind": "class", "frame": 1, "payload": ' + _nested(depth) + "}"
@@ -25,15 +25,15 @@ def test_a_deeply_nested_json_body_is_a_400(team) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.django_db
-def test_a_member_id_of_40_digits_is_a_404(team) -> None:  # type: ignore[no-untyped-def]
-    url = f"/api/v1/projects/{team.project.pk}/members/{'9' * 40}/"
-    assert team.client(team.admin).delete(url).status_code == 404
-    assert team.client(team.admin).get(f"/api/v1/projects/{'1' * 40}/").status_code == 404
+def test_a_member_id_of_40_digits_is_a_404(cast) -> None:  # type: ignore[no-untyped-def]
+    url = f"/api/v1/projects/{cast.project.pk}/members/{'9' * 40}/"
+    assert cast.client(cast.alice).delete(url).status_code == 404
+    assert cast.client(cast.alice).get(f"/api/v1/projects/{'1' * 40}/").status_code == 404
 
 
 @pytest.mark.django_db
-def test_paging_is_bounded(team) -> None:  # type: ignore[no-untyped-def]
-    client = team.client(team.admin)
+def test_paging_is_bounded(cast) -> None:  # type: ignore[no-untyped-def]
+    client = cast.client(cast.alice)
     huge = client.get("/api/v1/projects/", {"offset": "1" + "0" * 40})
     assert huge.status_code == 400 and "offset" in huge.json()
     assert client.get("/api/v1/projects/", {"offset": "1e40"}).status_code == 400

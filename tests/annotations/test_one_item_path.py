@@ -14,8 +14,8 @@ from core.demo.generated import generate_opacity_images
 from core.demo.secondary_capture import secondary_capture_bytes
 from studies.ingest import ingest_bytes
 from studies.models import Instance
-from tests.annotations.factories import add_member, make_instances, make_project
 from tests.annotations.helpers import take
+from tests.cast import add_member, make_instances, make_project
 
 unify = importlib.import_module("annotations.migrations.0005_unify_patient_keys")
 

@@ -61,14 +61,14 @@ def test_coordinates_are_bounded_even_without_a_known_image() -> None:
 
 
 @pytest.mark.django_db
-def test_limits_come_from_settings_and_refuse_over_the_api(team, settings) -> None:  # type: ignore[no-untyped-def]
+def test_limits_come_from_settings_and_refuse_over_the_api(cast, settings) -> None:  # type: ignore[no-untyped-def]
     settings.ANNOTATION_MAX_POINTS = 10
     settings.ANNOTATION_MAX_SHAPES_PER_ITEM = 2
-    project = team.project
+    project = cast.project
     project.task_type = "segmentation"
     project.save(update_fields=["task_type"])
     LabelClass.objects.create(project=project, name="lesion", index=9)
-    client = team.client(team.annotator)
+    client = cast.client(cast.anna)
     (item,) = take(client, project.pk)
     points = [[1, 1], [1, 5], [5, 5]]
     many = [[i % 8, (i * 3) % 8] for i in range(11)]

@@ -14,15 +14,16 @@ import pytest
 
 from annotations.models import Item
 from learning.models import ModelVersion, Score
-from tests.annotations.conftest import Team
 from tests.annotations.helpers import answer, take
+from tests.cast import Cast
 
-PERSONAS = ("admin", "reviewer", "annotator", "outsider", "anonymous")
+# alice administers, rita reviews, anna annotates, otto is in no project (tests/cast.py).
+PERSONAS = ("alice", "rita", "anna", "otto", "anonymous")
 
 
 @dataclass
 class World:
-    team: Team
+    cast: Cast
     item: int  # leased to the annotator, who saved `uid` (version 1) on it
     uid: str
     study_uid: str
@@ -39,7 +40,7 @@ class Case:
 
 
 def _expect(admin: int, reviewer: int, annotator: int, outsider: int = 404) -> dict[str, int]:
-    return {"admin": admin, "reviewer": reviewer, "annotator": annotator, "outsider": outsider,
+    return {"alice": admin, "rita": reviewer, "anna": annotator, "otto": outsider,
             "anonymous": 401}  # fmt: skip
 
 
@@ -48,20 +49,20 @@ CASES = [
     Case("list projects", "get", lambda w: P, None, _expect(200, 200, 200, 200)),
     Case("create project", "post", lambda w: P,
          lambda w: {"name": "x", "task_type": "classification"}, _expect(403, 403, 403, 403)),
-    Case("project detail", "get", lambda w: f"{P}{w.team.project.pk}/", None,
+    Case("project detail", "get", lambda w: f"{P}{w.cast.project.pk}/", None,
          _expect(200, 200, 200)),
-    Case("edit project", "patch", lambda w: f"{P}{w.team.project.pk}/",
+    Case("edit project", "patch", lambda w: f"{P}{w.cast.project.pk}/",
          lambda w: {"instructions": "Look at the lungs."}, _expect(200, 403, 403)),
-    Case("list members", "get", lambda w: f"{P}{w.team.project.pk}/members/", None,
+    Case("list members", "get", lambda w: f"{P}{w.cast.project.pk}/members/", None,
          _expect(200, 200, 200)),
-    Case("add member", "post", lambda w: f"{P}{w.team.project.pk}/members/",
-         lambda w: {"user": w.team.outsider.pk, "role": "annotator"}, _expect(201, 403, 403)),
+    Case("add member", "post", lambda w: f"{P}{w.cast.project.pk}/members/",
+         lambda w: {"user": w.cast.otto.pk, "role": "annotator"}, _expect(201, 403, 403)),
     Case("remove member", "delete",
-         lambda w: f"{P}{w.team.project.pk}/members/{w.team.second_annotator.pk}/", None,
+         lambda w: f"{P}{w.cast.project.pk}/members/{w.cast.ben.pk}/", None,
          _expect(204, 403, 403)),
-    Case("attach studies", "post", lambda w: f"{P}{w.team.project.pk}/attach",
+    Case("attach studies", "post", lambda w: f"{P}{w.cast.project.pk}/attach",
          lambda w: {"study_uids": [w.study_uid]}, _expect(200, 403, 403)),
-    Case("next items", "post", lambda w: f"{P}{w.team.project.pk}/queue/next",
+    Case("next items", "post", lambda w: f"{P}{w.cast.project.pk}/queue/next",
          lambda w: {"count": 1}, _expect(200, 200, 200)),
     Case("item detail", "get", lambda w: f"/api/v1/items/{w.item}/", None, _expect(200, 200, 200)),
     Case("save annotation", "put",
@@ -82,25 +83,25 @@ CASES = [
          lambda w: {"text": "Please look at the apex."}, _expect(201, 201, 201)),
     Case("suggestion", "get", lambda w: f"/api/v1/items/{w.item}/suggestion", None,
          _expect(200, 200, 200)),
-    Case("review queue", "get", lambda w: f"{P}{w.team.project.pk}/review/", None,
+    Case("review queue", "get", lambda w: f"{P}{w.cast.project.pk}/review/", None,
          _expect(200, 200, 403)),
     Case("adjudicate", "post", lambda w: f"/api/v1/items/{w.item}/review",
          lambda w: {"payload": {"labels": ["normal"]}}, _expect(201, 201, 403)),
-    Case("agreement", "get", lambda w: f"{P}{w.team.project.pk}/agreement", None,
+    Case("agreement", "get", lambda w: f"{P}{w.cast.project.pk}/agreement", None,
          _expect(200, 200, 403)),
-    Case("my history", "get", lambda w: f"/api/v1/me/history?project={w.team.project.pk}", None,
+    Case("my history", "get", lambda w: f"/api/v1/me/history?project={w.cast.project.pk}", None,
          _expect(200, 200, 200)),
 ]  # fmt: skip
 
 
 @pytest.fixture
-def world(team: Team) -> World:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def world(cast: Cast) -> World:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     uid = str(uuid.uuid4())
     assert answer(client, item["id"], {"labels": ["normal"]}, uid=uid).status_code == 201
     version = ModelVersion.objects.create(
-        project=team.project, number=1, architecture="small_cnn", status="active",
+        project=cast.project, number=1, architecture="small_cnn", status="active",
         config={"class_names": ["normal", "pneumonia"]},
     )  # fmt: skip
     Score.objects.create(
@@ -108,14 +109,14 @@ def world(team: Team) -> World:
         probabilities=[0.2, 0.8], predicted_class=1,
     )  # fmt: skip
     study_uid = Item.objects.get(pk=item["id"]).instance.series.study.study_instance_uid
-    return World(team=team, item=item["id"], uid=uid, study_uid=study_uid)
+    return World(cast=cast, item=item["id"], uid=uid, study_uid=study_uid)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_each_persona_gets_the_expected_answer(world: World, case: Case, persona: str) -> None:
-    user = None if persona == "anonymous" else getattr(world.team, persona)
-    client = world.team.client(user)
+    user = None if persona == "anonymous" else getattr(world.cast, persona)
+    client = world.cast.client(user)
     call = getattr(client, case.method)
     kwargs: dict[str, Any] = dict(case.headers or {})
     if case.body is not None:
@@ -125,13 +126,13 @@ def test_each_persona_gets_the_expected_answer(world: World, case: Case, persona
 
 
 def test_an_outsider_lists_no_projects(world: World) -> None:
-    body = world.team.client(world.team.outsider).get(P).json()
+    body = world.cast.client(world.cast.otto).get(P).json()
     assert body["count"] == 0 and body["results"] == []
 
 
 def test_a_superuser_sees_every_project_and_creates_them(world: World, make_user: Any) -> None:
-    root = world.team.client(make_user("root", superuser=True))
-    assert root.get(f"{P}{world.team.project.pk}/").json()["my_role"] == "admin"
+    root = world.cast.client("sam")
+    assert root.get(f"{P}{world.cast.project.pk}/").json()["my_role"] == "admin"
     created = root.post(
         P, {"name": "Chest", "task_type": "classification",
             "label_classes": [{"name": "normal"}, {"name": "pneumonia", "shortcut": "p"}]},

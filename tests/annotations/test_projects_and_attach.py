@@ -6,23 +6,23 @@ from typing import Any
 
 from annotations.models import Item
 from annotations.services.attach import attach_instances
-from tests.annotations.factories import make_instances, make_project
 from tests.annotations.helpers import answer, take
+from tests.cast import make_instances, make_project
 
 P = "/api/v1/projects/"
 
 
-def test_a_project_shows_its_settings_classes_role_and_counts(team: Any) -> None:
-    body = team.client(team.annotator).get(f"{P}{team.project.pk}/").json()
+def test_a_project_shows_its_settings_classes_role_and_counts(cast: Any) -> None:
+    body = cast.client(cast.anna).get(f"{P}{cast.project.pk}/").json()
     assert body["my_role"] == "annotator"
     assert [c["name"] for c in body["label_classes"]] == ["normal", "pneumonia"]
     assert body["counts"] == {"items": 6, "completed": 0, "my_submitted": 0, "remaining_for_me": 6}
     assert body["suggestions"] == "after" and body["unit"] == "instance"
 
 
-def test_an_admin_edits_the_label_schema_with_attributes(team: Any) -> None:
-    response = team.client(team.admin).patch(
-        f"{P}{team.project.pk}/",
+def test_an_admin_edits_the_label_schema_with_attributes(cast: Any) -> None:
+    response = cast.client(cast.alice).patch(
+        f"{P}{cast.project.pk}/",
         {"label_classes": [
             {"name": "normal", "color": "#00ff00", "shortcut": "n"},
             {"name": "pneumonia", "shortcut": "p", "attributes": [
@@ -38,81 +38,81 @@ def test_an_admin_edits_the_label_schema_with_attributes(team: Any) -> None:
     ]  # fmt: skip
 
 
-def test_bad_schema_edits_are_refused_with_reasons(team: Any) -> None:
-    client = team.client(team.admin)
+def test_bad_schema_edits_are_refused_with_reasons(cast: Any) -> None:
+    client = cast.client(cast.alice)
     dupes = client.patch(
-        f"{P}{team.project.pk}/",
+        f"{P}{cast.project.pk}/",
         {"label_classes": [{"name": "a", "shortcut": "x"}, {"name": "b", "shortcut": "x"}]},
         format="json",
     )
     assert dupes.status_code == 400 and "label_classes" in dupes.json()
     bad_attr = client.patch(
-        f"{P}{team.project.pk}/",
+        f"{P}{cast.project.pk}/",
         {"label_classes": [{"name": "a", "attributes": [{"name": "x", "type": "colour"}]}]},
         format="json",
     )
     assert bad_attr.status_code == 400
     assert (
-        client.patch(f"{P}{team.project.pk}/", {"readers_per_item": 0}, format="json").status_code
+        client.patch(f"{P}{cast.project.pk}/", {"readers_per_item": 0}, format="json").status_code
         == 400
     )
 
 
-def test_classes_in_use_and_the_task_type_are_frozen_once_annotated(team: Any) -> None:
-    reader = team.client(team.annotator)
-    (item,) = take(reader, team.project.pk)
+def test_classes_in_use_and_the_task_type_are_frozen_once_annotated(cast: Any) -> None:
+    reader = cast.client(cast.anna)
+    (item,) = take(reader, cast.project.pk)
     answer(reader, item["id"], {"labels": ["normal"]})
-    client = team.client(team.admin)
+    client = cast.client(cast.alice)
     removed = client.patch(
-        f"{P}{team.project.pk}/", {"label_classes": [{"name": "normal"}]}, format="json"
+        f"{P}{cast.project.pk}/", {"label_classes": [{"name": "normal"}]}, format="json"
     )
     assert removed.status_code == 400
-    retyped = client.patch(f"{P}{team.project.pk}/", {"task_type": "detection"}, format="json")
+    retyped = client.patch(f"{P}{cast.project.pk}/", {"task_type": "detection"}, format="json")
     assert retyped.status_code == 400 and "task_type" in retyped.json()
 
 
-def test_an_admin_adds_a_member_by_username_and_changes_the_role(team: Any) -> None:
-    client = team.client(team.admin)
-    url = f"{P}{team.project.pk}/members/"
+def test_an_admin_adds_a_member_by_username_and_changes_the_role(cast: Any) -> None:
+    client = cast.client(cast.alice)
+    url = f"{P}{cast.project.pk}/members/"
     added = client.post(url, {"username": "otto", "role": "annotator"}, format="json")
-    assert added.status_code == 201 and added.json()["user"] == team.outsider.pk
-    changed = client.post(url, {"user": team.outsider.pk, "role": "reviewer"}, format="json")
+    assert added.status_code == 201 and added.json()["user"] == cast.otto.pk
+    changed = client.post(url, {"user": cast.otto.pk, "role": "reviewer"}, format="json")
     assert changed.status_code == 200 and changed.json()["role"] == "reviewer"
     assert (
         client.post(url, {"username": "nobody", "role": "annotator"}, format="json").status_code
         == 400
     )
-    assert team.client(team.outsider).get(f"{P}{team.project.pk}/").status_code == 200
+    assert cast.client(cast.otto).get(f"{P}{cast.project.pk}/").status_code == 200
 
 
-def test_attaching_by_query_creates_items_only_for_matching_visible_studies(team: Any) -> None:
+def test_attaching_by_query_creates_items_only_for_matching_visible_studies(cast: Any) -> None:
     target = make_project(items=0)
-    target.memberships.create(user=team.admin, role="admin")
-    # Visible to the admin through team.project: 6 CT instances dated 20240101.
-    response = team.client(team.admin).post(
+    target.memberships.create(user=cast.alice, role="admin")
+    # Visible to the admin through cast.project: 6 CT instances dated 20240101.
+    response = cast.client(cast.alice).post(
         f"{P}{target.pk}/attach",
         {"query": {"modality": "CT", "date_from": "20231201", "date_to": "20240131"}},
         format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json() == {"instances": 6, "items_created": 6}
-    again = team.client(team.admin).post(
+    again = cast.client(cast.alice).post(
         f"{P}{target.pk}/attach", {"query": {"modality": "CT"}}, format="json"
     )
     assert again.json()["items_created"] == 0
-    none = team.client(team.admin).post(
+    none = cast.client(cast.alice).post(
         f"{P}{target.pk}/attach", {"query": {"modality": "MR"}}, format="json"
     )
     assert none.json() == {"instances": 0, "items_created": 0}
 
 
-def test_attaching_an_unknown_or_invisible_study_names_it_and_changes_nothing(team: Any) -> None:
+def test_attaching_an_unknown_or_invisible_study_names_it_and_changes_nothing(cast: Any) -> None:
     hidden = make_instances(1)[0].series.study.study_instance_uid  # in no project of the admin
-    response = team.client(team.admin).post(
-        f"{P}{team.project.pk}/attach", {"study_uids": [hidden]}, format="json"
+    response = cast.client(cast.alice).post(
+        f"{P}{cast.project.pk}/attach", {"study_uids": [hidden]}, format="json"
     )
     assert response.status_code == 400 and hidden in str(response.json())
-    assert Item.objects.filter(project=team.project).count() == 6
+    assert Item.objects.filter(project=cast.project).count() == 6
 
 
 def test_frame_projects_get_an_item_per_frame_and_series_projects_one_per_series(db: None) -> None:
@@ -146,8 +146,8 @@ def test_cold_start_priorities_are_reproducible_from_the_project_seed(db: None) 
     assert len(set(Item.objects.filter(project=first).values_list("priority", flat=True))) == 5
 
 
-def test_the_openapi_schema_documents_the_workflow(team: Any) -> None:
-    response = team.client(team.admin).get("/api/schema/", HTTP_ACCEPT="application/json")
+def test_the_openapi_schema_documents_the_workflow(cast: Any) -> None:
+    response = cast.client(cast.alice).get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     paths = response.json()["paths"]
     for path in (

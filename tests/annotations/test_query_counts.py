@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Item
-from tests.annotations.factories import add_member, make_project
 from tests.annotations.helpers import answer, read, submit
+from tests.cast import add_member, make_project
 
 
 def queries(client: Any, url: str) -> int:
@@ -19,11 +19,11 @@ def queries(client: Any, url: str) -> int:
     return len(captured.captured_queries)
 
 
-def test_the_project_list_does_not_grow_with_projects(team: Any) -> None:
-    client = team.client(team.annotator)
+def test_the_project_list_does_not_grow_with_projects(cast: Any) -> None:
+    client = cast.client(cast.anna)
     one = queries(client, "/api/v1/projects/")
     for _ in range(4):
-        add_member(make_project(items=3), team.annotator, "annotator")
+        add_member(make_project(items=3), cast.anna, "annotator")
     assert queries(client, "/api/v1/projects/") == one == 3  # count, page, label classes
 
 
@@ -49,14 +49,14 @@ def test_the_review_queue_does_not_grow_with_items(db: None, make_user: Any) -> 
     assert len(reading.get(history).json()["results"]) == 7
 
 
-def test_members_and_comments_lists_are_fixed_cost(team: Any, make_user: Any) -> None:
-    client = team.client(team.admin)
-    url = f"/api/v1/projects/{team.project.pk}/members/"
+def test_members_and_comments_lists_are_fixed_cost(cast: Any, make_user: Any) -> None:
+    client = cast.client(cast.alice)
+    url = f"/api/v1/projects/{cast.project.pk}/members/"
     before = queries(client, url)
     for i in range(5):
-        add_member(team.project, make_user(f"extra{i}"), "annotator")
+        add_member(cast.project, make_user(f"extra{i}"), "annotator")
     assert queries(client, url) == before == 2
-    item = team.project.items.first()
+    item = cast.project.items.first()
     comments = f"/api/v1/items/{item.pk}/comments"
     client.post(comments, {"text": "one"}, format="json")
     before = queries(client, comments)
@@ -65,21 +65,21 @@ def test_members_and_comments_lists_are_fixed_cost(team: Any, make_user: Any) ->
     assert queries(client, comments) == before == 2
 
 
-def test_next_with_three_items_costs_no_more_than_with_one(team: Any) -> None:
+def test_next_with_three_items_costs_no_more_than_with_one(cast: Any) -> None:
     def cost(user: Any, count: int) -> int:
         with CaptureQueriesContext(connection) as captured:
-            response = team.client(user).post(
-                f"/api/v1/projects/{team.project.pk}/queue/next", {"count": count}, format="json"
+            response = cast.client(user).post(
+                f"/api/v1/projects/{cast.project.pk}/queue/next", {"count": count}, format="json"
             )
         assert len(response.json()["items"]) == count
         return len(captured.captured_queries)
 
-    one = cost(team.annotator, 1)
+    one = cost(cast.anna, 1)
     # PostgreSQL claims all items in one statement. Without row locks (SQLite) each candidate
     # is its own short transaction: savepoint, conditional UPDATE, closing a lapsed lease,
     # INSERT, release.
     per_item = 0 if connection.vendor == "postgresql" else 5
-    assert cost(team.second_annotator, 3) == one + 2 * per_item
+    assert cost(cast.ben, 3) == one + 2 * per_item
 
 
 def cycle_costs(client: Any, project_id: int) -> tuple[int, int, int]:
@@ -121,19 +121,19 @@ def test_the_labelling_cycle_runs_a_pinned_number_of_queries(db: None, make_user
     assert cycle_costs(clients[1], project.pk) == (first[0], first[1], first[2] + 4)
 
 
-def test_the_learning_hook_after_submit_is_one_query_until_a_run_is_due(team: Any) -> None:
+def test_the_learning_hook_after_submit_is_one_query_until_a_run_is_due(cast: Any) -> None:
     from learning.models import TrainingRun
     from learning.triggers import on_labels_submitted
 
-    team.project.retrain_every = 3
-    team.project.save()
-    client = team.client(team.annotator)
+    cast.project.retrain_every = 3
+    cast.project.save()
+    client = cast.client(cast.anna)
     for _ in range(2):
-        read(client, team.project.pk)
+        read(client, cast.project.pk)
         with CaptureQueriesContext(connection) as captured:
-            on_labels_submitted(team.project.pk)
+            on_labels_submitted(cast.project.pk)
         assert len(captured.captured_queries) == 1
     assert not TrainingRun.objects.exists()
-    read(client, team.project.pk)
-    on_labels_submitted(team.project.pk)
+    read(client, cast.project.pk)
+    on_labels_submitted(cast.project.pk)
     assert TrainingRun.objects.get().trigger == "auto"

@@ -17,7 +17,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from annotations.models import Annotation, Item, Lease, Submission
-from tests.annotations.factories import add_member, make_project
+from tests.cast import add_member, make_project
 
 DOCTORS = 24
 ITEMS = 40

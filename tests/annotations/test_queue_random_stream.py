@@ -8,8 +8,8 @@ import pytest
 
 from annotations.models import Item, Project
 from annotations.services import queue
-from tests.annotations.factories import add_member, make_project
 from tests.annotations.helpers import take
+from tests.cast import add_member, make_project
 
 
 @pytest.fixture

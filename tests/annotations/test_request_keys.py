@@ -27,9 +27,9 @@ def skip_keyed(client, item_id: int, key: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_the_same_submit_key_twice_counts_once_and_answers_the_same(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_the_same_submit_key_twice_counts_once_and_answers_the_same(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"], {"labels": ["normal"]})
     key = str(uuid.uuid4())
     first = submit_keyed(client, item["id"], key)
@@ -41,9 +41,9 @@ def test_the_same_submit_key_twice_counts_once_and_answers_the_same(team) -> Non
     assert Submission.objects.get(item_id=item["id"]).request_key == key
 
 
-def test_the_same_skip_key_twice_skips_once_and_answers_the_same(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_the_same_skip_key_twice_skips_once_and_answers_the_same(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     key = str(uuid.uuid4())
     first = skip_keyed(client, item["id"], key)
     again = skip_keyed(client, item["id"], key)
@@ -55,9 +55,9 @@ def test_the_same_skip_key_twice_skips_once_and_answers_the_same(team) -> None:
     assert skip_keyed(client, item["id"], str(uuid.uuid4())).status_code == 409
 
 
-def test_a_key_names_one_request_only(team) -> None:
-    client = team.client(team.annotator)
-    first, second = take(client, team.project.pk, count=2)
+def test_a_key_names_one_request_only(cast) -> None:
+    client = cast.client(cast.anna)
+    first, second = take(client, cast.project.pk, count=2)
     for item in (first, second):
         answer(client, item["id"], {"labels": ["normal"]})
     key = str(uuid.uuid4())
@@ -66,9 +66,9 @@ def test_a_key_names_one_request_only(team) -> None:
     assert Item.objects.get(pk=second["id"]).reads_done == 0
 
 
-def test_a_malformed_key_is_refused_and_nothing_counts(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_a_malformed_key_is_refused_and_nothing_counts(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"], {"labels": ["normal"]})
     for bad in ("short", "x" * 65, "has space in it", "ünïcode-key-123"):
         response = submit_keyed(client, item["id"], bad)

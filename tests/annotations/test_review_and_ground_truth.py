@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 from annotations.datasets import import_labelled_arrays
 from annotations.ground_truth import ground_truth_for
 from annotations.models import Annotation, Item
-from tests.annotations.factories import add_member, make_project
 from tests.annotations.helpers import read
+from tests.cast import add_member, make_project
 
 
 def clients_for(project: Any, make_user: Any, n: int, role: str = "annotator") -> list[APIClient]:

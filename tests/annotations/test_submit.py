@@ -11,9 +11,9 @@ from annotations.services.submit import labels_submitted
 from tests.annotations.helpers import answer, submit, take
 
 
-def test_submit_counts_the_read_and_closes_the_lease(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_submit_counts_the_read_and_closes_the_lease(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"], {"labels": ["normal"]})
     response = submit(client, item["id"], spent=3100)
     assert response.status_code == 200
@@ -26,9 +26,9 @@ def test_submit_counts_the_read_and_closes_the_lease(team) -> None:
     assert Submission.objects.get(item_id=item["id"]).time_spent_ms == 3100
 
 
-def test_submitting_twice_counts_once(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_submitting_twice_counts_once(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"])
     submit(client, item["id"])
     again = submit(client, item["id"])
@@ -36,32 +36,32 @@ def test_submitting_twice_counts_once(team) -> None:
     assert Item.objects.get(pk=item["id"]).reads_done == 1
 
 
-def test_submit_without_an_annotation_is_a_conflict(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_submit_without_an_annotation_is_a_conflict(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     assert submit(client, item["id"]).status_code == 409
     assert Item.objects.get(pk=item["id"]).reads_done == 0
 
 
-def test_a_lost_lease_answers_gone_but_keeps_the_annotations(team) -> None:
-    client = team.client(team.annotator)
-    Item.objects.filter(project=team.project).update(priority=0)
-    (item,) = take(client, team.project.pk)
+def test_a_lost_lease_answers_gone_but_keeps_the_annotations(cast) -> None:
+    client = cast.client(cast.anna)
+    Item.objects.filter(project=cast.project).update(priority=0)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"], {"labels": ["normal"]})
     past = timezone.now() - timedelta(seconds=1)
     Lease.objects.filter(pk=item["lease"]["id"]).update(expires_at=past)
     Item.objects.filter(pk=item["id"]).update(lease_expires_at=past)
-    (taken,) = take(team.client(team.second_annotator), team.project.pk)
+    (taken,) = take(cast.client(cast.ben), cast.project.pk)
     assert taken["id"] == item["id"]
     response = submit(client, item["id"])
     assert response.status_code == 410
     assert Item.objects.get(pk=item["id"]).reads_done == 0
-    assert Item.objects.get(pk=item["id"]).annotations.filter(author=team.annotator).count() == 1
+    assert Item.objects.get(pk=item["id"]).annotations.filter(author=cast.anna).count() == 1
 
 
-def test_a_late_submit_counts_when_nobody_took_the_item_meanwhile(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_a_late_submit_counts_when_nobody_took_the_item_meanwhile(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"])
     past = timezone.now() - timedelta(seconds=1)
     Lease.objects.filter(pk=item["lease"]["id"]).update(expires_at=past)
@@ -69,9 +69,9 @@ def test_a_late_submit_counts_when_nobody_took_the_item_meanwhile(team) -> None:
     assert submit(client, item["id"]).status_code == 200
 
 
-def test_time_spent_must_be_milliseconds(team) -> None:
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+def test_time_spent_must_be_milliseconds(cast) -> None:
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"])
     for bad in (-1, "10", None, 10**12):
         response = client.post(
@@ -81,40 +81,40 @@ def test_time_spent_must_be_milliseconds(team) -> None:
 
 
 def test_submit_tells_the_learning_loop_after_commit(
-    team, django_capture_on_commit_callbacks
+    cast, django_capture_on_commit_callbacks
 ) -> None:
     from learning.models import TrainingRun
 
-    team.project.retrain_every = 1
-    team.project.save()
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+    cast.project.retrain_every = 1
+    cast.project.save()
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         submit(client, item["id"])
     hooks = [c for c in callbacks if getattr(c, "func", None) is labels_submitted]
-    assert [h.args for h in hooks] == [(team.project.pk,)]
-    assert not TrainingRun.objects.filter(project=team.project).exists()
+    assert [h.args for h in hooks] == [(cast.project.pk,)]
+    assert not TrainingRun.objects.filter(project=cast.project).exists()
     hooks[0]()
     # retrain_every=1 and one new label: the learning app queues an automatic run.
-    assert TrainingRun.objects.get(project=team.project).trigger == "auto"
+    assert TrainingRun.objects.get(project=cast.project).trigger == "auto"
 
 
 def test_with_automatic_training_off_submit_schedules_no_learning_hook(
-    team, django_capture_on_commit_callbacks
+    cast, django_capture_on_commit_callbacks
 ) -> None:
-    team.project.retrain_every = 0
-    team.project.save()
-    client = team.client(team.annotator)
-    (item,) = take(client, team.project.pk)
+    cast.project.retrain_every = 0
+    cast.project.save()
+    client = cast.client(cast.anna)
+    (item,) = take(client, cast.project.pk)
     answer(client, item["id"])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert submit(client, item["id"]).status_code == 200
     assert not [c for c in callbacks if getattr(c, "func", None) is labels_submitted]
 
 
-def test_an_outsider_cannot_submit_or_learn_that_the_item_exists(team) -> None:
-    (item,) = take(team.client(team.annotator), team.project.pk)
-    response = submit(team.client(team.outsider), item["id"])
+def test_an_outsider_cannot_submit_or_learn_that_the_item_exists(cast) -> None:
+    (item,) = take(cast.client(cast.anna), cast.project.pk)
+    response = submit(cast.client(cast.otto), item["id"])
     assert response.status_code == 404
     assert not Item.objects.get(pk=item["id"]).submissions.exists()

@@ -69,8 +69,8 @@ def wait_ready(page: Page, item_id: int | None = None, timeout: float = 20_000) 
 
 
 def wait_saved(page: Page, timeout: float = 10_000) -> None:
-    # A function, not an expression: Playwright evals expression strings in the page, which the
-    # Content-Security-Policy (no 'unsafe-eval') refuses.
+    # A function, not an expression string: Playwright evals a bare expression inside the page,
+    # which the Content-Security-Policy (no 'unsafe-eval') refuses.
     page.wait_for_function("() => window.__viewerTest.status().pending === 0", timeout=timeout)
 
 

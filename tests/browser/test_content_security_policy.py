@@ -15,6 +15,7 @@ from pydicom.uid import generate_uid
 
 from annotations.models import Membership
 from tests.browser.support import Browser, ct_slices, sign_in, wait_ready
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,12 +48,12 @@ def j2k_copy(shared_data: Path) -> bytes:
 
 
 def test_workspace_and_dashboard_load_under_the_csp(
-    browser: Browser, live_server, make_project, doctor, shared_data: Path
+    browser: Browser, live_server, anna, shared_data: Path
 ) -> None:
-    project = make_project([j2k_copy(shared_data), *ct_slices(2)], name="CSP", doctor=doctor)
-    Membership.objects.filter(project=project, user=doctor).update(role="admin")
+    project = make_project(dicom=[j2k_copy(shared_data), *ct_slices(2)], name="CSP", annotator=anna)
+    Membership.objects.filter(project=project, user=anna).update(role="admin")
     page = csp_page(browser)
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
 
     page.get_by_test_id(f"project-{project.pk}").click()
     status = wait_ready(page, timeout=30_000)
@@ -70,10 +71,10 @@ def test_workspace_and_dashboard_load_under_the_csp(
 
 
 def test_the_api_docs_render_their_operations_offline_under_the_csp(
-    browser: Browser, live_server, doctor
+    browser: Browser, live_server, anna
 ) -> None:
     page = csp_page(browser)
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
 
     page.goto(f"{live_server.url}/api/docs/")
     page.locator(".opblock").first.wait_for(timeout=30_000)

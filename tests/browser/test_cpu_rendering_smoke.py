@@ -13,16 +13,19 @@ from pydicom.pixels import apply_modality_lut
 
 from annotations.models import Annotation
 from tests.browser.support import Browser, ct_slices, drag, sign_in, wait_ready, wait_saved
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_cpu_rendering_shows_the_image_and_keeps_boxes_in_image_pixels(
-    browser: Browser, live_server, make_project, doctor, artifacts_dir: Path
+    browser: Browser, live_server, anna, artifacts_dir: Path
 ) -> None:
-    project = make_project(ct_slices(1), task_type="detection", classes=("nodule",), doctor=doctor)
+    project = make_project(
+        dicom=ct_slices(1), task_type="detection", classes=("nodule",), annotator=anna
+    )
     page = browser.new_page()
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
     page.goto(f"{live_server.url}/app/projects/{project.pk}?cpu=1")
     status = wait_ready(page)
     assert status["backend"] == "cpu"

@@ -16,22 +16,22 @@ from annotations.models import Annotation, Item, Skip, Submission
 from learning.models import ModelVersion, TrainingRun
 from ml_worker.jobs.train import run_training
 from tests.browser.support import Browser, sign_in
-from tests.learning.factories import CLASSES, label, make_project, synthetic_images
+from tests.cast import CLASSES, label, make_project, synthetic_images
 from tests.reports.conftest import train_active_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def admin(make_user, settings):  # type: ignore[no-untyped-def]
+def admin(alice, settings):  # type: ignore[no-untyped-def]
     settings.TRAINING_HEARTBEAT_INTERVAL_S = 3600
-    return make_user("admin-dash")
+    return alice
 
 
 @pytest.fixture
-def project(admin, make_user):  # type: ignore[no-untyped-def]
+def project(admin, anna):  # type: ignore[no-untyped-def]
     """Two model versions (the second trained on more labels), reads and skips."""
-    project = make_project(admin, n_items=40, n_labelled=26, name="Dashboard chest films")
+    project = make_project(admin=admin, images=40, labelled=26, name="Dashboard chest films")
     train_active_model(project)
     items = list(Item.objects.filter(project=project).order_by("pk"))
     _, truth = synthetic_images(40)  # the same images make_project stored, in item order
@@ -39,7 +39,7 @@ def project(admin, make_user):  # type: ignore[no-untyped-def]
         label(items[index], CLASSES[int(truth[index])])
     second = TrainingRun.objects.create(project=project, config={"max_epochs": 3, "seed": 1})
     assert run_training(second.pk, worker="test") == "succeeded"
-    doctor = make_user("doctor-dash")
+    doctor = anna
     for item, ms in zip(items[:4], (1500, 2500, 4000, 9000), strict=True):
         Submission.objects.create(item=item, user=doctor, time_spent_ms=ms)
     Submission.objects.create(item=items[0], user=admin, time_spent_ms=3000)
@@ -138,8 +138,8 @@ def test_the_charts_plot_the_dashboard_api_figures(
     assert sum(plotted(page, "labels-per-day")["values"]) == 6
     agreement = api["agreement_per_doctor"]
     assert {row["doctor"]: row["with_other_readers"] for row in agreement} == {
-        "admin-dash": 0.5,
-        "doctor-dash": 0.5,
+        "alice": 0.5,
+        "anna": 0.5,
     }
     assert plotted(page, "agreement-per-doctor") == {
         "labels": [row["doctor"] for row in agreement],

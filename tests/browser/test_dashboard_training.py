@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from learning.models import ModelVersion, TrainingRun
 from tests.browser.support import Browser, sign_in
-from tests.learning.factories import make_project
+from tests.cast import make_project
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,10 +40,10 @@ def wait_progress_above(page: Page, run_id: int, floor: float, timeout: float) -
 
 
 def test_retrain_now_shows_progress_and_cancel_stops_the_run(
-    browser: Browser, live_server, celery_worker, make_user, artifacts_dir: Path
+    browser: Browser, live_server, celery_worker, alice, artifacts_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    admin = make_user("admin-train")
-    project = make_project(admin, n_items=48, n_labelled=48, name="Training from the dashboard")
+    admin = alice
+    project = make_project(admin=admin, images=48, labelled=48, name="Training from the dashboard")
     page = browser.new_page()
     sign_in(page, live_server.url, admin.username)
     page.goto(f"{live_server.url}/app/projects/{project.pk}/dashboard")

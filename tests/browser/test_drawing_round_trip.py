@@ -20,6 +20,7 @@ from tests.browser.support import (
     wait_ready,
     wait_saved,
 )
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,13 +40,13 @@ def current(project) -> list[Annotation]:  # type: ignore[no-untyped-def]
 
 
 def test_a_box_is_stored_in_image_pixels_and_a_moved_handle_updates_it(
-    browser: Browser, live_server, make_project, doctor, artifacts_dir: Path
+    browser: Browser, live_server, anna, artifacts_dir: Path
 ) -> None:
     project = make_project(
-        ct_slices(1), task_type="detection", classes=("nodule", "mass"), doctor=doctor
+        dicom=ct_slices(1), task_type="detection", classes=("nodule", "mass"), annotator=anna
     )
     page = browser.new_page()
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
     page.goto(f"{live_server.url}/app/projects/{project.pk}")
     item_id = wait_ready(page)["itemId"]
 
@@ -72,13 +73,13 @@ def test_a_box_is_stored_in_image_pixels_and_a_moved_handle_updates_it(
 
 
 def test_a_polygon_and_a_brush_stroke_come_back_after_a_reload(
-    browser: Browser, live_server, make_project, doctor, artifacts_dir: Path
+    browser: Browser, live_server, anna, artifacts_dir: Path
 ) -> None:
     project = make_project(
-        ct_slices(1), task_type="segmentation", classes=("lesion", "organ"), doctor=doctor
+        dicom=ct_slices(1), task_type="segmentation", classes=("lesion", "organ"), annotator=anna
     )
     page = browser.new_page()
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
     page.goto(f"{live_server.url}/app/projects/{project.pk}")
     item_id = wait_ready(page)["itemId"]
 

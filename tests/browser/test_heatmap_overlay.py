@@ -10,20 +10,21 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from reports.models import HeatMap
 
-from annotations.models import Item, Membership, Project, Role
+from annotations.models import Item, Project
 from ml_worker.explain_tasks import compute_heatmap
 from tests.browser.support import Browser, sign_in, wait_ready
-from tests.learning.factories import make_project
+from tests.cast import make_project
 from tests.reports.conftest import train_active_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def project(make_user, doctor, settings) -> Project:  # type: ignore[no-untyped-def]
+def project(alice, anna, settings) -> Project:  # type: ignore[no-untyped-def]
     settings.TRAINING_HEARTBEAT_INTERVAL_S = 3600
-    project = make_project(make_user("admin-heat"), n_items=24, n_labelled=18, suggestions="before")
-    Membership.objects.create(project=project, user=doctor, role=Role.ANNOTATOR)
+    project = make_project(
+        admin=alice, annotator=anna, images=24, labelled=18, suggestions="before"
+    )
     train_active_model(project)
     return project
 
@@ -42,10 +43,10 @@ def opacity_of(overlay: Locator) -> float:
 
 
 def test_the_doctor_toggles_the_heat_map_and_sets_its_opacity(
-    browser: Browser, live_server, doctor, project, artifacts_dir: Path
+    browser: Browser, live_server, anna, project, artifacts_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page()
-    sign_in(page, live_server.url, doctor.username)
+    sign_in(page, live_server.url, anna.username)
     page.goto(f"{live_server.url}/app/projects/{project.pk}")
     item_id = wait_ready(page)["itemId"]
     assert Item.objects.filter(pk=item_id, project=project).exists()

@@ -10,16 +10,17 @@ from playwright.sync_api import expect
 
 from annotations.models import Annotation, Item
 from tests.browser.support import Browser, ct_slices, sign_in, wait_ready, wait_saved
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_doctor_labels_five_images_by_keyboard_only(
-    browser: Browser, live_server, make_project, doctor, artifacts_dir: Path
+    browser: Browser, live_server, anna, artifacts_dir: Path
 ) -> None:
-    project = make_project(ct_slices(5), name="Chest triage", doctor=doctor)
+    project = make_project(dicom=ct_slices(5), name="Chest triage", annotator=anna)
     page = browser.new_page()
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
 
     # Keyboard only: Tab to the project link, Enter to open it.
     link = page.get_by_test_id(f"project-{project.pk}")

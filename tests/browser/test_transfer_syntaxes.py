@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 
 from annotations.models import Item
 from tests.browser.support import Browser, sign_in, wait_ready
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,11 +49,11 @@ def expected_first_frame(path: Path) -> np.ndarray:
 
 
 def test_every_shared_transfer_syntax_displays_with_pydicoms_pixel_values(
-    browser: Browser, live_server, make_project, doctor, shared_data: Path, artifacts_dir: Path
+    browser: Browser, live_server, anna, shared_data: Path, artifacts_dir: Path
 ) -> None:
     folder = shared_data / "dicom" / "single_files"
     copies = [fresh_copy(folder / name) for name in GREY + COLOUR]
-    project = make_project([data for data, _ in copies], name="Codecs", doctor=doctor)
+    project = make_project(dicom=[data for data, _ in copies], name="Codecs", annotator=anna)
     file_of = {
         item.pk: name
         for item, (_, name) in zip(
@@ -60,7 +61,7 @@ def test_every_shared_transfer_syntax_displays_with_pydicoms_pixel_values(
         )
     }
     page = browser.new_page()
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
     page.goto(f"{live_server.url}/app/projects/{project.pk}")
 
     seen: set[str] = set()

@@ -1,57 +1,35 @@
-"""Personas and real labelled projects for the export tests."""
+"""Real labelled projects for the export tests, and the cast (tests/cast.py) playing on them."""
 
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from rest_framework.test import APIClient
 
-from annotations.models import Membership, Project, Role
+from annotations.models import Project
+from tests.cast import Cast, make_project
 from tests.exports import factories as f
 
 CT_FOLDER = "dicom/ct_head_phantom_philips_ingenuity"
 MR_FOLDER = "dicom/mr_brain_t1_mprage_philips_ingenia"
 
 
-@dataclass
-class Cast:
-    project: Project
-    admin: Any
-    exporter: Any  # an annotator whose membership has can_export
-    reviewer: Any  # a reviewer without the export right
-    annotator: Any
-    outsider: Any
-
-    def client(self, who: str | None) -> APIClient:
-        client = APIClient()
-        if who is not None:
-            client.force_authenticate(getattr(self, who))
-        return client
-
-
-def cast_for(project: Project, make_user: Any) -> Cast:
-    people = {
-        name: make_user(f"{name}-{project.pk}")
-        for name in ("admin", "exporter", "reviewer", "annotator", "outsider")
-    }
-    Membership.objects.create(project=project, user=people["admin"], role=Role.ADMIN)
-    Membership.objects.create(
-        project=project, user=people["exporter"], role=Role.ANNOTATOR, can_export=True
-    )
-    Membership.objects.create(project=project, user=people["reviewer"], role=Role.REVIEWER)
-    Membership.objects.create(project=project, user=people["annotator"], role=Role.ANNOTATOR)
-    return Cast(project=project, **people)
+@pytest.fixture
+def cast(cast: Cast, classification_project: Project) -> Cast:
+    """alice administers the classification project, erin may export it, rita reviews without
+    the export right, anna annotates; otto is in no project."""
+    return cast.on(classification_project, "alice", "erin", "rita", "anna")
 
 
 @pytest.fixture
 def classification_project(db: None) -> Project:
     """12 small chest images of 6 patients (2 each), labelled "normal"/"pneumonia" on import."""
-    project = f.make_project("Chest films", "classification", ["normal", "pneumonia"])
+    project = make_project(
+        name="Chest films", task_type="classification", classes=["normal", "pneumonia"]
+    )
     rng = np.random.default_rng(7)
     for index in range(12):
         pixels = rng.integers(0, 255, size=(20, 24), dtype=np.uint8)
@@ -67,8 +45,11 @@ def classification_project(db: None) -> Project:
 def segmentation_project(db: None, shared_data: Path) -> Project:
     """Real CT and MR slices, as stored (de-identification only at export), with masks and
     polygons; one item read by two doctors."""
-    project = f.make_project(
-        "Head CT lesions", "segmentation", ["brain", "lesion"], deidentify=False
+    project = make_project(
+        name="Head CT lesions",
+        task_type="segmentation",
+        classes=["brain", "lesion"],
+        deidentify=False,
     )
     ct = sorted((shared_data / CT_FOLDER).glob("*.dcm"))[:3]
     mr = sorted((shared_data / MR_FOLDER).glob("*.dcm"))[80:82]

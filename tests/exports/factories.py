@@ -1,5 +1,6 @@
-"""Real projects for the export tests: DICOM ingested through studies.ingest, labels stored as
-Annotation rows the way the workflow stores them (imported labels, or readers who submitted).
+"""Data for the export tests (projects come from tests.cast.make_project): DICOM ingested
+through studies.ingest, labels stored as Annotation rows the way the workflow stores them
+(imported labels, or readers who submitted).
 """
 
 from __future__ import annotations
@@ -13,16 +14,9 @@ import pydicom
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from annotations.models import Annotation, Item, LabelClass, Project, Submission
+from annotations.models import Annotation, Item, Project, Submission
 from studies.ingest import ingest_bytes
 from studies.models import Instance
-
-
-def make_project(name: str, task_type: str, classes: list[str], **fields: Any) -> Project:
-    project = Project.objects.create(name=name, task_type=task_type, **fields)
-    for index, class_name in enumerate(classes):
-        LabelClass.objects.create(project=project, name=class_name, index=index)
-    return project
 
 
 def ingest_files(project: Project, paths: list[Path]) -> list[Instance]:

@@ -10,12 +10,15 @@ from pycocotools.coco import COCO
 from annotations.exports.geometry import decode_row_major_rle
 from annotations.ground_truth import ground_truth_for
 from annotations.models import Item
+from tests.cast import make_project
 from tests.exports import factories as f
 
 
 @pytest.fixture
 def detection_project(db, shared_data):  # type: ignore[no-untyped-def]
-    project = f.make_project("Nodules", "detection", ["nodule", "landmark"], deidentify=False)
+    project = make_project(
+        name="Nodules", task_type="detection", classes=["nodule", "landmark"], deidentify=False
+    )
     ct = sorted((shared_data / "dicom/ct_head_phantom_philips_ingenuity").glob("*.dcm"))[:2]
     f.ingest_files(project, ct)
     for index, item in enumerate(f.items_of(project)):

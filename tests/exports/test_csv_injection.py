@@ -8,6 +8,7 @@ import csv
 import numpy as np
 import pytest
 
+from tests.cast import make_project
 from tests.exports import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -23,10 +24,10 @@ HOSTILE = {
 
 
 def test_formula_like_cells_are_prefixed_with_a_quote_and_read_back_as_text(export) -> None:
-    project = f.make_project(
-        "Hostile names",
-        "classification",
-        [HOSTILE["label"], HOSTILE["second_label"]],
+    project = make_project(
+        name="Hostile names",
+        task_type="classification",
+        classes=[HOSTILE["label"], HOSTILE["second_label"]],
         deidentify=False,  # keep the hostile patient ids as stored
     )
     patients = [HOSTILE["patient"], HOSTILE["minus"], HOSTILE["tab"], HOSTILE["cr"], "PAT-OK"]

@@ -17,8 +17,8 @@ from django.utils import timezone
 from annotations.exports import jobs, services
 from annotations.exports.models import ExportJob
 from annotations.exports.snapshots import freeze_snapshot
+from tests.cast import make_project
 from tests.exports import factories as f
-from tests.exports.conftest import cast_for
 
 
 def wait_for(job_id: int, statuses: set[str], seconds: float = 90) -> ExportJob:
@@ -32,11 +32,8 @@ def wait_for(job_id: int, statuses: set[str], seconds: float = 90) -> ExportJob:
 
 
 @pytest.mark.celery
-def test_a_worker_runs_the_export_and_the_archive_downloads(
-    classification_project, make_user, celery_worker, tmp_path
-) -> None:
-    cast = cast_for(classification_project, make_user)
-    client = cast.client("exporter")
+def test_a_worker_runs_the_export_and_the_archive_downloads(cast, celery_worker, tmp_path) -> None:
+    client = cast.client("erin")
     created = client.post(
         f"/api/v1/projects/{cast.project.pk}/exports/",
         {"formats": ["csv", "imagefolder", "monai"]},
@@ -71,22 +68,21 @@ def test_a_worker_runs_the_export_and_the_archive_downloads(
     assert out.read_bytes() == body
 
 
-def test_a_cancelled_queued_job_never_runs(classification_project, make_user) -> None:
-    cast = cast_for(classification_project, make_user)
+def test_a_cancelled_queued_job_never_runs(cast) -> None:
     job = ExportJob.objects.create(
         project=cast.project, snapshot=freeze_snapshot(cast.project), formats=["csv"]
     )
-    response = cast.client("admin").post(f"/api/v1/exports/{job.pk}/cancel")
+    response = cast.client("alice").post(f"/api/v1/exports/{job.pk}/cancel")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     jobs.execute(job.pk)  # the task arrives anyway: the claim fails, nothing is written
     job.refresh_from_db()
     assert job.status == "cancelled" and job.file_path == ""
     assert not list(services.storage_dir().glob(f"project-{cast.project.pk}/*"))
-    assert cast.client("admin").post(f"/api/v1/exports/{job.pk}/cancel").status_code == 409
+    assert cast.client("alice").post(f"/api/v1/exports/{job.pk}/cancel").status_code == 409
 
 
 def big_project(n: int):  # type: ignore[no-untyped-def]
-    project = f.make_project("Many films", "classification", ["a", "b"])
+    project = make_project(name="Many films", task_type="classification", classes=["a", "b"])
     rng = np.random.default_rng(3)
     for index in range(n):
         data = f.secondary_capture(rng.integers(0, 255, (64, 64), dtype=np.uint8), f"P{index}")
@@ -120,10 +116,7 @@ def test_cancelling_a_running_export_stops_it_and_removes_the_partial_file(monke
     assert not list(Path(services.storage_dir()).glob(f"project-{project.pk}/*"))
 
 
-def test_expired_archives_are_deleted_and_stop_downloading(
-    classification_project, make_user
-) -> None:
-    cast = cast_for(classification_project, make_user)
+def test_expired_archives_are_deleted_and_stop_downloading(cast) -> None:
     job = ExportJob.objects.create(
         project=cast.project, snapshot=freeze_snapshot(cast.project), formats=["csv"]
     )
@@ -132,7 +125,7 @@ def test_expired_archives_are_deleted_and_stop_downloading(
     path = services.storage_dir() / job.file_path
     assert job.status == "succeeded" and path.is_file()
     assert job.expires_at > timezone.now() + timedelta(days=6)
-    client = cast.client("admin")
+    client = cast.client("alice")
     assert client.get(f"/api/v1/exports/{job.pk}/download").status_code == 200
     outcome = services.delete_expired(now=job.expires_at + timedelta(seconds=1))
     assert outcome["deleted"] == 1 and not path.exists()

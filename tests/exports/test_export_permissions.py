@@ -10,12 +10,6 @@ import pytest
 
 from annotations.exports.models import ExportJob
 from annotations.exports.snapshots import freeze_snapshot
-from tests.exports.conftest import cast_for
-
-
-@pytest.fixture
-def cast(classification_project, make_user):  # type: ignore[no-untyped-def]
-    return cast_for(classification_project, make_user)
 
 
 @pytest.fixture
@@ -24,8 +18,8 @@ def job(cast, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-de
     return ExportJob.objects.create(project=cast.project, snapshot=snapshot, formats=["csv"])
 
 
-ALLOWED = ["admin", "exporter"]
-MEMBERS_WITHOUT_RIGHT = ["reviewer", "annotator"]
+ALLOWED = ["alice", "erin"]
+MEMBERS_WITHOUT_RIGHT = ["rita", "anna"]
 
 
 @pytest.mark.parametrize("who", ALLOWED)
@@ -54,7 +48,7 @@ def test_members_without_the_right_are_refused_on_the_project(cast, who, job) ->
 
 
 def test_outsiders_cannot_tell_the_project_or_its_exports_exist(cast, job) -> None:
-    client = cast.client("outsider")
+    client = cast.client("otto")
     pid = cast.project.pk
     assert client.post(f"/api/v1/projects/{pid}/snapshots/").status_code == 404
     assert client.get(f"/api/v1/projects/{pid}/exports/").status_code == 404
@@ -74,18 +68,18 @@ def test_only_admins_may_turn_de_identification_off(
 ) -> None:
     url = f"/api/v1/projects/{cast.project.pk}/exports/"
     body = {"formats": ["csv"], "options": {"deidentify": False}}
-    refused = cast.client("exporter").post(url, body, format="json")
+    refused = cast.client("erin").post(url, body, format="json")
     assert refused.status_code == 400
     assert "de-identification" in str(refused.json())
     with django_capture_on_commit_callbacks(execute=False):
-        accepted = cast.client("admin").post(url, body, format="json")
+        accepted = cast.client("alice").post(url, body, format="json")
     assert accepted.status_code == 202
     assert accepted.json()["options"]["deidentify"] is False
 
 
 def test_bad_requests_are_refused_with_reasons_and_create_nothing(cast) -> None:
     url = f"/api/v1/projects/{cast.project.pk}/exports/"
-    client = cast.client("admin")
+    client = cast.client("alice")
     cases = [
         ({"formats": []}, "formats"),
         ({"formats": ["tiff"]}, "formats"),

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from annotations.exports.models import ExportJob
-from tests.exports.conftest import cast_for
 
 
 @pytest.mark.django_db
@@ -23,12 +22,9 @@ from tests.exports.conftest import cast_for
         ({"formats": ["coco"], "options": {"deidentify": "false"}}, "options.deidentify"),
     ],
 )
-def test_loosely_typed_export_requests_are_a_400(
-    classification_project, make_user, body: dict[str, Any], field: str
-) -> None:  # type: ignore[no-untyped-def]
-    cast = cast_for(classification_project, make_user)
-    response = cast.client("admin").post(
-        f"/api/v1/projects/{classification_project.pk}/exports/", body, format="json"
+def test_loosely_typed_export_requests_are_a_400(cast, body: dict[str, Any], field: str) -> None:  # type: ignore[no-untyped-def]
+    response = cast.client("alice").post(
+        f"/api/v1/projects/{cast.project.pk}/exports/", body, format="json"
     )
     assert response.status_code == 400, response.content
     assert field in response.json()

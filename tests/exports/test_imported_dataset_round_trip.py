@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from annotations.datasets import import_npz
-from tests.exports import factories as f
+from tests.cast import make_project
 
 NPZ = "classification/pneumoniamnist/pneumoniamnist.npz"
 
@@ -17,10 +17,10 @@ def test_pngs_equal_the_npz_images_and_folders_equal_the_npz_labels(
     db, shared_data, export
 ) -> None:
     # A window of centre 128, width 256 maps 8-bit values onto themselves (PS3.3 C.11.2.1.2).
-    project = f.make_project(
-        "PneumoniaMNIST",
-        "classification",
-        ["normal", "pneumonia"],
+    project = make_project(
+        name="PneumoniaMNIST",
+        task_type="classification",
+        classes=["normal", "pneumonia"],
         window_center=128.0,
         window_width=256.0,
     )

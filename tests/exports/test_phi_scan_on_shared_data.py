@@ -18,6 +18,7 @@ import pytest
 
 from annotations.models import Item
 from studies.deid import find_phi
+from tests.cast import make_project
 from tests.exports import factories as f
 from tests.exports.conftest import ALL_SEGMENTATION_FORMATS
 
@@ -100,7 +101,9 @@ def dicom_texts(ds: pydicom.Dataset) -> list[str]:
 def test_a_default_export_of_the_shared_data_contains_no_phi(
     db, shared_data, export, everything
 ) -> None:
-    project = f.make_project("Shared data", "segmentation", ["region"], deidentify=False)
+    project = make_project(
+        name="Shared data", task_type="segmentation", classes=["region"], deidentify=False
+    )
     paths = shared_files(shared_data, everything=everything)
     f.ingest_files(project, paths)
     for item in f.items_of(project):

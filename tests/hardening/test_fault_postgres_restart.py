@@ -38,10 +38,10 @@ import django; django.setup()
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from annotations.models import Membership
-from tests.learning.factories import make_project
+from tests.cast import make_project
 admin = get_user_model().objects.create_user("admin")
 doctor = get_user_model().objects.create_user("doctor")
-project = make_project(admin, n_items={items}, n_labelled=0)
+project = make_project(admin=admin, images={items}, labelled=0)
 Membership.objects.create(project=project, user=doctor, role="annotator")
 print(project.pk, Token.objects.create(user=doctor).key, doctor.pk)
 """

@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 from annotations.models import Item, Lease, Submission
 from learning.models import RunStatus, TrainingRun
 from learning.services.runs import fail_stale_runs
+from tests.cast import make_project
 from tests.hardening.services import PrivateRedis, start_worker, stop_worker
-from tests.learning.factories import make_project
 from tests.learning.test_worker_lifecycle import QUICK, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -60,8 +60,8 @@ def test_runs_queued_before_and_during_a_redis_restart_all_complete(  # type: ig
     admin = make_user("admin")
     client = APIClient()
     client.force_authenticate(admin)
-    before = make_project(admin, n_items=40, n_labelled=24, name="queued before")
-    during = make_project(admin, n_items=40, n_labelled=24, name="asked while down")
+    before = make_project(admin=admin, images=40, labelled=24, name="queued before")
+    during = make_project(admin=admin, images=40, labelled=24, name="asked while down")
 
     status, queued_before = retrain(client, before.pk)  # no worker yet: the message waits
     assert status == 202

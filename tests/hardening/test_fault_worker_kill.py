@@ -15,8 +15,8 @@ from django.test import override_settings
 from annotations.models import Annotation
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
 from learning.services.runs import fail_stale_runs
+from tests.cast import make_project
 from tests.hardening.services import start_worker, stop_worker
-from tests.learning.factories import make_project
 from tests.learning.test_worker_lifecycle import LONG, QUICK, retrain, status_of, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -30,7 +30,7 @@ def test_a_killed_run_is_failed_and_its_queued_follow_up_completes_on_a_new_work
     admin = make_user("admin")
     client = APIClient()
     client.force_authenticate(admin)
-    project = make_project(admin, n_items=40, n_labelled=24)
+    project = make_project(admin=admin, images=40, labelled=24)
     labels = Annotation.objects.filter(item__project=project, is_current=True).count()
     first = retrain(client, project, QUICK)
     wait_for(lambda: status_of(first) == RunStatus.SUCCEEDED, what="the first model")

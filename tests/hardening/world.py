@@ -1,8 +1,9 @@
-"""One small, real world for the hardening tests: project A with an admin, a reviewer and an
-annotator, project B whose admin is "other" (a member elsewhere, the strongest outsider), and an
-outsider in no project. A has real DICOM items (pixel data in the store), a labelled item, an
-annotation, a comment, a training run, an active model version, a snapshot and an export job, so
-every route has a real object to ask for.
+"""One small, real world for the hardening tests, played by the cast of tests/cast.py: project A
+administered by alice, reviewed by rita, annotated by anna; project B administered by olga (a
+member elsewhere, the strongest outsider); otto in no project. The matrix speaks of callers by
+kind (PERSONAS), each played by one persona (PLAYED_BY). A has real DICOM items (pixel data in
+the store), a labelled item, an annotation, a comment, a training run, an active model
+version, a snapshot and an export job, so every route has a real object to ask for.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -21,15 +21,20 @@ from annotations.models import (
     Comment,
     Item,
     Lease,
-    Membership,
     Project,
-    Role,
     Submission,
 )
 from learning.models import DatasetSnapshot, ModelStatus, ModelVersion, RunStatus, TrainingRun
-from tests.learning.factories import make_project
+from tests.cast import Cast, make_project
 
 PERSONAS = ("anonymous", "outsider", "other", "annotator", "reviewer", "admin")
+PLAYED_BY = {
+    "outsider": "otto",
+    "other": "olga",
+    "annotator": "anna",
+    "reviewer": "rita",
+    "admin": "alice",
+}
 
 
 @dataclass
@@ -47,16 +52,13 @@ class World:
     url_values: dict[str, str] = field(default_factory=dict)
 
 
-def build_world() -> World:
-    user_model = get_user_model()
-    users = {
-        name: user_model.objects.create_user(name, f"{name}@x.test", "pw-" + name * 2)
-        for name in PERSONAS[1:]
-    }
-    project = make_project(users["admin"], n_items=6, n_labelled=3, name="A")
-    Membership.objects.create(project=project, user=users["reviewer"], role=Role.REVIEWER)
-    Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
-    other_project = make_project(users["other"], n_items=2, n_labelled=0, name="B")
+def build_world(cast: Cast | None = None) -> World:
+    cast = Cast() if cast is None else cast
+    users = {kind: cast.person(name) for kind, name in PLAYED_BY.items()}
+    project = make_project(images=6, labelled=3, name="A")
+    cast.join(project, "alice", "rita", "anna")
+    other_project = make_project(images=2, labelled=0, name="B")
+    cast.join(other_project, "olga")
 
     item = Item.objects.filter(project=project).order_by("pk").last()
     assert item is not None and item.instance is not None

@@ -1,47 +1,21 @@
-"""Personas and helpers for the learning tests."""
+"""The learning tests' cast plays on an empty classification project (tests/cast.py): alice
+administers it, rita reviews, anna annotates; otto is in no project. And the test broker."""
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 
 import pytest
 import redis
 from django.conf import settings
-from rest_framework.test import APIClient
 
-from annotations.models import LabelClass, Membership, Project, Role
-
-
-@dataclass
-class Cast:
-    project: Project
-    admin: object
-    reviewer: object
-    annotator: object
-    outsider: object
-
-    def client(self, who: str | None) -> APIClient:
-        client = APIClient()
-        if who is not None:
-            client.force_authenticate(getattr(self, who))
-        return client
+from tests.cast import Cast, make_project
 
 
 @pytest.fixture
-def cast(make_user) -> Cast:  # type: ignore[no-untyped-def]
-    """A project with an admin, a reviewer, an annotator, and an outsider who is in none."""
-    project = Project.objects.create(name="Chest films", task_type="classification")
-    for index, name in enumerate(["normal", "pneumonia"]):
-        LabelClass.objects.create(project=project, name=name, index=index)
-    people = {
-        role: make_user(f"{role}-{project.pk}") for role in ("admin", "reviewer", "annotator")
-    }
-    Membership.objects.create(project=project, user=people["admin"], role=Role.ADMIN)
-    Membership.objects.create(project=project, user=people["reviewer"], role=Role.REVIEWER)
-    Membership.objects.create(project=project, user=people["annotator"], role=Role.ANNOTATOR)
-    return Cast(project=project, outsider=make_user(f"outsider-{project.pk}"), **people)
+def cast(cast: Cast) -> Cast:
+    return cast.on(make_project(name="Chest films"), "alice", "rita", "anna")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from learning.models import Score
 from ml_worker.jobs.score import labelled_counts, score_with_version
 from ml_worker.strategies import PoolData, get_strategy
-from tests.learning.factories import CLASSES, make_project
+from tests.cast import CLASSES, make_project
 from tests.learning.test_pool_scoring_job import queue, trained
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +20,12 @@ def _no_heartbeat_thread(settings):  # type: ignore[no-untyped-def]
 
 
 def test_the_version_counts_the_labels_of_each_class_it_learnt_from(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=40, n_labelled=24, strategy="budget_aware")
+    project = make_project(
+        admin=make_user("admin"), images=40, labelled=24, strategy="budget_aware"
+    )
     version = trained(project)
 
-    counts = labelled_counts(version, CLASSES)
+    counts = labelled_counts(version, list(CLASSES))
 
     labels = [entry["label"] for entry in version.snapshot.entries]
     assert counts.tolist() == [labels.count("normal"), labels.count("pneumonia")]
@@ -34,7 +36,9 @@ def test_the_version_counts_the_labels_of_each_class_it_learnt_from(make_user): 
 
 
 def test_a_budget_aware_project_is_scored_and_its_queue_reordered(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=40, n_labelled=24, strategy="budget_aware")
+    project = make_project(
+        admin=make_user("admin"), images=40, labelled=24, strategy="budget_aware"
+    )
     version = trained(project)
     before = queue(project)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from learning.models import RunStatus, TrainingRun
 from ml_worker.jobs.heartbeat import Heartbeat
-from tests.learning.conftest import Cast
+from tests.cast import Cast
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

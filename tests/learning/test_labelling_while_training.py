@@ -17,7 +17,7 @@ from django.db import connection
 
 from annotations.models import Annotation, Item, Membership, Role, Submission
 from learning.models import RunStatus, TrainingRun
-from tests.learning.factories import make_project
+from tests.cast import make_project
 from tests.learning.test_worker_lifecycle import retrain, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,7 +33,7 @@ def test_a_doctor_at_full_speed_gets_no_error_while_the_worker_trains(make_user,
     if connection.vendor != "sqlite":
         pytest.skip("the embedded default is SQLite")
     admin, doctor = make_user("admin"), make_user("doctor")
-    project = make_project(admin, n_items=80, n_labelled=24, retrain_every=5)
+    project = make_project(admin=admin, images=80, labelled=24, retrain_every=5)
     Membership.objects.create(project=project, user=doctor, role=Role.ANNOTATOR)
     admin_client, client = APIClient(), APIClient()
     admin_client.force_authenticate(admin)

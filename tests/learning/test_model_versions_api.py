@@ -30,7 +30,7 @@ def test_members_list_versions_newest_first_without_the_bulky_curves(cast):  # t
     version(cast.project, 1, ModelStatus.RETIRED)
     version(cast.project, 2, ModelStatus.ACTIVE)
 
-    body = cast.client("annotator").get(f"/api/v1/projects/{cast.project.pk}/model-versions/")
+    body = cast.client("anna").get(f"/api/v1/projects/{cast.project.pk}/model-versions/")
 
     assert body.status_code == 200
     assert [(v["number"], v["status"]) for v in body.json()] == [(2, "active"), (1, "retired")]
@@ -40,7 +40,7 @@ def test_members_list_versions_newest_first_without_the_bulky_curves(cast):  # t
 def test_the_detail_carries_all_metrics(cast):  # type: ignore[no-untyped-def]
     v1 = version(cast.project, 1, ModelStatus.ACTIVE)
 
-    body = cast.client("reviewer").get(f"/api/v1/model-versions/{v1.pk}/").json()
+    body = cast.client("rita").get(f"/api/v1/model-versions/{v1.pk}/").json()
 
     assert body["metrics"]["test"]["roc"] == {"big": [1, 2, 3]}
 
@@ -52,7 +52,7 @@ def test_an_admin_rolls_back_to_an_older_version_and_the_pool_is_rescored(
     current = version(cast.project, 2, ModelStatus.ACTIVE)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = activate(cast, "admin", old)
+        response = activate(cast, "alice", old)
 
     assert response.status_code == 200 and response.json()["status"] == "active"
     current.refresh_from_db()
@@ -65,17 +65,17 @@ def test_an_admin_promotes_a_rejected_candidate_by_hand(cast):  # type: ignore[n
     version(cast.project, 1, ModelStatus.ACTIVE)
     candidate = version(cast.project, 2, ModelStatus.REJECTED, auc=0.7)
 
-    assert activate(cast, "admin", candidate).json()["status"] == "active"
+    assert activate(cast, "alice", candidate).json()["status"] == "active"
 
 
 def test_activating_the_active_version_is_a_conflict(cast):  # type: ignore[no-untyped-def]
     current = version(cast.project, 1, ModelStatus.ACTIVE)
 
-    assert activate(cast, "admin", current).status_code == 409
+    assert activate(cast, "alice", current).status_code == 409
 
 
 @pytest.mark.parametrize(
-    ("who", "expected"), [("reviewer", 403), ("annotator", 403), ("outsider", 404), (None, 401)]
+    ("who", "expected"), [("rita", 403), ("anna", 403), ("otto", 404), (None, 401)]
 )
 def test_only_admins_may_activate(cast, who, expected):  # type: ignore[no-untyped-def]
     old = version(cast.project, 1, ModelStatus.RETIRED)
@@ -89,6 +89,6 @@ def test_only_admins_may_activate(cast, who, expected):  # type: ignore[no-untyp
 def test_outsiders_cannot_see_versions(cast):  # type: ignore[no-untyped-def]
     v1 = version(cast.project, 1, ModelStatus.ACTIVE)
 
-    client = cast.client("outsider")
+    client = cast.client("otto")
     assert client.get(f"/api/v1/projects/{cast.project.pk}/model-versions/").status_code == 404
     assert client.get(f"/api/v1/model-versions/{v1.pk}/").status_code == 404

@@ -10,7 +10,7 @@ from annotations.models import Item
 from learning.models import RunStatus, Score, TrainingRun
 from ml_worker.jobs.score import priorities_from_scores, score_cold_start, score_with_version
 from ml_worker.jobs.train import run_training
-from tests.learning.factories import make_project
+from tests.cast import make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def queue(project) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def test_the_active_model_scores_every_pool_item_and_reorders_the_queue(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=40, n_labelled=24, strategy="entropy")
+    project = make_project(admin=make_user("admin"), images=40, labelled=24, strategy="entropy")
     version = trained(project)
     before = queue(project)
 
@@ -56,7 +56,7 @@ def test_the_active_model_scores_every_pool_item_and_reorders_the_queue(make_use
 
 
 def test_completed_items_are_not_rescored(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=30, n_labelled=30)
+    project = make_project(admin=make_user("admin"), images=30, labelled=30)
     version = trained(project)
     Item.objects.filter(project=project, split="train").update(completed=True)
 
@@ -66,7 +66,7 @@ def test_completed_items_are_not_rescored(make_user):  # type: ignore[no-untyped
 
 
 def test_a_version_that_is_no_longer_active_does_not_score(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=30)
+    project = make_project(admin=make_user("admin"), images=30)
     version = trained(project)
     version.status = "retired"
     version.save()
@@ -75,7 +75,7 @@ def test_a_version_that_is_no_longer_active_does_not_score(make_user):  # type: 
 
 
 def test_the_diversity_cold_start_orders_the_pool_before_any_model(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=24, n_labelled=0, cold_start="diversity")
+    project = make_project(admin=make_user("admin"), images=24, labelled=0, cold_start="diversity")
 
     outcome = score_cold_start(project.pk)
 

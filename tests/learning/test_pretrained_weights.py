@@ -13,7 +13,7 @@ from django.conf import settings
 from learning.models import ModelVersion, PretrainedWeights, RunStatus, TrainingRun
 from ml_worker.jobs.train import _load_pretrained, run_training
 from ml_worker.models import ModelSpec, build_model
-from tests.learning.factories import make_project
+from tests.cast import make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +47,10 @@ def source_state() -> dict[str, torch.Tensor]:
 def test_an_admin_uploads_a_checkpoint_and_the_next_model_starts_from_it(
     cast, source_state
 ) -> None:  # type: ignore[no-untyped-def]
-    project = make_project(cast.admin, n_items=30, n_labelled=24)
+    project = make_project(admin=cast.alice, images=30, labelled=24)
     data = _checkpoint(source_state)
 
-    response = _upload(cast.client("admin"), project, data)
+    response = _upload(cast.client("alice"), project, data)
 
     assert response.status_code == 201, response.content
     row = PretrainedWeights.objects.get(project=project)
@@ -76,7 +76,7 @@ def test_an_admin_uploads_a_checkpoint_and_the_next_model_starts_from_it(
 def test_a_file_that_is_not_a_checkpoint_is_refused_and_nothing_is_kept(cast) -> None:  # type: ignore[no-untyped-def]
     folder = Path(settings.MODEL_STORAGE_DIR) / "pretrained"
     before = set(folder.glob("*"))
-    response = _upload(cast.client("admin"), cast.project, b"not a checkpoint at all" * 100)
+    response = _upload(cast.client("alice"), cast.project, b"not a checkpoint at all" * 100)
 
     assert response.status_code == 400
     assert "not a PyTorch checkpoint" in response.json()["file"]
@@ -85,9 +85,9 @@ def test_a_file_that_is_not_a_checkpoint_is_refused_and_nothing_is_kept(cast) ->
 
 
 def test_weights_that_fit_nothing_fail_the_run_and_no_model_is_registered(cast) -> None:  # type: ignore[no-untyped-def]
-    project = make_project(cast.admin, n_items=30, n_labelled=24)
+    project = make_project(admin=cast.alice, images=30, labelled=24)
     assert (
-        _upload(cast.client("admin"), project, _checkpoint({"x.weight": torch.ones(3)})).status_code
+        _upload(cast.client("alice"), project, _checkpoint({"x.weight": torch.ones(3)})).status_code
         == 201
     )
 
@@ -101,7 +101,7 @@ def test_weights_that_fit_nothing_fail_the_run_and_no_model_is_registered(cast) 
 
 
 @pytest.mark.parametrize(
-    ("who", "expected"), [("reviewer", 403), ("annotator", 403), ("outsider", 404), (None, 401)]
+    ("who", "expected"), [("rita", 403), ("anna", 403), ("otto", 404), (None, 401)]
 )
 def test_only_project_admins_upload_weights(cast, source_state, who, expected) -> None:  # type: ignore[no-untyped-def]
     response = _upload(cast.client(who), cast.project, _checkpoint(source_state))

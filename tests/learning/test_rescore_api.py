@@ -10,7 +10,7 @@ from tests.learning.conftest import sent_tasks
 pytestmark = pytest.mark.django_db
 
 
-def rescore(cast, who: str = "admin"):  # type: ignore[no-untyped-def]
+def rescore(cast, who: str = "alice"):  # type: ignore[no-untyped-def]
     return cast.client(who).post(f"/api/v1/projects/{cast.project.pk}/rescore", {}, format="json")
 
 
@@ -46,6 +46,6 @@ def test_without_a_model_a_random_cold_start_keeps_the_attach_order(cast, broker
     assert sent_tasks(broker, "infer") == []
 
 
-@pytest.mark.parametrize(("who", "expected"), [("annotator", 403), ("outsider", 404)])
+@pytest.mark.parametrize(("who", "expected"), [("anna", 403), ("otto", 404)])
 def test_only_admins_may_rescore(cast, who, expected):  # type: ignore[no-untyped-def]
     assert rescore(cast, who).status_code == expected

@@ -21,7 +21,7 @@ def test_an_admin_queues_a_run_and_the_train_queue_gets_it_after_commit(
     cast, broker, django_capture_on_commit_callbacks
 ):  # type: ignore[no-untyped-def]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = cast.client("admin").post(url(cast), {}, format="json")
+        response = cast.client("alice").post(url(cast), {}, format="json")
         assert sent_tasks(broker, "train") == []  # nothing leaves before the commit
     for callback in callbacks:
         callback()
@@ -30,13 +30,13 @@ def test_an_admin_queues_a_run_and_the_train_queue_gets_it_after_commit(
     assert response.json()["status"] == "queued"
     assert response.json()["coalesced"] is False
     run = TrainingRun.objects.get()
-    assert run.requested_by == cast.admin and run.trigger == "manual"
+    assert run.requested_by == cast.alice and run.trigger == "manual"
     assert sent_tasks(broker, "train") == [(TRAIN, [run.pk])]
 
 
 def test_a_second_request_while_one_is_queued_joins_it(cast, broker):  # type: ignore[no-untyped-def]
-    first = cast.client("admin").post(url(cast), {}, format="json").json()
-    second = cast.client("admin").post(url(cast), {}, format="json").json()
+    first = cast.client("alice").post(url(cast), {}, format="json").json()
+    second = cast.client("alice").post(url(cast), {}, format="json").json()
 
     assert second["id"] == first["id"]
     assert second["coalesced"] is True
@@ -47,7 +47,7 @@ def test_requests_during_a_running_run_coalesce_into_one_follow_up(cast):  # typ
     running = TrainingRun.objects.create(
         project=cast.project, status=RunStatus.RUNNING, heartbeat_at=timezone.now()
     )
-    ids = {cast.client("admin").post(url(cast), {}, format="json").json()["id"] for _ in range(3)}
+    ids = {cast.client("alice").post(url(cast), {}, format="json").json()["id"] for _ in range(3)}
 
     assert len(ids) == 1 and running.pk not in ids
     assert TrainingRun.objects.get(pk=ids.pop()).status == RunStatus.QUEUED
@@ -55,15 +55,15 @@ def test_requests_during_a_running_run_coalesce_into_one_follow_up(cast):  # typ
 
 
 def test_a_newer_request_with_settings_replaces_the_queued_runs_settings(cast):  # type: ignore[no-untyped-def]
-    cast.client("admin").post(url(cast), {"config": {"max_epochs": 5}}, format="json")
-    body = cast.client("admin").post(url(cast), {"config": {"max_epochs": 2}}, format="json").json()
+    cast.client("alice").post(url(cast), {"config": {"max_epochs": 5}}, format="json")
+    body = cast.client("alice").post(url(cast), {"config": {"max_epochs": 2}}, format="json").json()
 
     assert body["config"] == {"max_epochs": 2}
 
 
 def test_unknown_or_out_of_range_settings_are_refused_and_nothing_is_queued(cast):  # type: ignore[no-untyped-def]
-    typo = cast.client("admin").post(url(cast), {"config": {"max_epoch": 5}}, format="json")
-    too_many = cast.client("admin").post(url(cast), {"config": {"max_epochs": 0}}, format="json")
+    typo = cast.client("alice").post(url(cast), {"config": {"max_epoch": 5}}, format="json")
+    too_many = cast.client("alice").post(url(cast), {"config": {"max_epochs": 0}}, format="json")
 
     assert typo.status_code == 400 and "max_epoch" in typo.json()
     assert too_many.status_code == 400 and "max_epochs" in too_many.json()
@@ -72,7 +72,7 @@ def test_unknown_or_out_of_range_settings_are_refused_and_nothing_is_queued(cast
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("reviewer", 403), ("annotator", 403), ("outsider", 404), (None, 401)],
+    [("rita", 403), ("anna", 403), ("otto", 404), (None, 401)],
 )
 def test_only_admins_may_start_training(cast, who, expected):  # type: ignore[no-untyped-def]
     response = cast.client(who).post(url(cast), {}, format="json")
@@ -81,7 +81,7 @@ def test_only_admins_may_start_training(cast, who, expected):  # type: ignore[no
     assert not TrainingRun.objects.exists()
 
 
-@pytest.mark.parametrize(("who", "expected"), [("annotator", 200), ("outsider", 404)])
+@pytest.mark.parametrize(("who", "expected"), [("anna", 200), ("otto", 404)])
 def test_members_see_the_runs_and_outsiders_do_not(cast, who, expected):  # type: ignore[no-untyped-def]
     run = TrainingRun.objects.create(project=cast.project)
 

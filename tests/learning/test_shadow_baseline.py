@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from annotations.models import Item
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
 from ml_worker.jobs.train import run_training
-from tests.learning.factories import make_project
+from tests.cast import make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def train(project) -> TrainingRun:  # type: ignore[no-untyped-def]
 
 
 def test_a_run_also_registers_a_shadow_model_trained_on_the_random_picks(admin) -> None:  # type: ignore[no-untyped-def]
-    project = make_project(admin, n_items=60, n_labelled=60, random_share=0.3)
+    project = make_project(admin=admin, images=60, labelled=60, random_share=0.3)
     served_at_random(project, every=2)
 
     run = train(project)
@@ -76,7 +76,7 @@ def test_a_run_also_registers_a_shadow_model_trained_on_the_random_picks(admin) 
 
 
 def test_too_few_random_labels_skip_the_shadow_with_a_note(admin) -> None:  # type: ignore[no-untyped-def]
-    project = make_project(admin, n_items=40, n_labelled=40, random_share=0.1)
+    project = make_project(admin=admin, images=40, labelled=40, random_share=0.1)
     served_at_random(project, every=10)
 
     run = train(project)
@@ -88,7 +88,7 @@ def test_too_few_random_labels_skip_the_shadow_with_a_note(admin) -> None:  # ty
 
 
 def test_no_shadow_when_the_project_serves_nothing_at_random(admin) -> None:  # type: ignore[no-untyped-def]
-    project = make_project(admin, n_items=40, n_labelled=40)
+    project = make_project(admin=admin, images=40, labelled=40)
     served_at_random(project, every=2)  # marks left from an earlier setting do not matter
 
     train(project)

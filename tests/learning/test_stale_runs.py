@@ -81,6 +81,6 @@ def test_listing_runs_applies_the_check(cast, settings):  # type: ignore[no-unty
     settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
     dead = running(cast.project, beat_seconds_ago=300)
 
-    body = cast.client("annotator").get(f"/api/v1/training-runs/{dead.pk}/").json()
+    body = cast.client("anna").get(f"/api/v1/training-runs/{dead.pk}/").json()
 
     assert body["status"] == "failed"

@@ -17,7 +17,7 @@ from ml_worker.jobs import train as train_module
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.snapshot import build_training_set
 from ml_worker.jobs.train import run_training, train_config_for
-from tests.learning.factories import label, make_project
+from tests.cast import label, make_project
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def train(project, **config) -> TrainingRun:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def project(make_user):  # type: ignore[no-untyped-def]
-    return make_project(make_user("admin"), n_items=40, n_labelled=30)
+    return make_project(admin=make_user("admin"), images=40, labelled=30)
 
 
 def test_a_run_trains_evaluates_registers_and_promotes_the_first_model(project):  # type: ignore[no-untyped-def]
@@ -156,7 +156,7 @@ def test_a_stricter_rule_keeps_the_active_model(project):  # type: ignore[no-unt
 
 
 def test_labels_of_one_class_fail_the_run_with_a_reason_and_register_nothing(make_user):  # type: ignore[no-untyped-def]
-    project = make_project(make_user("admin"), n_items=6, n_labelled=0)
+    project = make_project(admin=make_user("admin"), images=6, labelled=0)
     for item in Item.objects.filter(project=project):
         label(item, "normal")
 

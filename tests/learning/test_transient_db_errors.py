@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from learning.models import ModelStatus, RunStatus, TrainingRun
-from tests.learning.factories import make_project
+from tests.cast import make_project
 from tests.learning.test_worker_lifecycle import retrain, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -106,7 +106,7 @@ def test_a_run_survives_the_database_going_away_while_it_writes_progress(  # typ
     admin = make_user("admin")
     client = APIClient()
     client.force_authenticate(admin)
-    project = make_project(admin, n_items=40, n_labelled=24)
+    project = make_project(admin=admin, images=40, labelled=24)
 
     run_id = retrain(client, project, BUSY)
     interferer = _interferer(run_id)

@@ -16,7 +16,7 @@ from django.test import override_settings
 from annotations.models import Item
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
 from learning.services.runs import fail_stale_runs
-from tests.learning.factories import make_project
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -69,7 +69,7 @@ def client(admin):  # type: ignore[no-untyped-def]
 
 
 def test_a_run_goes_from_queued_to_succeeded_and_reorders_the_queue(admin, client, celery_worker):  # type: ignore[no-untyped-def]
-    project = make_project(admin, n_items=40, n_labelled=24)
+    project = make_project(admin=admin, images=40, labelled=24)
     before = queue(project)
     seen: set[str] = set()
 
@@ -89,7 +89,7 @@ def test_a_run_goes_from_queued_to_succeeded_and_reorders_the_queue(admin, clien
 
 
 def test_a_worker_killed_mid_run_leaves_the_previous_model_active(admin, client, celery_worker):  # type: ignore[no-untyped-def]
-    project = make_project(admin, n_items=40, n_labelled=24)
+    project = make_project(admin=admin, images=40, labelled=24)
     first = retrain(client, project, QUICK)
     wait_for(lambda: status_of(first) == RunStatus.SUCCEEDED, what="the first model")
     previous = ModelVersion.objects.get(project=project, status=ModelStatus.ACTIVE)
@@ -115,7 +115,7 @@ def test_a_worker_killed_mid_run_leaves_the_previous_model_active(admin, client,
 
 
 def test_a_cancelled_run_stops_within_one_epoch(admin, client, celery_worker):  # type: ignore[no-untyped-def]
-    project = make_project(admin, n_items=40, n_labelled=24)
+    project = make_project(admin=admin, images=40, labelled=24)
     run_id = retrain(client, project, LONG)
     wait_for(
         lambda: TrainingRun.objects.get(pk=run_id).progress.get("history"),
@@ -135,7 +135,7 @@ def test_a_cancelled_run_stops_within_one_epoch(admin, client, celery_worker):  
 def test_requests_during_a_run_coalesce_into_one_follow_up_that_runs_after_it(  # type: ignore[no-untyped-def]
     admin, client, celery_worker
 ):
-    project = make_project(admin, n_items=40, n_labelled=24)
+    project = make_project(admin=admin, images=40, labelled=24)
     first = retrain(client, project, SLOW)
     wait_for(lambda: status_of(first) == RunStatus.RUNNING, what="the first run to start")
 

@@ -1,35 +1,17 @@
-"""A project with a trained, active model (trained in-process by the real training job) and the
-personas the dashboard, heat map and report tests speak about."""
+"""The reports tests' cast plays on a project with a trained, active model (trained in-process
+by the real training job): alice administers it, rita reviews, anna annotates, otto is outside."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
-from annotations.models import Membership, Project, Role
+from annotations.models import Project
 from learning.models import ModelStatus, ModelVersion, TrainingRun
 from ml_worker.jobs.score import score_with_version
 from ml_worker.jobs.train import run_training
-from tests.learning.factories import make_project
-
-
-@dataclass
-class TrainedProject:
-    project: Project
-    version: ModelVersion
-    admin: Any
-    reviewer: Any
-    annotator: Any
-    outsider: Any
-
-    def client(self, who: str | None) -> APIClient:
-        client = APIClient()
-        if who is not None:
-            client.force_authenticate(getattr(self, who))
-        return client
+from tests.cast import Cast, make_project
 
 
 def train_active_model(project: Project) -> ModelVersion:
@@ -44,14 +26,17 @@ def train_active_model(project: Project) -> ModelVersion:
 
 
 @pytest.fixture
-def trained(make_user, settings) -> TrainedProject:  # type: ignore[no-untyped-def]
+def cast(cast: Cast, settings: Any) -> Cast:
     # The run trains in this test's open transaction: the heartbeat thread's own connection
     # cannot see the run row and would report it lost (→ cancelled) if it beat mid-training.
     settings.TRAINING_HEARTBEAT_INTERVAL_S = 3600
-    admin = make_user("admin-f")
-    project = make_project(admin, n_items=40, n_labelled=30, suggestions="after")
-    people = {"reviewer": make_user("reviewer-f"), "annotator": make_user("annotator-f")}
-    Membership.objects.create(project=project, user=people["reviewer"], role=Role.REVIEWER)
-    Membership.objects.create(project=project, user=people["annotator"], role=Role.ANNOTATOR)
-    version = train_active_model(project)
-    return TrainedProject(project, version, admin, outsider=make_user("outsider-f"), **people)
+    project = make_project(admin=cast.alice, images=40, labelled=30, suggestions="after")
+    cast.on(project, "rita", "anna")
+    train_active_model(project)
+    return cast
+
+
+@pytest.fixture
+def version(cast: Cast) -> ModelVersion:
+    """The project's active model version."""
+    return ModelVersion.objects.get(project=cast.project, status=ModelStatus.ACTIVE)

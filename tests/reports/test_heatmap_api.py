@@ -35,35 +35,35 @@ def _queued_tasks(broker: redis.Redis) -> list[tuple[str, list[int]]]:
     return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
 
 
-def _an_item(trained) -> Item:  # type: ignore[no-untyped-def]
-    return Item.objects.filter(project=trained.project).order_by("pk").last()
+def _an_item(cast) -> Item:  # type: ignore[no-untyped-def]
+    return Item.objects.filter(project=cast.project).order_by("pk").last()
 
 
 def test_the_first_request_queues_the_computation_on_the_infer_queue(
-    trained, broker, django_capture_on_commit_callbacks
+    cast, version, broker, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
+    item = _an_item(cast)
     with django_capture_on_commit_callbacks(execute=True):
-        response = trained.client("reviewer").get(f"/api/v1/items/{item.pk}/heatmap")
+        response = cast.client("rita").get(f"/api/v1/items/{item.pk}/heatmap")
     assert response.status_code == 202
     assert response.json() == {"status": "queued"}
-    heatmap = HeatMap.objects.get(item=item, model_version=trained.version)
+    heatmap = HeatMap.objects.get(item=item, model_version=version)
     assert _queued_tasks(broker) == [("ml_worker.explain_tasks.explain_item", [heatmap.pk])]
 
     with django_capture_on_commit_callbacks(execute=True):
-        again = trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap")
+        again = cast.client("alice").get(f"/api/v1/items/{item.pk}/heatmap")
     assert again.status_code == 202
     assert len(_queued_tasks(broker)) == 1  # not sent twice
 
 
-def test_once_computed_the_map_is_a_png_over_the_image_grid_and_is_cached(trained) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
-    assert trained.client("reviewer").get(f"/api/v1/items/{item.pk}/heatmap").status_code == 202
+def test_once_computed_the_map_is_a_png_over_the_image_grid_and_is_cached(cast) -> None:  # type: ignore[no-untyped-def]
+    item = _an_item(cast)
+    assert cast.client("rita").get(f"/api/v1/items/{item.pk}/heatmap").status_code == 202
     heatmap = HeatMap.objects.get(item=item)
     assert compute_heatmap(heatmap.pk) == "ready"
     assert compute_heatmap(heatmap.pk) == "not-claimed"  # a duplicate message is harmless
 
-    response = trained.client("reviewer").get(f"/api/v1/items/{item.pk}/heatmap")
+    response = cast.client("rita").get(f"/api/v1/items/{item.pk}/heatmap")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     png = Image.open(io.BytesIO(b"".join(response.streaming_content)))
@@ -79,12 +79,12 @@ def test_once_computed_the_map_is_a_png_over_the_image_grid_and_is_cached(traine
     assert sum(heatmap.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_the_map_exports_as_a_secondary_capture_linked_to_its_source(trained) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
-    trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap")
+def test_the_map_exports_as_a_secondary_capture_linked_to_its_source(cast) -> None:  # type: ignore[no-untyped-def]
+    item = _an_item(cast)
+    cast.client("alice").get(f"/api/v1/items/{item.pk}/heatmap")
     compute_heatmap(HeatMap.objects.get(item=item).pk)
 
-    response = trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap.dcm")
+    response = cast.client("alice").get(f"/api/v1/items/{item.pk}/heatmap.dcm")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/dicom"
     ds = pydicom.dcmread(io.BytesIO(response.content))
@@ -99,45 +99,45 @@ def test_the_map_exports_as_a_secondary_capture_linked_to_its_source(trained) ->
     assert np.array_equal(ds.pixel_array, np.round(stored * 255).astype(np.uint8))
     assert "not a diagnosis" in ds.ImageComments
     again = pydicom.dcmread(
-        io.BytesIO(trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap.dcm").content)
+        io.BytesIO(cast.client("alice").get(f"/api/v1/items/{item.pk}/heatmap.dcm").content)
     )
     assert again.SOPInstanceUID == ds.SOPInstanceUID  # the same map exports as the same object
 
 
-def test_an_annotator_sees_the_map_only_after_answering_in_after_mode(trained) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
-    client = trained.client("annotator")
+def test_an_annotator_sees_the_map_only_after_answering_in_after_mode(cast) -> None:  # type: ignore[no-untyped-def]
+    item = _an_item(cast)
+    client = cast.client("anna")
     assert client.get(f"/api/v1/items/{item.pk}/heatmap").status_code == 404
     Annotation.objects.create(
-        item=item, author=trained.annotator, kind="class", payload={"labels": ["normal"]}
+        item=item, author=cast.anna, kind="class", payload={"labels": ["normal"]}
     )
     assert client.get(f"/api/v1/items/{item.pk}/heatmap").status_code == 202
 
 
-def test_outsiders_and_anonymous_callers_learn_nothing(trained) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
-    assert trained.client("outsider").get(f"/api/v1/items/{item.pk}/heatmap").status_code == 404
-    assert trained.client(None).get(f"/api/v1/items/{item.pk}/heatmap").status_code in (401, 403)
+def test_outsiders_and_anonymous_callers_learn_nothing(cast) -> None:  # type: ignore[no-untyped-def]
+    item = _an_item(cast)
+    assert cast.client("otto").get(f"/api/v1/items/{item.pk}/heatmap").status_code == 404
+    assert cast.client(None).get(f"/api/v1/items/{item.pk}/heatmap").status_code in (401, 403)
     assert not HeatMap.objects.exists()
 
 
-def test_a_failed_computation_is_reported_not_served(trained) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
-    trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap")
+def test_a_failed_computation_is_reported_not_served(cast, version) -> None:  # type: ignore[no-untyped-def]
+    item = _an_item(cast)
+    cast.client("alice").get(f"/api/v1/items/{item.pk}/heatmap")
     heatmap = HeatMap.objects.get(item=item)
-    trained.version.checkpoint_path = "/nonexistent/checkpoint.pt"
-    trained.version.save()
+    version.checkpoint_path = "/nonexistent/checkpoint.pt"
+    version.save()
     from ml_worker.jobs import score
 
     score._models.clear()  # the worker's per-process model cache
     assert compute_heatmap(heatmap.pk) == "failed"
-    response = trained.client("admin").get(f"/api/v1/items/{item.pk}/heatmap")
+    response = cast.client("alice").get(f"/api/v1/items/{item.pk}/heatmap")
     assert response.status_code == 422
     assert response.json()["status"] == "failed"
 
 
-def test_a_reviewer_sees_the_heat_map_link_in_the_item_suggestion(trained) -> None:  # type: ignore[no-untyped-def]
-    item = _an_item(trained)
-    suggestion = trained.client("reviewer").get(f"/api/v1/items/{item.pk}/suggestion").json()
+def test_a_reviewer_sees_the_heat_map_link_in_the_item_suggestion(cast) -> None:  # type: ignore[no-untyped-def]
+    item = _an_item(cast)
+    suggestion = cast.client("rita").get(f"/api/v1/items/{item.pk}/suggestion").json()
     assert suggestion["heatmap_url"] == f"/api/v1/items/{item.pk}/heatmap"
-    assert trained.client("reviewer").get(suggestion["heatmap_url"]).status_code in (200, 202)
+    assert cast.client("rita").get(suggestion["heatmap_url"]).status_code in (200, 202)

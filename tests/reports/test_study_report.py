@@ -19,11 +19,11 @@ from ml_worker.explain_tasks import compute_heatmap
 pytestmark = pytest.mark.django_db
 
 
-def _study_with_a_doctors_label(trained):  # type: ignore[no-untyped-def]
-    item = Item.objects.filter(project=trained.project).order_by("pk").last()
+def _study_with_a_doctors_label(cast):  # type: ignore[no-untyped-def]
+    item = Item.objects.filter(project=cast.project).order_by("pk").last()
     Annotation.objects.create(
         item=item,
-        author=trained.annotator,
+        author=cast.anna,
         kind="class",
         source="human",
         payload={"labels": ["pneumonia"]},
@@ -31,21 +31,21 @@ def _study_with_a_doctors_label(trained):  # type: ignore[no-untyped-def]
     return item, item.instance.series.study
 
 
-def _computed_heatmaps(trained, url: str) -> None:  # type: ignore[no-untyped-def]
-    trained.client("reviewer").get(url)  # requests the study's heat maps
-    for heatmap in HeatMap.objects.filter(model_version=trained.version):
+def _computed_heatmaps(cast, version, url: str) -> None:  # type: ignore[no-untyped-def]
+    cast.client("rita").get(url)  # requests the study's heat maps
+    for heatmap in HeatMap.objects.filter(model_version=version):
         compute_heatmap(heatmap.pk)
 
 
 def test_the_pdf_states_the_key_facts_in_text_and_pixels(
-    trained, tmp_path: Path, artifacts_dir: Path
+    cast, version, tmp_path: Path, artifacts_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    item, study = _study_with_a_doctors_label(trained)
-    url = f"/api/v1/projects/{trained.project.pk}/studies/{study.study_instance_uid}/report.pdf"
-    _computed_heatmaps(trained, url)
+    item, study = _study_with_a_doctors_label(cast)
+    url = f"/api/v1/projects/{cast.project.pk}/studies/{study.study_instance_uid}/report.pdf"
+    _computed_heatmaps(cast, version, url)
     assert HeatMap.objects.filter(item=item, status="ready").exists()
 
-    response = trained.client("reviewer").get(url)
+    response = cast.client("rita").get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     pdf = tmp_path / "report.pdf"
@@ -54,17 +54,17 @@ def test_the_pdf_states_the_key_facts_in_text_and_pixels(
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
-    score = Score.objects.get(item=item, model_version=trained.version)
-    names = trained.version.config["class_names"]
+    score = Score.objects.get(item=item, model_version=version)
+    names = version.config["class_names"]
     predicted = names[int(np.argmax(score.probabilities))]
     probability = max(score.probabilities)
-    auc = trained.version.metrics["test"]["auc"]
+    auc = version.metrics["test"]["auc"]
     assert auc is not None, "the stratified test split holds both classes, so AUC is defined"
     assert "DECISION SUPPORT, NOT A DIAGNOSIS" in text
-    assert f"v{trained.version.number} (small_cnn)" in text
+    assert f"v{version.number} (small_cnn)" in text
     assert f"{auc:.3f}" in text
     assert f"Predicted: {predicted}, calibrated probability {probability:.2f}" in text
-    assert "annotator-f: pneumonia" in text
+    assert "anna: pneumonia" in text
     assert "Heat map: ready" in text
     assert study.study_instance_uid in text
 
@@ -90,49 +90,46 @@ def test_the_pdf_states_the_key_facts_in_text_and_pixels(
     assert warm.sum() > 20
 
 
-def test_the_printable_page_says_the_same(trained) -> None:  # type: ignore[no-untyped-def]
-    _item, study = _study_with_a_doctors_label(trained)
-    url = f"/api/v1/projects/{trained.project.pk}/studies/{study.study_instance_uid}/report"
-    _computed_heatmaps(trained, url)
-    response = trained.client("admin").get(url)
+def test_the_printable_page_says_the_same(cast, version) -> None:  # type: ignore[no-untyped-def]
+    _item, study = _study_with_a_doctors_label(cast)
+    url = f"/api/v1/projects/{cast.project.pk}/studies/{study.study_instance_uid}/report"
+    _computed_heatmaps(cast, version, url)
+    response = cast.client("alice").get(url)
     assert response.status_code == 200
     html = response.content.decode()
     assert response["Content-Type"].startswith("text/html")
     assert "Decision support, not a diagnosis" in html
-    assert f"v{trained.version.number} (small_cnn)" in html
-    assert "annotator-f: pneumonia" in html
+    assert f"v{version.number} (small_cnn)" in html
+    assert "anna: pneumonia" in html
     assert "data:image/png;base64," in html
     assert "report.pdf" in html
 
 
-def test_who_may_read_a_report(trained) -> None:  # type: ignore[no-untyped-def]
-    _item, study = _study_with_a_doctors_label(trained)
-    url = f"/api/v1/projects/{trained.project.pk}/studies/{study.study_instance_uid}/report"
-    assert trained.client("outsider").get(url).status_code == 404
-    assert trained.client("annotator").get(url).status_code == 403  # suggestions "after"
-    other = f"/api/v1/projects/{trained.project.pk}/studies/1.2.3.4/report"
-    assert trained.client("admin").get(other).status_code == 404
+def test_who_may_read_a_report(cast) -> None:  # type: ignore[no-untyped-def]
+    _item, study = _study_with_a_doctors_label(cast)
+    url = f"/api/v1/projects/{cast.project.pk}/studies/{study.study_instance_uid}/report"
+    assert cast.client("otto").get(url).status_code == 404
+    assert cast.client("anna").get(url).status_code == 403  # suggestions "after"
+    other = f"/api/v1/projects/{cast.project.pk}/studies/1.2.3.4/report"
+    assert cast.client("alice").get(other).status_code == 404
 
 
-def test_an_annotator_sees_only_their_own_labels_in_the_report(trained, make_user) -> None:  # type: ignore[no-untyped-def]
+def test_an_annotator_sees_only_their_own_labels_in_the_report(cast) -> None:  # type: ignore[no-untyped-def]
     """Blinding (docs/workflow.md): an annotator allowed to read the report (suggestions
     "before") sees their own label, never another reader's, submitted or not; reviewers see
     every reader's."""
-    from annotations.models import Membership, Role
-
-    trained.project.suggestions = "before"
-    trained.project.save(update_fields=["suggestions"])
-    item, study = _study_with_a_doctors_label(trained)  # annotator-f: pneumonia
-    other = make_user("annotator-g")
-    Membership.objects.create(project=trained.project, user=other, role=Role.ANNOTATOR)
+    cast.project.suggestions = "before"
+    cast.project.save(update_fields=["suggestions"])
+    item, study = _study_with_a_doctors_label(cast)  # anna: pneumonia
+    cast.join(cast.project, "ben")
     Annotation.objects.create(
-        item=item, author=other, kind="class", source="human", payload={"labels": ["normal"]}
+        item=item, author=cast.ben, kind="class", source="human", payload={"labels": ["normal"]}
     )
-    url = f"/api/v1/projects/{trained.project.pk}/studies/{study.study_instance_uid}/report"
+    url = f"/api/v1/projects/{cast.project.pk}/studies/{study.study_instance_uid}/report"
 
-    own = trained.client("annotator").get(url).content.decode()
-    assert "annotator-f: pneumonia" in own
-    assert "annotator-g" not in own
+    own = cast.client("anna").get(url).content.decode()
+    assert "anna: pneumonia" in own
+    assert "ben" not in own
 
-    reviewer = trained.client("reviewer").get(url).content.decode()
-    assert "annotator-f: pneumonia" in reviewer and "annotator-g: normal" in reviewer
+    reviewer = cast.client("rita").get(url).content.decode()
+    assert "anna: pneumonia" in reviewer and "ben: normal" in reviewer

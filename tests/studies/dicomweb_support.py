@@ -26,16 +26,6 @@ def pydicom_file(name: str) -> Path:
     return Path(pydicom.data.get_testdata_file(name))
 
 
-def make_project(name: str = "Chest", *, deidentify: bool = False, **members: Any) -> Any:
-    """A project with members given as role=user (admin=..., annotator=..., reviewer=...)."""
-    from annotations.models import Membership, Project
-
-    project = Project.objects.create(name=name, task_type="classification", deidentify=deidentify)
-    for role, user in members.items():
-        Membership.objects.create(project=project, user=user, role=role)
-    return project
-
-
 def attach(project: Any, instance: Instance) -> None:
     from annotations.models import Item
 

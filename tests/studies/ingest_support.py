@@ -52,19 +52,6 @@ def pydicom_file(name: str) -> Path:
     return Path(pydicom.data.get_testdata_file(name))
 
 
-def make_project(
-    name: str = "Project", *, deidentify: bool = False, unit: str = "instance", **members: Any
-) -> Any:
-    from annotations.models import Membership, Project
-
-    project = Project.objects.create(
-        name=name, task_type="classification", deidentify=deidentify, unit=unit
-    )
-    for role, user in members.items():
-        Membership.objects.create(project=project, user=user, role=role)
-    return project
-
-
 def expected_frames(path: Path) -> list[np.ndarray]:
     """pydicom's own decode of the original file, one array per frame."""
     ds = pydicom.dcmread(path)

@@ -19,8 +19,8 @@ from annotations.models import Annotation, Item
 from studies.frames import decode_frame
 from studies.models import Instance
 from studies.storage import read_dataset
+from tests.cast import make_project
 from tests.studies.ingest_support import (
-    make_project,
     row_counts,
     store_dir,  # noqa: F401 (fixture)
     stored_files,
@@ -34,7 +34,7 @@ def _npz(shared_data: Path) -> Path:
 
 
 def test_a_medmnist_subset_imports_with_its_labels_and_official_splits(shared_data) -> None:
-    project = make_project("pneumonia", deidentify=True)
+    project = make_project(name="pneumonia", deidentify=True, classes=())
     npz = np.load(_npz(shared_data))
 
     count = import_npz(project, _npz(shared_data), class_names=["normal", "pneumonia"], limit=4)
@@ -61,7 +61,7 @@ def test_a_medmnist_subset_imports_with_its_labels_and_official_splits(shared_da
 
 
 def test_imported_images_are_valid_secondary_capture_objects(shared_data) -> None:
-    project = make_project(deidentify=False)
+    project = make_project(deidentify=False, classes=())
 
     import_npz(project, _npz(shared_data), class_names=["normal", "pneumonia"], limit=1)
 
@@ -78,7 +78,7 @@ def test_imported_images_are_valid_secondary_capture_objects(shared_data) -> Non
 
 
 def test_importing_the_same_dataset_again_adds_nothing(shared_data) -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     import_npz(project, _npz(shared_data), class_names=["normal", "pneumonia"], limit=2)
     counts, files = row_counts(), stored_files()
 
@@ -108,7 +108,7 @@ def _png_tree(root: Path) -> Path:
 
 def test_a_class_per_folder_png_tree_imports_with_labels_and_splits(tmp_path) -> None:
     root = _png_tree(tmp_path / "dataset")
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
 
     count = import_image_folder(project, root)
 
@@ -131,7 +131,7 @@ def test_a_class_per_folder_png_tree_imports_with_labels_and_splits(tmp_path) ->
 
 
 def test_arrays_that_do_not_fit_together_are_refused_before_anything_is_written() -> None:
-    project = make_project()
+    project = make_project(deidentify=False, classes=())
     images = np.zeros((3, 8, 8), dtype=np.uint8)
     before = row_counts()
 

@@ -13,8 +13,8 @@ from studies.deid import DeidContext, deidentify, find_phi, shift_date, shift_da
 from studies.ingest import ingest_bytes
 from studies.models import DeidentificationMap, Instance, Study
 from studies.storage import read_dataset
+from tests.cast import make_project
 from tests.studies.ingest_support import (
-    make_project,
     pydicom_file,
     rewrite,
     store_dir,  # noqa: F401 (fixture)
@@ -34,7 +34,7 @@ def _days(a: str, b: str) -> int:
 def test_a_deidentified_series_has_no_phi_left_while_the_original_has_plenty(
     shared_data: Path,
 ) -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     files = _ct_series(shared_data)
 
     outcomes = [ingest_bytes(p.read_bytes(), project=project) for p in files]
@@ -58,7 +58,7 @@ def test_a_deidentified_series_has_no_phi_left_while_the_original_has_plenty(
 def test_uids_are_remapped_consistently_across_the_study_and_kept_in_the_map(
     shared_data: Path,
 ) -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     files = _ct_series(shared_data)
     originals = [pydicom.dcmread(p, stop_before_pixels=True) for p in files]
 
@@ -85,7 +85,7 @@ def test_uids_are_remapped_consistently_across_the_study_and_kept_in_the_map(
 
 
 def test_dates_are_shifted_by_one_per_patient_offset_recorded_in_the_map(shared_data: Path) -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     mr = sorted((shared_data / "dicom" / "mr_brain_t1_mprage_philips_ingenia").glob("*.dcm"))[0]
     original = pydicom.dcmread(mr, stop_before_pixels=True)
     later_study = rewrite(
@@ -113,7 +113,7 @@ def test_dates_are_shifted_by_one_per_patient_offset_recorded_in_the_map(shared_
 
 
 def test_ingesting_the_same_original_again_is_a_duplicate_not_a_second_copy() -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     path = pydicom_file("CT_small.dcm")
 
     first = ingest_bytes(path.read_bytes(), project=project)
@@ -124,7 +124,7 @@ def test_ingesting_the_same_original_again_is_a_duplicate_not_a_second_copy() ->
 
 
 def test_ultrasound_without_a_burned_in_statement_is_flagged(shared_data: Path) -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     us = shared_data / "dicom" / "single_files" / "us_rgb_ge_j2k_lossless.dcm"
     mr = shared_data / "dicom" / "single_files" / "ts_mr_siemens_explicit_le.dcm"
 

@@ -8,11 +8,11 @@ from django.core.cache import cache
 from django.test import Client
 
 from studies.models import AuditEvent
+from tests.cast import make_project
 from tests.studies.dicomweb_support import (
     attach,
     ingest,
     instance_url,
-    make_project,
     pydicom_file,
     session_client,
     token_client,
@@ -29,7 +29,7 @@ def world(make_user):  # type: ignore[no-untyped-def]
         make_user("out"),
         make_user("root", superuser=True),
     )
-    project = make_project(annotator=annotator)
+    project = make_project(annotator=annotator, deidentify=False, classes=())
     attached = ingest(pydicom_file("CT_small.dcm"))
     other = ingest(pydicom_file("MR_small.dcm"))
     attach(project, attached)

@@ -9,11 +9,11 @@ from django.core.cache import cache
 from django.test import Client
 
 from studies.models import AuditEvent
+from tests.cast import make_project
 from tests.studies.dicomweb_support import (
     attach,
     ingest,
     instance_url,
-    make_project,
     pydicom_file,
     session_client,
     token_client,
@@ -26,7 +26,7 @@ CORNERSTONE = "multipart/related; type=application/octet-stream; transfer-syntax
 def world(make_user):  # type: ignore[no-untyped-def]
     cache.clear()
     annotator, outsider = make_user("ann"), make_user("out")
-    project = make_project(annotator=annotator)
+    project = make_project(annotator=annotator, deidentify=False, classes=())
     attached = ingest(pydicom_file("CT_small.dcm"))
     attach(project, attached)
     return {"annotator": annotator, "outsider": outsider, "attached": attached}

@@ -17,12 +17,12 @@ from rest_framework.authtoken.models import Token
 from annotations.models import Membership
 from config.paths import REPO_ROOT
 from studies.dicomweb import hotcache
+from tests.cast import make_project
 from tests.conftest import _worker_env
 from tests.studies.dicomweb_support import (
     attach,
     ingest,
     instance_url,
-    make_project,
     pydicom_file,
     session_client,
     token_client,
@@ -48,7 +48,7 @@ def in_another_process(code: str) -> None:
 @pytest.fixture
 def world(make_user):  # type: ignore[no-untyped-def]
     annotator = make_user("ann")
-    project = make_project(annotator=annotator)
+    project = make_project(annotator=annotator, deidentify=False, classes=())
     attached = ingest(pydicom_file("CT_small.dcm"))
     attach(project, attached)
     return {

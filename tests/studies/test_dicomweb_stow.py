@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from studies.models import Instance
-from tests.studies.dicomweb_support import make_project, pydicom_file, token_client
+from tests.cast import make_project
+from tests.studies.dicomweb_support import pydicom_file, token_client
 
 BOUNDARY = "b0undary"
 STOW_TYPE = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'
@@ -113,7 +114,7 @@ def test_project_stow_attaches_to_the_project_and_needs_its_admin(make_user):
     from annotations.models import Item
 
     owner, annotator = make_user("owner"), make_user("ann")
-    project = make_project(admin=owner, annotator=annotator)
+    project = make_project(admin=owner, annotator=annotator, deidentify=False, classes=())
     url = f"/dicomweb/projects/{project.pk}/studies"
     assert post(token_client(annotator), body(CT), url=url).status_code == 403
     assert post(token_client(make_user("out")), body(CT), url=url).status_code == 404

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.studies.dicomweb_support import attach, ingest, make_project, pydicom_file, token_client
+from tests.cast import make_project
+from tests.studies.dicomweb_support import attach, ingest, pydicom_file, token_client
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def studies():  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 def test_an_annotator_lists_only_their_projects_studies(make_user, studies):
     annotator = make_user("ann")
-    attach(make_project(annotator=annotator), studies["CT_small.dcm"])
+    attach(make_project(annotator=annotator, deidentify=False, classes=()), studies["CT_small.dcm"])
     page = token_client(annotator).get("/api/v1/studies/").json()
     assert page["count"] == 1
     (study,) = page["results"]

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from annotations.models import Annotation, Item
 from studies.models import Instance
+from tests.cast import make_project
 from tests.studies.ingest_support import (
-    make_project,
     store_dir,  # noqa: F401 (fixture)
 )
 
@@ -47,7 +47,7 @@ def test_an_interrupted_import_continues_where_it_stopped(shared_data) -> None:
 
 
 def test_rerunning_into_a_deidentifying_project_skips_what_it_already_holds(shared_data) -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     _run("import_dicom", str(_ct(shared_data)), "--project", str(project.pk))
 
     output = _run("import_dicom", str(_ct(shared_data)), "--project", str(project.pk))
@@ -62,7 +62,7 @@ def test_an_unknown_project_is_a_clear_error(shared_data) -> None:
 
 
 def test_import_dataset_loads_a_medmnist_npz_subset(shared_data) -> None:
-    project = make_project()
+    project = make_project(deidentify=False, classes=())
     npz = shared_data / "classification" / "pneumoniamnist" / "pneumoniamnist.npz"
 
     output = _run(
@@ -88,7 +88,7 @@ def test_import_dataset_loads_a_class_per_folder_tree(tmp_path) -> None:
         Image.new("L", (16, 16), color=40 if name == "normal" else 200).save(
             tmp_path / name / "a.png"
         )
-    project = make_project()
+    project = make_project(deidentify=False, classes=())
 
     output = _run("import_dataset", str(tmp_path), "--project", str(project.pk))
 

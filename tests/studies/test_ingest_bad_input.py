@@ -13,8 +13,8 @@ from django.db import connection
 from pydicom.encaps import encapsulate
 
 from studies.ingest import ingest_bytes
+from tests.cast import make_project
 from tests.studies.ingest_support import (
-    make_project,
     pydicom_file,
     rewrite,
     row_counts,
@@ -96,7 +96,7 @@ def test_bad_input_is_rejected_with_its_reason_and_leaves_nothing_behind(
     case: str, make_user
 ) -> None:
     make_data, code, reason = CORPUS[case]
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     before = row_counts()
 
     outcome = ingest_bytes(make_data(), source_name=case, project=project)
@@ -141,7 +141,7 @@ def _fail_instance_inserts() -> None:
 
 
 def test_when_indexing_fails_the_stored_bytes_and_rows_are_removed() -> None:
-    project = make_project(deidentify=True)
+    project = make_project(deidentify=True, classes=())
     _fail_instance_inserts()
     before = row_counts()
 

@@ -9,8 +9,8 @@ from annotations.models import Item
 from studies.ingest import ingest_bytes
 from studies.models import Instance
 from studies.storage import get_store
+from tests.cast import make_project
 from tests.studies.ingest_support import (
-    make_project,
     pydicom_file,
     rewrite,
     row_counts,
@@ -65,7 +65,10 @@ def test_the_stored_object_is_the_received_bytes_under_their_sha256() -> None:
 
 
 def test_a_duplicate_ingested_into_another_project_is_attached_to_it_too() -> None:
-    chest, brain = make_project("chest"), make_project("brain")
+    chest, brain = (
+        make_project(name="chest", deidentify=False, classes=()),
+        make_project(name="brain", deidentify=False, classes=()),
+    )
 
     first = ingest_bytes(CT.read_bytes(), project=chest)
     second = ingest_bytes(CT.read_bytes(), project=brain)
@@ -77,7 +80,10 @@ def test_a_duplicate_ingested_into_another_project_is_attached_to_it_too() -> No
 
 
 def test_a_frame_project_gets_one_item_per_frame_and_a_series_project_one_per_series() -> None:
-    frames, series = make_project("frames", unit="frame"), make_project("series", unit="series")
+    frames, series = (
+        make_project(name="frames", unit="frame", deidentify=False, classes=()),
+        make_project(name="series", unit="series", deidentify=False, classes=()),
+    )
     path = pydicom_file("SC_rgb_rle_2frame.dcm")
 
     outcome = ingest_bytes(path.read_bytes(), project=frames)
@@ -90,7 +96,7 @@ def test_a_frame_project_gets_one_item_per_frame_and_a_series_project_one_per_se
 
 
 def test_items_carry_the_patient_key_used_for_patient_level_splits() -> None:
-    project = make_project()
+    project = make_project(deidentify=False, classes=())
 
     ingest_bytes(CT.read_bytes(), project=project)
 

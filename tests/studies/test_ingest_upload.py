@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from studies.models import AuditEvent, Instance
+from tests.cast import make_project
 from tests.studies.ingest_support import (
-    make_project,
     pydicom_file,
     row_counts,
     store_dir,  # noqa: F401 (fixture)
@@ -47,7 +47,7 @@ def test_an_admin_uploads_files_and_a_zip_into_their_project_and_gets_one_outcom
     make_user,
 ) -> None:
     admin = make_user("admin")
-    project = make_project(deidentify=True, admin=admin)
+    project = make_project(deidentify=True, admin=admin, classes=())
 
     response = _client(admin).post(
         URL,
@@ -113,7 +113,7 @@ def test_a_superuser_may_upload_outside_any_project(make_user) -> None:
 
 def test_an_annotator_may_not_upload_into_their_project(make_user) -> None:
     annotator = make_user("ann")
-    project = make_project(annotator=annotator)
+    project = make_project(annotator=annotator, deidentify=False, classes=())
 
     response = _client(annotator).post(
         URL,
@@ -126,7 +126,7 @@ def test_an_annotator_may_not_upload_into_their_project(make_user) -> None:
 
 
 def test_an_outsider_gets_404_for_someone_elses_project(make_user) -> None:
-    project = make_project(admin=make_user("admin"))
+    project = make_project(admin=make_user("admin"), deidentify=False, classes=())
 
     response = _client(make_user("outsider")).post(
         URL,

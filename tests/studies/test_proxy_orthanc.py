@@ -13,10 +13,10 @@ from django.core.management import call_command
 from PIL import Image
 
 from studies.models import Instance
+from tests.cast import make_project
 from tests.studies.dicomweb_support import (
     attach,
     instance_url,
-    make_project,
     token_client,
 )
 from tests.studies.orthanc_netns import OrthancPeer, unavailable_reason
@@ -69,7 +69,7 @@ def test_upstream_studies_are_indexed_and_served_with_our_access_rules(
     assert Instance.objects.count() == len(FILES)
 
     annotator, outsider = make_user("ann"), make_user("out")
-    project = make_project(annotator=annotator)
+    project = make_project(annotator=annotator, deidentify=False, classes=())
     by_name = {}
     for instance in instances:
         attach(project, instance)

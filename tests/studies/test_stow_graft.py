@@ -11,9 +11,9 @@ import pytest
 from pydicom.uid import generate_uid
 
 from studies.models import Instance, Series
+from tests.cast import make_project
 from tests.studies.dicomweb_support import (
     ingest,
-    make_project,
     pydicom_file,
     token_client,
 )
@@ -38,8 +38,10 @@ def two_projects(make_user):  # type: ignore[no-untyped-def]
     from tests.studies.dicomweb_support import attach
 
     people = {n: make_user(n) for n in ("a_admin", "a_ann", "b_ann")}
-    project_a = make_project("A", admin=people["a_admin"], annotator=people["a_ann"])
-    project_b = make_project("B", annotator=people["b_ann"])
+    project_a = make_project(
+        name="A", admin=people["a_admin"], annotator=people["a_ann"], deidentify=False, classes=()
+    )
+    project_b = make_project(name="B", annotator=people["b_ann"], deidentify=False, classes=())
     instance = ingest(pydicom_file("CT_small.dcm"))
     attach(project_b, instance)
     return project_a, project_b, instance, people
@@ -94,7 +96,7 @@ def test_resending_another_projects_instance_does_not_attach_it(two_projects):
 @pytest.mark.django_db
 def test_a_project_may_keep_adding_series_to_its_own_study(make_user):
     admin = make_user("owner")
-    project = make_project("Own", admin=admin)
+    project = make_project(name="Own", admin=admin, deidentify=False, classes=())
     url = f"/dicomweb/projects/{project.pk}/studies"
     client = token_client(admin)
     assert post(client, body(CT), url=url).status_code == 200

@@ -6,7 +6,7 @@ import pytest
 
 from annotations.models import Item
 from studies.models import Study
-from tests.annotations.factories import add_member, make_instances, make_project
+from tests.cast import add_member, make_instances, make_project
 
 pytestmark = pytest.mark.django_db
 
