@@ -13,8 +13,8 @@ from annotations.models import Annotation
 from annotations.payloads import encode_mask
 from annotations.services.errors import Invalid
 from annotations.services.provenance import parse_provenance, recompute
-from tests.annotations.factories import add_member, make_project
 from tests.annotations.helpers import take
+from tests.cast import add_member, make_project
 
 ROWS = COLS = 64
 

@@ -11,13 +11,13 @@ import hashlib
 import pydicom
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from annotations.models import Annotation, Item, LabelClass, Membership, Project, Role
+from annotations.models import Annotation, Item, Project
 from annotations.payloads import encode_mask, rasterize
 from core.demo.generated_lesions import LesionSet, generate_lesion_images
 from studies.frames import compute_frame_offsets
 from studies.models import Instance, Patient, Series, Study
 from studies.storage import get_store
-from tests.learning.factories import _dicom_bytes
+from tests.cast import _dicom_bytes, make_project
 
 
 def make_seg_project(
@@ -31,15 +31,15 @@ def make_seg_project(
 ) -> tuple[Project, LesionSet]:
     defaults: dict[str, object] = {
         "name": "Lesions",
-        "task_type": "segmentation",
         "strategy": "seg_entropy",
         "input_size": 32,
         "retrain_every": 1000,
         "batch_size": 4,
     }
-    project = Project.objects.create(**(defaults | fields))
-    Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
-    LabelClass.objects.create(project=project, name="lesion", index=0)
+    # The suite's one project factory; the lesion images are added below.
+    project = make_project(
+        task_type="segmentation", classes=("lesion",), admin=admin, **(defaults | fields)
+    )
     generated = generate_lesion_images(count=n_items, size=size, seed=seed)
     n_labelled = n_items if n_labelled is None else n_labelled
     for i in range(n_items):

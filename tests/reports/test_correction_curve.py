@@ -11,8 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotations.payloads import encode_mask
-from tests.annotations.factories import add_member, make_project
 from tests.annotations.helpers import take
+from tests.cast import add_member, make_project
 
 pytestmark = pytest.mark.django_db
 
