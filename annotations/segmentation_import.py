@@ -6,7 +6,8 @@ when the project asks, stored, indexed and given its Item by the one item creato
 map becomes submitted annotations of source "imported", authored by the import user: one mask
 per class present, or, for an image without any object, a "no findings" class answer
 (`{"labels": []}`), which ground truth and training read as a negative. Imported items are
-complete: they are not served to doctors again.
+complete: they are not served to doctors again. After commit each item's masks are also
+stored as a DICOM SEG in its study (annotations.seg_store).
 
 All files are read and checked first (annotations.segmentation_sources), then everything is
 written in one transaction: a bad file leaves no row. Bytes stored by ingest for a batch that
@@ -25,6 +26,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from annotations import seg_store
 from annotations.datasets import _uid, ensure_label_classes, secondary_capture
 from annotations.models import (
     Annotation,
@@ -158,6 +160,7 @@ def _record(
     if entry.split and not item.split:  # splits are locked once assigned
         updates["split"] = entry.split
     Item.objects.filter(pk=item.pk).update(**updates)
+    seg_store.sync_after_commit(item.pk)  # bulk_create sends no signal
     masks = sum(1 for row in rows if row.kind == "mask")
     return masks, int(masks == 0)
 
