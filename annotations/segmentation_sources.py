@@ -240,7 +240,8 @@ def _nifti_planes(path: Path) -> np.ndarray:
     import nibabel as nib
 
     try:
-        data = np.asanyarray(nib.load(str(path)).dataobj)
+        image: Any = nib.load(str(path))
+        data = np.asanyarray(image.dataobj)
     except Exception as exc:  # nibabel raises many types for a broken file
         raise SegmentationSourceError(f"{path.name} is not a readable NIfTI file: {exc}") from exc
     if data.ndim == 2:
