@@ -24,6 +24,7 @@ exported as DICOM SEG by the export (annotations.exports.formats.dicom_seg) but 
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable
 from functools import partial
@@ -35,7 +36,7 @@ from django.db import transaction
 from pydicom.sr.codedict import codes
 
 from annotations.datasets import _uid
-from annotations.exports.formats.dicom_seg import dicom_bytes
+from annotations.exports.formats.dicom_seg import DEID_MARKERS, dicom_bytes
 from annotations.exports.geometry import class_masks
 from annotations.ground_truth import ground_truth_for
 from annotations.models import Item, TaskType
@@ -115,6 +116,11 @@ def build_seg(item: Item, shapes: list[dict[str, Any]], version_key: str) -> byt
         series_description=f"Radloop masks: {project.name}"[:64],
         omit_empty_frames=True,
     )
+    # Its patient and study come from a de-identified source: it says so as the source does
+    # (PS3.15 E.1.1), as the dicom_seg export does.
+    for keyword in DEID_MARKERS:
+        if keyword in source:
+            setattr(seg, keyword, copy.deepcopy(source[keyword].value))
     return dicom_bytes(seg)
 
 

@@ -84,6 +84,7 @@ def test_each_imported_mask_is_a_pixel_exact_seg_in_its_study_and_not_an_item(im
         ds = read_dataset(seg)
         assert ds.PatientID == item.instance.series.study.patient.patient_id != entry.case
         assert [s.SegmentLabel for s in ds.SegmentSequence] == ["cyst", "tumour"]
+        assert ds.PatientIdentityRemoved == "YES"
     assert not Item.objects.filter(instance__sop_class_uid=SEGMENTATION_STORAGE).exists()
 
 
