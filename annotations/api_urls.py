@@ -15,6 +15,11 @@ urlpatterns = [
         name="member",
     ),
     path("projects/<id:project_id>/attach", projects.Attach.as_view(), name="attach"),
+    path(
+        "projects/<id:project_id>/import-segmentation",
+        projects.ImportSegmentation.as_view(),
+        name="import-segmentation",
+    ),
     path("projects/<id:project_id>/queue/next", work.QueueNext.as_view(), name="queue-next"),
     path("projects/<id:project_id>/review/", review.ReviewQueue.as_view(), name="review-queue"),
     path("projects/<id:project_id>/agreement", review.Agreement.as_view(), name="agreement"),

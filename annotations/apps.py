@@ -15,3 +15,22 @@ class AnnotationsConfig(AppConfig):
 
         hotcache.revoke_when_changed(Membership)
         hotcache.forget_when_changed(Item)
+        connect_seg_sync()
+
+
+def connect_seg_sync() -> None:
+    """Every change of an item's truth (an annotation version, a submitted read, a review) re-
+    writes its stored DICOM SEG after commit (annotations.seg_store, decision 0171). Signals, so
+    each writer need not remember; bulk writers (imports) call seg_store themselves."""
+    from django.db.models.signals import post_save
+
+    from annotations.models import Annotation, Review, Submission
+    from annotations.seg_store import sync_after_commit
+
+    def changed(sender: type, instance: Annotation | Review | Submission, **_: object) -> None:
+        sync_after_commit(instance.item_id)
+
+    for model in (Annotation, Submission, Review):
+        post_save.connect(
+            changed, sender=model, weak=False, dispatch_uid=f"seg-sync-{model.__name__}"
+        )

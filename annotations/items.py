@@ -59,13 +59,24 @@ def _new_item(project: Project, instance: Instance, frame: int, *, whole_series:
     )
 
 
+# Objects that are not images to label: DICOM Segmentation (Radloop stores the doctors' masks
+# as SEG instances in their study, annotations.seg_store; a SEG from another tool is a label,
+# not an image, too). Rows are not asked: upstream-indexed instances may not know theirs yet.
+NOT_LABELLED_SOP_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.66.4"})
+
+
+def is_labellable(instance: Instance) -> bool:
+    return instance.sop_class_uid not in NOT_LABELLED_SOP_CLASSES
+
+
 def create_items(project: Project, instances: Iterable[Instance]) -> int:
     """Create the project's missing Items for these instances: one per instance, per frame or
-    per series (Project.unit). Idempotent; returns how many are new.
+    per series (Project.unit). Idempotent; returns how many are new. Segmentations and other
+    non-image objects get none (is_labellable).
 
     Callers pass instances with `series__study__patient` at hand (select_related, or just
     indexed). Runs inside the caller's transaction when there is one (ingest's)."""
-    instances = list(instances)
+    instances = [instance for instance in instances if is_labellable(instance)]
     if not instances:
         return 0
     wanted: list[Item] = []

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +20,7 @@ from annotations.services.attach import check_attach_request, do_attach
 from annotations.services.counts import with_counts
 from annotations.services.errors import Forbidden
 from annotations.services.projects import do_create_project, do_set_member, do_update_project
+from annotations.services.segmentation_upload import import_uploaded_set
 
 
 class ProjectFilter(filters.FilterSet):
@@ -122,3 +124,39 @@ class Attach(APIView):
         access.require_admin(request.user, project)
         instances = check_attach_request(request.user, request.data)
         return Response(do_attach(project, instances))
+
+
+class ImportSegmentation(APIView):
+    """Images with masks (a standard-layout .npz, or a .zip of a PNG folder pair or an nnU-Net
+    raw folder) into a segmentation project; admins only (docs/exports.md)."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "ImportSegmentationRequest", {"file": serializers.FileField()}
+            )
+        },
+        responses=inline_serializer(
+            "ImportSegmentationResult",
+            {
+                "images": serializers.IntegerField(),
+                "masks": serializers.IntegerField(),
+                "negatives": serializers.IntegerField(),
+                "items_in_project": serializers.IntegerField(),
+            },
+        ),
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_member(request.user, project_id)
+        access.require_admin(request.user, project)
+        result = import_uploaded_set(project, request.FILES.get("file"), request.user)
+        return Response(
+            {
+                "images": result.images,
+                "masks": result.masks,
+                "negatives": result.negatives,
+                "items_in_project": result.items_in_project,
+            }
+        )

@@ -73,6 +73,7 @@ RULES: dict[str, Rule] = {
     "api/v1/projects/<id:project_id>/members/": api(GET=MEMBER, POST=ADMIN),
     "api/v1/projects/<id:project_id>/members/<id:user_id>/": api(DELETE=ADMIN),
     "api/v1/projects/<id:project_id>/attach": api(POST=ADMIN),
+    "api/v1/projects/<id:project_id>/import-segmentation": api(POST=ADMIN),
     # Labelling.
     "api/v1/projects/<id:project_id>/queue/next": api(POST=MEMBER),
     "api/v1/items/<id:item_id>/": api(GET=MEMBER),
