@@ -20,6 +20,7 @@ from annotations.segmentation_sources import LabelledImage, LabelledSet
 from studies.ingest import ingest_bytes
 from studies.models import Instance
 from studies.storage import read_dataset
+from tests.cast import make_project
 from tests.exports import factories as f
 from tests.studies.dicomweb_support import token_client
 
@@ -58,7 +59,7 @@ def seg_pixels(instance: Instance, source_uid: str) -> np.ndarray:
 
 @pytest.fixture
 def imported(db: None, django_capture_on_commit_callbacks: Any) -> Any:
-    project = f.make_project("Cysts", "segmentation", [])
+    project = make_project(name="Cysts", task_type="segmentation", classes=[])
     with django_capture_on_commit_callbacks(execute=True):
         import_segmentation_set(project, labelled())
     return project
@@ -164,7 +165,9 @@ def test_a_new_version_replaces_the_seg_and_no_findings_removes_it(
 
 
 def test_a_seg_stored_into_a_project_makes_no_item(db: None, tmp_path: Path) -> None:
-    project = f.make_project("Plain", "segmentation", ["lesion"], deidentify=False)
+    project = make_project(
+        name="Plain", task_type="segmentation", classes=["lesion"], deidentify=False
+    )
     pixels = np.zeros((16, 16), dtype=np.uint8)
     source_bytes = f.secondary_capture(pixels, "PAT-1")
     outcome = ingest_bytes(source_bytes, project=project)

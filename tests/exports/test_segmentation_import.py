@@ -23,6 +23,7 @@ from annotations.payloads import decode_mask
 from annotations.segmentation_import import IMPORT_USERNAME, import_segmentation_path
 from annotations.segmentation_sources import SegmentationSourceError
 from studies.models import Instance, Patient, Study
+from tests.cast import make_project
 from tests.exports import factories as f
 
 BUSBRA_ORIGINALS = "segmentation/busbra/originals"
@@ -80,7 +81,7 @@ def test_npz_import_stores_instances_masks_negatives_splits_and_patients(
     from studies.frames import decode_frame
 
     arrays = small_npz(tmp_path / "set.npz")
-    project = f.make_project("Lesions", "segmentation", [])
+    project = make_project(name="Lesions", task_type="segmentation", classes=[])
     result = import_segmentation_path(project, tmp_path / "set.npz")
     assert result.images == 12
     items = f.items_of(project)
@@ -124,7 +125,9 @@ def test_png_pairs_from_the_busbra_originals(db: None, shared_data: Path) -> Non
     from studies.frames import decode_frame
 
     root = shared_data / BUSBRA_ORIGINALS
-    project = f.make_project("BUS-BRA", "segmentation", ["lesion"], deidentify=False)
+    project = make_project(
+        name="BUS-BRA", task_type="segmentation", classes=["lesion"], deidentify=False
+    )
     call_command(
         "import_segmentation",
         str(root),
@@ -195,7 +198,7 @@ def _nnunet_folder(root: Path, count: int = 4) -> dict[str, np.ndarray]:
 
 def test_nifti_pairs_in_nnunet_layout(db: None, tmp_path: Path) -> None:
     expected = _nnunet_folder(tmp_path / "Dataset001_Liver")
-    project = f.make_project("Liver", "segmentation", [], deidentify=False)
+    project = make_project(name="Liver", task_type="segmentation", classes=[], deidentify=False)
     result = import_segmentation_path(project, tmp_path / "Dataset001_Liver")
     assert result.images == 4 and result.negatives == 1 and result.masks == 6
     names = list(project.label_classes.order_by("index").values_list("name", flat=True))
@@ -209,7 +212,7 @@ def test_round_trip_import_then_nifti_export_gives_the_same_masks(
     db: None, tmp_path: Path, export
 ) -> None:  # type: ignore[no-untyped-def]
     arrays = small_npz(tmp_path / "set.npz", seed=5)
-    project = f.make_project("Round trip", "segmentation", [])
+    project = make_project(name="Round trip", task_type="segmentation", classes=[])
     import_segmentation_path(project, tmp_path / "set.npz")
     root = export(project, ["nifti"]) / "nifti"
     expected = _masks_by_image(arrays)
@@ -224,7 +227,7 @@ def test_round_trip_import_then_nifti_export_gives_the_same_masks(
 
 def test_bad_input_stores_nothing(db: None, tmp_path: Path) -> None:
     small_npz(tmp_path / "good.npz")
-    project = f.make_project("Lesions", "segmentation", [])
+    project = make_project(name="Lesions", task_type="segmentation", classes=[])
     # A mask naming a class the set does not have, in the last image of the last split.
     with np.load(tmp_path / "good.npz") as archive:
         arrays = {key: archive[key] for key in archive.files}
@@ -245,14 +248,14 @@ def test_bad_input_stores_nothing(db: None, tmp_path: Path) -> None:
     assert (Instance.objects.count(), Study.objects.count(), Annotation.objects.count()) == before
     assert not project.label_classes.exists()
     # A classification project refuses masks; the command says so in one line.
-    other = f.make_project("Films", "classification", ["a"])
+    other = make_project(name="Films", task_type="classification", classes=["a"])
     with pytest.raises(CommandError, match="segmentation project"):
         call_command("import_segmentation", str(tmp_path / "good.npz"), "--project", str(other.pk))
 
 
 def test_the_api_call_imports_for_an_admin_only(db: None, tmp_path: Path, make_user) -> None:  # type: ignore[no-untyped-def]
     small_npz(tmp_path / "set.npz")
-    project = f.make_project("Lesions", "segmentation", [])
+    project = make_project(name="Lesions", task_type="segmentation", classes=[])
     admin, annotator = make_user("seg-admin"), make_user("seg-annotator")
     Membership.objects.create(project=project, user=admin, role=Role.ADMIN)
     Membership.objects.create(project=project, user=annotator, role=Role.ANNOTATOR)
