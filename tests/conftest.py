@@ -164,7 +164,8 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
         cwd=REPO_ROOT,
         env=_worker_env(),
     )
-    deadline = time.monotonic() + 60
+    # Generous: a worker imports torch, and on a loaded 2-core machine that alone can take a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"celery worker exited with {proc.returncode}")
@@ -172,7 +173,7 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
             break
     else:
         proc.kill()
-        raise RuntimeError("celery worker did not answer a ping within 60 s")
+        raise RuntimeError("celery worker did not answer a ping within 180 s")
     yield proc
     proc.terminate()
     try:

@@ -36,15 +36,20 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server.start()
     saved = (app.conf.broker_url, app.conf.result_backend)
     app.conf.broker_url = app.conf.result_backend = server.url
-    app._pool = None  # the connection pool was built for the shared broker
-    app.amqp._producer_pool = None
+    _forget_connections(app)  # the pools and the result backend were built for the shared Redis
     try:
         yield server
     finally:
         server.stop()
         app.conf.broker_url, app.conf.result_backend = saved
-        app._pool = None
-        app.amqp._producer_pool = None
+        # Else the next test in this process talks to the stopped private Redis.
+        _forget_connections(app)
+
+
+def _forget_connections(app) -> None:  # type: ignore[no-untyped-def]
+    app._pool = None
+    app.amqp._producer_pool = None
+    vars(app._local).pop("backend", None)  # Celery caches the result backend per thread
 
 
 def retrain(client: APIClient, project_id: int) -> tuple[int, int]:
