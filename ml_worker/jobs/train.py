@@ -127,6 +127,9 @@ def run_training(run_id: int, worker: str) -> str:
     run = with_db_retry(runs.claim_run, run_id, worker)
     if run is None:
         return "not-claimed"
+    # The project row is read here, through the retry, like every other short database call;
+    # later `run.project` reads come from this cache.
+    with_db_retry(lambda: run.project)
     reporter = ProgressReporter(run.pk)
     with Heartbeat(run.pk, settings.TRAINING_HEARTBEAT_INTERVAL_S) as beat:
 

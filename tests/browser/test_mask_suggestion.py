@@ -12,20 +12,21 @@ import pytest
 from annotations.models import Annotation, Submission
 from annotations.payloads import decode_mask, encode_mask
 from tests.browser.support import Browser, ct_slices, drag, sign_in, wait_ready, wait_saved
+from tests.cast import make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_suggested_mask_is_accepted_corrected_and_submitted_with_provenance(
-    browser: Browser, live_server, make_project, doctor, artifacts_dir: Path
+    browser: Browser, live_server, anna, artifacts_dir: Path
 ) -> None:
     from learning.models import ModelStatus, ModelVersion, Score
 
     project = make_project(
-        ct_slices(1),
+        dicom=ct_slices(1),
         task_type="segmentation",
         classes=("lesion", "organ"),
-        doctor=doctor,
+        annotator=anna,
         suggestions="before",
     )
     (item,) = project.items.all()
@@ -47,7 +48,7 @@ def test_a_suggested_mask_is_accepted_corrected_and_submitted_with_provenance(
     )
 
     page = browser.new_page()
-    sign_in(page, live_server.url, "doctor")
+    sign_in(page, live_server.url, "anna")
     page.goto(f"{live_server.url}/app/projects/{project.pk}")
     assert wait_ready(page)["itemId"] == item.pk
     panel = page.get_by_test_id("mask-suggestion")
@@ -108,7 +109,7 @@ def test_a_suggested_mask_is_accepted_corrected_and_submitted_with_provenance(
     assert removed > 0
     # The submit's POST may still be on its way when the loop leaves the item: bounded wait.
     for _ in range(100):
-        submission = Submission.objects.filter(item=item, user=doctor).first()
+        submission = Submission.objects.filter(item=item, user=anna).first()
         if submission is not None:
             break
         page.wait_for_timeout(100)
