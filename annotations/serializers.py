@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations import access
+from annotations.markdown import render_instructions
 from annotations.models import (
     Annotation,
     Comment,
@@ -23,7 +24,6 @@ from annotations.models import (
     Submission,
     TaskType,
 )
-from annotations.markdown import render_instructions
 from annotations.payloads import KINDS, parse_attribute_specs
 from annotations.services.annotate import MAX_TIME_SPENT_MS
 from annotations.services.projects import locked_settings

@@ -121,8 +121,7 @@ class ProjectChoices(APIView):
                     for value, _ in ColdStart.choices
                 ],
                 "suggestion_modes": [
-                    {"name": value, "description": label}
-                    for value, label in SuggestionMode.choices
+                    {"name": value, "description": label} for value, label in SuggestionMode.choices
                 ],
                 "roles": [value for value, _ in Role.choices],
                 "can_create": access.may_create_projects(request.user),

@@ -13,9 +13,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The one-time link an invited person opens to choose a password (core.invitations).
-    path(
-        "accounts/invite/<uidb64>/<token>/", InviteAccept.as_view(), name="invite-accept"
-    ),
+    path("accounts/invite/<uidb64>/<token>/", InviteAccept.as_view(), name="invite-accept"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the page needs no inline script (CSP).

@@ -172,9 +172,7 @@ def test_renaming_a_class_carries_every_stored_answer_review_and_model_along(cas
     first = answer(reader, item["id"], {"labels": ["pneumonia"]})
     assert first.status_code in (200, 201), first.content
     assert submit(reader, item["id"]).status_code == 200
-    Review.objects.create(
-        item_id=item["id"], reviewer=cast.rita, payload={"labels": ["pneumonia"]}
-    )
+    Review.objects.create(item_id=item["id"], reviewer=cast.rita, payload={"labels": ["pneumonia"]})
     snapshot = DatasetSnapshot.objects.create(project=cast.project, content_hash="1" * 64)
     model = ModelVersion.objects.create(
         project=cast.project, number=1, architecture="tiny", snapshot=snapshot,
@@ -223,9 +221,7 @@ def test_two_names_swapped_in_one_edit_stay_apart(cast: Any) -> None:
         format="json",
     )  # fmt: skip
     assert response.status_code == 200, response.content
-    labels = {
-        a.item_id: a.payload["labels"] for a in Annotation.objects.filter(is_current=True)
-    }
+    labels = {a.item_id: a.payload["labels"] for a in Annotation.objects.filter(is_current=True)}
     assert labels == {items[0]["id"]: ["pneumonia"], items[1]["id"]: ["normal"]}
 
 

@@ -66,7 +66,9 @@ def test_classes_in_use_and_the_task_type_are_frozen_once_annotated(cast: Any) -
     removed = client.patch(
         f"{P}{cast.project.pk}/", {"label_classes": [{"name": "pneumonia"}]}, format="json"
     )
-    assert removed.status_code == 400  # "normal" is in use (tests/annotations/test_project_settings.py)
+    assert (
+        removed.status_code == 400
+    )  # "normal" is in use (tests/annotations/test_project_settings.py)
     retyped = client.patch(f"{P}{cast.project.pk}/", {"task_type": "detection"}, format="json")
     assert retyped.status_code == 400 and "task_type" in retyped.json()
 

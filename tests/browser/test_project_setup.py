@@ -77,15 +77,15 @@ def test_an_admin_creates_a_project_and_invites_the_team(
     who.fill("rosa@clinic.test")
     page.get_by_label("Role", exact=True).select_option("reviewer")
     who.press("Enter")
-    expect(page.get_by_test_id("member-rosa@clinic.test")).to_contain_text("invited", timeout=10_000)
+    expect(page.get_by_test_id("member-rosa@clinic.test")).to_contain_text(
+        "invited", timeout=10_000
+    )
     link = page.get_by_label(re.compile("One-time link for rosa@clinic.test")).input_value()
     assert link.startswith(f"{live_server.url}/accounts/invite/")
     (message,) = mail.outbox
     assert message.to == ["rosa@clinic.test"] and link in message.body
     page.screenshot(path=str(artifacts_dir / "project-team.png"), full_page=True)
-    roles = dict(
-        Membership.objects.filter(project=project).values_list("user__username", "role")
-    )
+    roles = dict(Membership.objects.filter(project=project).values_list("user__username", "role"))
     assert roles == {"alice": "admin", "anna": "annotator", "rosa@clinic.test": "reviewer"}
 
     # The settings page shows the saved instructions rendered safely.
