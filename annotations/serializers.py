@@ -226,7 +226,8 @@ class MemberAddSerializer(serializers.Serializer[Any]):
 
     user = serializers.IntegerField(required=False)
     username = serializers.CharField(required=False, max_length=150)
-    email = serializers.EmailField(required=False)
+    # The address becomes an invited account's username (150 characters at most).
+    email = serializers.EmailField(required=False, max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
     can_export = serializers.BooleanField(required=False, default=False)
 

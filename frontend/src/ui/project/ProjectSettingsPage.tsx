@@ -57,6 +57,15 @@ export function ProjectSettingsPage({ projectId }: { projectId?: number }) {
   return <SettingsForm key={projectId ?? "new"} choices={choices} initial={project} />;
 }
 
+/** A project created before strategies were per task may hold one its task does not take; the
+ * scoring pass already uses the task's default instead (learning.strategy_names), so the form
+ * starts from that rather than refusing every save. */
+function withValidStrategy(draft: ProjectDraft, choices: ProjectChoices): ProjectDraft {
+  const valid = choices.strategies_by_task[draft.task_type] ?? [];
+  if (valid.length === 0 || valid.includes(draft.strategy)) return draft;
+  return { ...draft, strategy: choices.default_strategy_by_task[draft.task_type] ?? valid[0] };
+}
+
 function SettingsForm({
   choices,
   initial,
@@ -67,7 +76,7 @@ function SettingsForm({
   const { client } = useSession();
   const [project, setProject] = useState(initial);
   const [draft, setDraft] = useState<ProjectDraft>(() =>
-    initial ? draftOf(initial) : NEW_PROJECT,
+    withValidStrategy(initial ? draftOf(initial) : NEW_PROJECT, choices),
   );
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
