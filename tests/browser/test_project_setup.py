@@ -88,6 +88,13 @@ def test_an_admin_creates_a_project_and_invites_the_team(
     roles = dict(Membership.objects.filter(project=project).values_list("user__username", "role"))
     assert roles == {"alice": "admin", "anna": "annotator", "rosa@clinic.test": "reviewer"}
 
+    # The last admin cannot step down; the reason shows in her row and nothing changes.
+    page.get_by_label("Role of alice").select_option("reviewer")
+    expect(page.get_by_test_id("member-alice")).to_contain_text(
+        "a project needs at least one admin", timeout=10_000
+    )
+    expect(page.get_by_label("Role of alice")).to_have_value("admin")
+
     # The settings page shows the saved instructions rendered safely.
     page.get_by_test_id("admin-settings").click()
     expect(page.get_by_role("heading", name="Settings · Liver lesions")).to_be_visible()
