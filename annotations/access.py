@@ -33,6 +33,15 @@ def is_superuser(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_superuser", False))
 
 
+def may_create_projects(user: Any) -> bool:
+    """Superusers, and people a site administrator gave Django's `annotations.add_project`
+    permission (a department lead who runs projects without being a site superuser)."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (is_superuser(user) or user.has_perm("annotations.add_project"))
+    )
+
+
 def member_q(user: Any, prefix: str = "") -> Q:
     """Projects, reached from the filtered model by `prefix` (e.g. "project__"), that `user` is a
     member of: all for superusers, none for anonymous callers. (project, user) is unique in

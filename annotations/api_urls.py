@@ -7,6 +7,7 @@ from annotations.views import projects, review, work
 urlpatterns = [
     path("me/history", review.MyHistory.as_view(), name="my-history"),
     path("projects/", projects.ProjectList.as_view(), name="projects"),
+    path("project-choices", projects.ProjectChoices.as_view(), name="project-choices"),
     path("projects/<id:project_id>/", projects.ProjectDetail.as_view(), name="project"),
     path("projects/<id:project_id>/members/", projects.MemberList.as_view(), name="members"),
     path(

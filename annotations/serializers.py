@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations import access
+from annotations.markdown import render_instructions
 from annotations.models import (
     Annotation,
     Comment,
@@ -25,19 +26,34 @@ from annotations.models import (
 )
 from annotations.payloads import KINDS, parse_attribute_specs
 from annotations.services.annotate import MAX_TIME_SPENT_MS
+from annotations.services.projects import locked_settings
 from annotations.services.queue import MAX_BATCH
 from annotations.services.review import MAX_REVIEW_NOTE
 from annotations.services.submit import MAX_SKIP_NOTE
+from core.invitations import is_pending_invitation
 from learning.strategy_names import DEFAULT_STRATEGY_BY_TASK, STRATEGY_NAMES, strategies_for
+
+MAX_INSTRUCTIONS = 20_000
 
 
 class LabelClassSerializer(serializers.ModelSerializer[LabelClass]):
+    # Writable: a spec naming an existing class's id is that class, so a new name renames it
+    # and the stored answers follow (services.projects._write_classes).
+    id = serializers.IntegerField(required=False)
+
     class Meta:
         model = LabelClass
         fields = ["id", "name", "index", "color", "shortcut", "attributes"]
-        read_only_fields = ["id", "index"]
+        read_only_fields = ["index"]
         # Uniqueness per project is checked on the list as a whole (ProjectWriteSerializer).
         validators: list[Any] = []
+
+    def validate_shortcut(self, value: str) -> str:
+        # One key the workspace can bind: a letter (it wins over a tool of the same letter) or a
+        # digit 1-9; space, Enter, arrows and punctuation are the workspace's own.
+        if value and not (value.isascii() and (value.isalpha() or value in "123456789")):
+            raise serializers.ValidationError("one letter a to z or a digit 1 to 9, or none")
+        return value.lower()
 
     def validate_color(self, value: str) -> str:
         if not (value.startswith("#") and len(value) in (4, 7, 9)):
@@ -62,6 +78,8 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
     my_role = serializers.SerializerMethodField()
     label_classes = LabelClassSerializer(many=True, read_only=True)
     counts = serializers.SerializerMethodField()
+    # The instructions as safe HTML (annotations.markdown): raw HTML escaped, no script links.
+    instructions_html = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
@@ -70,7 +88,11 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "readers_per_item", "require_review", "review_sample_rate", "suggestions",
             "deidentify", "strategy", "cold_start", "retrain_every", "batch_size",
             "random_share", "lease_seconds", "created_at", "my_role", "label_classes", "counts",
+            "instructions_html",
         ]  # fmt: skip
+
+    def get_instructions_html(self, project: Project) -> str:
+        return render_instructions(project.instructions)
 
     def get_my_role(self, project: Project) -> str | None:
         user = self.context["request"].user
@@ -86,6 +108,19 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "my_submitted": getattr(project, "n_my_submitted", 0),
             "remaining_for_me": getattr(project, "n_remaining_for_me", 0),
         }
+
+
+class ProjectDetailSerializer(ProjectSerializer):
+    """One project, with the settings that can no longer change and why (services.projects)."""
+
+    locked = serializers.SerializerMethodField()
+
+    class Meta(ProjectSerializer.Meta):
+        fields = [*ProjectSerializer.Meta.fields, "locked"]
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_locked(self, project: Project) -> dict[str, str]:
+        return locked_settings(project)
 
 
 class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
@@ -123,6 +158,17 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
             attrs["strategy"] = DEFAULT_STRATEGY_BY_TASK[task]
         return attrs
 
+    def validate_instructions(self, value: str) -> str:
+        if len(value) > MAX_INSTRUCTIONS:
+            raise serializers.ValidationError(f"at most {MAX_INSTRUCTIONS} characters")
+        return value
+
+    def validate_retrain_every(self, value: int) -> int:
+        # 0 turns automatic retraining off (learning.triggers); admins can still retrain by hand.
+        if value > 100_000:
+            raise serializers.ValidationError("0 (never automatically) to 100000 new labels")
+        return value
+
     def validate_readers_per_item(self, value: int) -> int:
         if not 1 <= value <= 20:
             raise serializers.ValidationError("1 to 20 readers per item")
@@ -144,10 +190,6 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
             raise serializers.ValidationError("30 s to 24 h")
         return value
 
-    def validate_retrain_every(self, value: int) -> int:
-        # 0 turns automatic retraining off (learning.triggers); admins can still retrain by hand.
-        return value
-
     def validate_batch_size(self, value: int) -> int:
         if value < 1:
             raise serializers.ValidationError("at least 1")
@@ -164,26 +206,74 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
 
 
 class MemberSerializer(serializers.ModelSerializer[Membership]):
-    user = serializers.IntegerField(source="user_id", required=False)
-    username = serializers.CharField(source="user.username", required=False)
-    role = serializers.ChoiceField(choices=Role.choices)
+    """A member as the team page lists them; `pending`: invited, has not set a password yet."""
+
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    pending = serializers.SerializerMethodField()
 
     class Meta:
         model = Membership
-        fields = ["user", "username", "role", "can_export", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = ["user", "username", "role", "can_export", "pending", "created_at"]
+        read_only_fields = fields
+
+    def get_pending(self, membership: Membership) -> bool:
+        return is_pending_invitation(membership.user)
+
+
+class MemberAddSerializer(serializers.Serializer[Any]):
+    """Who to add: exactly one of a user id, a username or an e-mail address."""
+
+    user = serializers.IntegerField(required=False)
+    username = serializers.CharField(required=False, max_length=150)
+    # The address becomes an invited account's username (150 characters at most).
+    email = serializers.EmailField(required=False, max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+    can_export = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        user_id = attrs.get("user_id")
-        username = attrs.get("user", {}).get("username")
-        if user_id is None and not username:
-            raise serializers.ValidationError({"user": "give a user id or a username"})
-        return {
-            "user": user_id,
-            "username": username,
-            "role": attrs["role"],
-            "can_export": attrs.get("can_export", False),
-        }
+        given = [name for name in ("user", "username", "email") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"username": "give one of a user id, a username or an e-mail address"}
+            )
+        return attrs
+
+
+class MemberAddedSerializer(MemberSerializer):
+    """The member, and for an invitation not yet accepted the one-time link (absolute) and
+    whether the e-mail with it went out."""
+
+    invite_link = serializers.CharField(allow_null=True, read_only=True)
+    invite_email_error = serializers.CharField(allow_blank=True, read_only=True)
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "invite_link", "invite_email_error"]
+        read_only_fields = fields
+
+
+class MemberChangeSerializer(serializers.Serializer[Any]):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    can_export = serializers.BooleanField(required=False)
+
+
+class _Described(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
+class ProjectChoicesSerializer(serializers.Serializer[Any]):
+    """Schema of GET /api/v1/project-choices (views.projects.ProjectChoices)."""
+
+    task_types = serializers.ListField(child=serializers.CharField())
+    strategies = _Described(many=True)
+    strategies_by_task = serializers.DictField(child=serializers.ListField())
+    default_strategy_by_task = serializers.DictField(child=serializers.CharField())
+    cold_starts = _Described(many=True)
+    suggestion_modes = _Described(many=True)
+    roles = serializers.ListField(child=serializers.CharField())
+    can_create = serializers.BooleanField()
+    invite_signup = serializers.BooleanField()
 
 
 class AnnotationSerializer(serializers.ModelSerializer[Annotation]):

@@ -60,3 +60,29 @@ def effective_strategy(task_type: str, strategy: str) -> str:
     if strategy in strategies_for(task_type):
         return strategy
     return DEFAULT_STRATEGY_BY_TASK.get(task_type, strategy)
+
+
+# One line each, shown beside the choice on the project settings page (the doctor-facing words
+# of ml_worker.strategies' docstrings). tests/annotations/test_project_settings.py checks every
+# registered name has one.
+STRATEGY_DESCRIPTIONS: dict[str, str] = {
+    "bald": "Images the model's dropout samples disagree on (MC-dropout BALD) first.",
+    "budget_aware": "Random until every class has labels enough, then uncertain and diverse "
+    "images (decision 0331).",
+    "cold_start": "Typical and mutually different images, from image features alone.",
+    "diversity": "Uncertain images spread over the feature space, not near-duplicates.",
+    "entropy": "Images whose predicted class probabilities are most spread out first.",
+    "least_confidence": "Images whose top prediction the model is least sure of first.",
+    "margin": "Images with the smallest gap between the two likeliest classes first.",
+    "random": "Uniform random order: the baseline every other strategy must beat.",
+    "seg_budget_aware": "Random until the model learns, then uncertain and diverse images "
+    "(segmentation).",
+    "seg_disagreement": "Images where the model's dropout samples draw different regions first.",
+    "seg_diversity": "Uncertain images spread over the feature space (segmentation).",
+    "seg_entropy": "Images with the most uncertain pixels in the region of interest first.",
+}
+COLD_START_DESCRIPTIONS: dict[str, str] = {
+    "random": "Before the first model: a reproducible random order, set when studies attach.",
+    "diversity": "Before the first model: typical and mutually different images first, "
+    "from image features.",
+}

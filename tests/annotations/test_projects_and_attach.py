@@ -64,9 +64,11 @@ def test_classes_in_use_and_the_task_type_are_frozen_once_annotated(cast: Any) -
     answer(reader, item["id"], {"labels": ["normal"]})
     client = cast.client(cast.alice)
     removed = client.patch(
-        f"{P}{cast.project.pk}/", {"label_classes": [{"name": "normal"}]}, format="json"
+        f"{P}{cast.project.pk}/", {"label_classes": [{"name": "pneumonia"}]}, format="json"
     )
-    assert removed.status_code == 400
+    assert (
+        removed.status_code == 400
+    )  # "normal" is in use (tests/annotations/test_project_settings.py)
     retyped = client.patch(f"{P}{cast.project.pk}/", {"task_type": "detection"}, format="json")
     assert retyped.status_code == 400 and "task_type" in retyped.json()
 

@@ -56,6 +56,8 @@ RULES: dict[str, Rule] = {
     # Django's LoginView answers PUT like POST (ProcessFormView).
     "accounts/login/": Rule({"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}),
     "accounts/logout/": Rule({"POST": PUBLIC}),
+    # An invitation link: anyone holding it; a wrong token answers "invalid link" (200).
+    "accounts/invite/<uidb64>/<token>/": Rule({ANY: PUBLIC}),
     "": Rule({ANY: SIGNED_IN}, html=True),
     "^app/(?P<path>.*)$": Rule({ANY: SIGNED_IN}, html=True),
     # Public while DEBUG (local development); production settings limit them to signed-in users.
@@ -65,13 +67,14 @@ RULES: dict[str, Rule] = {
     "api/v1/me": api(GET=SIGNED_IN),
     "api/v1/me/history": api(GET=SIGNED_IN),
     "api/v1/projects/": api(GET=SIGNED_IN, POST=SUPERUSER),
+    "api/v1/project-choices": api(GET=SIGNED_IN),
     "api/v1/studies/": api(GET=SIGNED_IN),
     # Without a `project` field: superusers only (with one: that project's admins).
     "api/v1/uploads/": Rule({"POST": SUPERUSER}, multipart=True),
     # Projects and members.
     "api/v1/projects/<id:project_id>/": api(GET=MEMBER, PATCH=ADMIN),
     "api/v1/projects/<id:project_id>/members/": api(GET=MEMBER, POST=ADMIN),
-    "api/v1/projects/<id:project_id>/members/<id:user_id>/": api(DELETE=ADMIN),
+    "api/v1/projects/<id:project_id>/members/<id:user_id>/": api(PATCH=ADMIN, DELETE=ADMIN),
     "api/v1/projects/<id:project_id>/attach": api(POST=ADMIN),
     "api/v1/projects/<id:project_id>/import-segmentation": api(POST=ADMIN),
     # Labelling.

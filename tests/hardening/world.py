@@ -109,6 +109,8 @@ def build_world(cast: Cast | None = None) -> World:
         "frame_list": "1",
         "tag": "7FE00010",
         "path": "projects",
+        "uidb64": "MQ",  # an invitation link naming user 1 with a token that was never made
+        "token": "not-a-token",
     }
     tokens = {name: Token.objects.create(user=user).key for name, user in users.items()}
     return World(

@@ -33,6 +33,8 @@ export interface Project {
   id: number;
   name: string;
   instructions: string;
+  /** The instructions' Markdown as safe HTML (server-rendered; raw HTML escaped). */
+  instructions_html?: string;
   task_type: TaskType;
   multi_label: boolean;
   unit: "instance" | "frame" | "series";

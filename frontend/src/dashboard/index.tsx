@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from "react";
 
 import { useSession } from "../ui/context";
+import { ProjectAdminNav } from "../ui/project/ProjectAdminNav";
 import { useAsync } from "../ui/useAsync";
 import * as api from "./api";
 import {
@@ -67,6 +68,7 @@ export function Dashboard({ projectId }: { projectId: number }) {
   return (
     <main className="page dashboard" data-testid="dashboard" data-loaded={data ? "true" : "false"}>
       <h1>Dashboard{data ? ` · ${data.project.name}` : ""}</h1>
+      {role === "admin" && <ProjectAdminNav projectId={projectId} current="dashboard" />}
       {board.error && !data && (
         <p className="error" role="alert">
           Could not load the dashboard: {board.error}

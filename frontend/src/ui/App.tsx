@@ -2,7 +2,10 @@ import { Dashboard } from "../dashboard";
 import { ExportPage } from "./ExportPage";
 import { useSession } from "./context";
 import { History } from "./History";
+import { ProjectSettingsPage } from "./project/ProjectSettingsPage";
+import { TeamPage } from "./project/TeamPage";
 import { ProjectList } from "./ProjectList";
+import "./project/project.css";
 import { linkHandler, matchRoute, useLocation } from "./router";
 import { StudyBrowser } from "./StudyBrowser";
 import { StudyView } from "./StudyView";
@@ -19,6 +22,11 @@ export function App() {
         <Workspace key={route.projectId} projectId={route.projectId} />
       )}
       {route.name === "dashboard" && <Dashboard projectId={route.projectId} />}
+      {route.name === "project-new" && <ProjectSettingsPage />}
+      {route.name === "project-settings" && (
+        <ProjectSettingsPage key={route.projectId} projectId={route.projectId} />
+      )}
+      {route.name === "team" && <TeamPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "export" && <ExportPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "studies" && <StudyBrowser />}
       {route.name === "study" && <StudyView key={route.studyUid} studyUid={route.studyUid} />}
@@ -52,7 +60,15 @@ function TopBar({ current }: { current: string }) {
     <header className="topbar">
       <span className="brand">Radloop</span>
       <nav aria-label="Main">
-        {link("/", "Projects", ["projects", "workspace", "dashboard", "export"])}
+        {link("/", "Projects", [
+          "projects",
+          "workspace",
+          "dashboard",
+          "export",
+          "project-new",
+          "project-settings",
+          "team",
+        ])}
         {link("/app/studies", "Studies", ["studies", "study"])}
         {link("/app/history", "My history", ["history"])}
       </nav>

@@ -1,13 +1,28 @@
 import { useSession } from "./context";
+import { projectApi } from "./project/api";
 import { linkHandler } from "./router";
 import { useAsync } from "./useAsync";
 
 export function ProjectList() {
   const { client } = useSession();
   const { data: projects, error, loading } = useAsync(() => client.projects(), []);
+  // Whether to offer "New project" (the API refuses others all the same).
+  const { data: choices } = useAsync(() => projectApi.choices(client.http), []);
   return (
     <main className="page">
       <h1>Your projects</h1>
+      {choices?.can_create && (
+        <p>
+          <a
+            href="/app/projects/new"
+            onClick={linkHandler("/app/projects/new")}
+            className="button-link"
+            data-testid="new-project"
+          >
+            New project
+          </a>
+        </p>
+      )}
       {loading && <p role="status">Loading…</p>}
       {error && (
         <p className="error" role="alert">
@@ -43,6 +58,25 @@ export function ProjectList() {
                 >
                   Dashboard
                 </a>
+              )}
+              {p.my_role === "admin" && (
+                <span className="small admin-links">
+                  <a
+                    href={`${path}/settings`}
+                    onClick={linkHandler(`${path}/settings`)}
+                    data-testid={`settings-${p.id}`}
+                  >
+                    Settings
+                  </a>{" "}
+                  ·{" "}
+                  <a
+                    href={`${path}/team`}
+                    onClick={linkHandler(`${path}/team`)}
+                    data-testid={`team-${p.id}`}
+                  >
+                    Team
+                  </a>
+                </span>
               )}
               <a href={`${path}/export`} onClick={linkHandler(`${path}/export`)} className="small">
                 Export

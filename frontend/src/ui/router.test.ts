@@ -13,6 +13,15 @@ describe("client routes", () => {
     expect(matchRoute("/app/projects/12/export")).toEqual({ name: "export", projectId: 12 });
   });
 
+  it("maps the project create, settings and team pages", () => {
+    expect(matchRoute("/app/projects/new")).toEqual({ name: "project-new" });
+    expect(matchRoute("/app/projects/7/settings")).toEqual({
+      name: "project-settings",
+      projectId: 7,
+    });
+    expect(matchRoute("/app/projects/7/team/")).toEqual({ name: "team", projectId: 7 });
+  });
+
   it("maps the study browser, a study and the history", () => {
     expect(matchRoute("/app/studies/")).toEqual({ name: "studies" });
     expect(matchRoute("/app/studies/1.2.840.1")).toEqual({ name: "study", studyUid: "1.2.840.1" });

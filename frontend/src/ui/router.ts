@@ -30,6 +30,9 @@ export function useLocation(): { path: string; search: URLSearchParams } {
 
 export type Route =
   | { name: "projects" }
+  | { name: "project-new" }
+  | { name: "project-settings"; projectId: number }
+  | { name: "team"; projectId: number }
   | { name: "workspace"; projectId: number }
   | { name: "dashboard"; projectId: number }
   | { name: "export"; projectId: number }
@@ -41,10 +44,15 @@ export type Route =
 export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, "") || "/";
   if (p === "/" || p === "/app" || p === "/app/projects") return { name: "projects" };
+  if (p === "/app/projects/new") return { name: "project-new" };
   let m = /^\/app\/projects\/(\d+)$/.exec(p);
   if (m) return { name: "workspace", projectId: Number(m[1]) };
   m = /^\/app\/projects\/(\d+)\/dashboard$/.exec(p);
   if (m) return { name: "dashboard", projectId: Number(m[1]) };
+  m = /^\/app\/projects\/(\d+)\/settings$/.exec(p);
+  if (m) return { name: "project-settings", projectId: Number(m[1]) };
+  m = /^\/app\/projects\/(\d+)\/team$/.exec(p);
+  if (m) return { name: "team", projectId: Number(m[1]) };
   m = /^\/app\/projects\/(\d+)\/export$/.exec(p);
   if (m) return { name: "export", projectId: Number(m[1]) };
   if (p === "/app/studies") return { name: "studies" };

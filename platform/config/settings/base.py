@@ -136,6 +136,19 @@ AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_VERBOSE = False
 # Reverse proxies in front of the web process that append to X-Forwarded-For (docker: Caddy, 1).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Team invitations (docs/projects.md): a project admin who invites an e-mail address nobody has
+# creates an inactive account and a one-time link to set its password. Off: only existing
+# accounts can be added. The link is also e-mailed through EMAIL_BACKEND; the embedded default
+# prints mail to the console, so the admin copies the link the page shows.
+ALLOW_INVITE_SIGNUP = env_bool("ALLOW_INVITE_SIGNUP", True)
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "radloop@localhost")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

@@ -53,7 +53,15 @@ export function LabellingPanel(props: Props) {
       {project?.instructions && (
         <details className="instructions">
           <summary>Instructions</summary>
-          <p>{project.instructions}</p>
+          {project.instructions_html !== undefined ? (
+            // Safe HTML from the server: markdown-it with raw HTML off (annotations/markdown.py).
+            <div
+              className="markdown"
+              dangerouslySetInnerHTML={{ __html: project.instructions_html }}
+            />
+          ) : (
+            <p>{project.instructions}</p>
+          )}
         </details>
       )}
       <LabelButtons
