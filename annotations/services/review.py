@@ -53,9 +53,7 @@ QUEUE_STATES = {
 def review_queue(project: Project, state: str = "pending") -> QuerySet[Item]:
     if state not in QUEUE_STATES:
         raise Invalid({"state": [f"one of {', '.join(QUEUE_STATES)}"]})
-    return Item.objects.filter(project=project, review_state__in=QUEUE_STATES[state]).order_by(
-        "pk"
-    )
+    return Item.objects.filter(project=project, review_state__in=QUEUE_STATES[state]).order_by("pk")
 
 
 def check_review(item: Item, body: Any, base_version: int | None = None) -> ReviewRequest:
@@ -186,9 +184,9 @@ def _adjudicate(user: AbstractBaseUser, request: ReviewRequest, item: Item) -> R
         )
     # The earlier adjudication stays in history (its Review row and annotation versions)
     # but is no longer current.
-    Annotation.objects.filter(
-        item=item, source=AnnotationSource.REVIEW, is_current=True
-    ).update(is_current=False)
+    Annotation.objects.filter(item=item, source=AnnotationSource.REVIEW, is_current=True).update(
+        is_current=False
+    )
     review = Review.objects.create(
         item=item,
         reviewer_id=user.pk,

@@ -63,7 +63,9 @@ export function ReviewComments({ client, itemId, boxRef, onAdded }: Props) {
         {comments && comments.length === 0 && <li className="muted">No comments yet.</li>}
       </ul>
       <label className="comment-box">
-        Add a comment <kbd>C</kbd>
+        <span>
+          Add a comment <kbd>C</kbd>
+        </span>
         <textarea
           ref={boxRef}
           rows={2}

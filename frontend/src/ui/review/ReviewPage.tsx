@@ -23,7 +23,7 @@ import { useAnswerActions } from "../workspace/answers";
 import { defaultTool, isDrawTool, isToolOf } from "../workspace/tools";
 import { useDrawingLayer } from "../workspace/useDrawingLayer";
 import { initialWorkspace, workspaceReducer } from "../workspace/workspaceState";
-import { adjudicationBody, draftFrom, nextSolo, readerAnswers } from "./readers";
+import { adjudicatedAnswer, adjudicationBody, draftFrom, nextSolo, readerAnswers } from "./readers";
 import { ReviewPanel } from "./ReviewPanel";
 import { ReviewQueueList } from "./ReviewQueueList";
 import { useReaderLayers } from "./useReaderLayers";
@@ -56,7 +56,8 @@ export function ReviewPage({ projectId }: { projectId: number }) {
     [project],
   );
   const answers = useMemo(() => (item ? readerAnswers(item) : []), [item]);
-  useReaderLayers(viewer, item, labels, answers, solo);
+  const adjudicated = useMemo(() => (item ? adjudicatedAnswer(item) : null), [item]);
+  useReaderLayers(viewer, item, labels, answers, solo, adjudicated, draft !== null);
 
   // The edit layer, built after the readers' layers, lies on top and takes the clicks.
   const drawing = useDrawingLayer({
@@ -262,6 +263,7 @@ export function ReviewPage({ projectId }: { projectId: number }) {
         project={project}
         item={item}
         answers={answers}
+        adjudicated={adjudicated}
         labels={labels}
         ui={ui}
         solo={solo}

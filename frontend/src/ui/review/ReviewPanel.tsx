@@ -19,6 +19,7 @@ interface Props {
   project: Project | null;
   item: ReviewItem | null;
   answers: ReaderAnswer[];
+  adjudicated: ReaderAnswer | null;
   labels: LabelClass[];
   ui: WorkspaceState;
   solo: number | null;
@@ -61,6 +62,13 @@ export function ReviewPanel(p: Props) {
             ? `adjudicated, version ${adjudication.version} by ${adjudication.reviewer_name}` +
               (accepted ? ` (${accepted.reader.username}'s answer)` : " (edited)")
             : "not adjudicated yet"}
+          {p.adjudicated && (
+            <>
+              <br />
+              <span className="swatch" style={{ background: p.adjudicated.color }} />{" "}
+              {describeAnswer(p.adjudicated.labels, p.adjudicated.shapes)}
+            </>
+          )}
         </p>
       )}
       <section aria-labelledby="readers-title">

@@ -37,7 +37,9 @@ export function ReviewQueueList({ items, index, showReviewed, onSelect, onShowRe
                 <span className="muted">
                   {item.readers.length} readers
                   {item.adjudication ? ` · ✓ v${item.adjudication.version}` : ""}
-                  {item.comments ? ` · ${item.comments} 💬` : ""}
+                  {item.comments
+                    ? ` · ${item.comments} comment${item.comments === 1 ? "" : "s"}`
+                    : ""}
                 </span>
               </span>
             </button>

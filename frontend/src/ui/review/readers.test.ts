@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Annotation, ReviewItem } from "../../api/types";
 import {
+  adjudicatedAnswer,
   adjudicationBody,
   describeAnswer,
   draftFrom,
@@ -68,6 +69,15 @@ describe("reader answers", () => {
     expect(describeAnswer(answers[1].labels, answers[1].shapes)).toBe("2× box mass");
     expect(describeAnswer(["normal"], [])).toBe("normal");
     expect(describeAnswer([], [])).toBe("no findings");
+  });
+
+  it("shows the current adjudication as a layer of its own, apart from the readers", () => {
+    const adjudicated = adjudicatedAnswer(item);
+    expect(adjudicated?.reader.username).toBe("adjudicated");
+    expect(adjudicated?.shapes.map((s) => (s.payload as { label: string }).label)).toEqual([
+      "nodule",
+    ]);
+    expect(adjudicatedAnswer({ ...item, annotations: item.annotations.slice(0, 3) })).toBeNull();
   });
 
   it("names each layer's shapes after the reader, in the reader's colour", () => {

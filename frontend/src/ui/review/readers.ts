@@ -58,9 +58,21 @@ export function readerAnswers(item: ReviewItem): ReaderAnswer[] {
   });
 }
 
-/** The current adjudication's shapes (labels included), as stored with source "review". */
-export function adjudicatedShapes(item: ReviewItem): Shape[] {
-  return item.annotations.filter((a) => a.source === "review").map(shapeOf);
+/** The colour of the current adjudication's layer. */
+export const ADJUDICATION_COLOR = "#f0f6fc";
+
+/** The current adjudication as a layer of its own, named "adjudicated"; null when none. */
+export function adjudicatedAnswer(item: ReviewItem): ReaderAnswer | null {
+  const mine = item.annotations.filter((a) => a.source === "review");
+  if (!mine.length) return null;
+  const classes = mine.filter((a) => a.kind === "class");
+  return {
+    reader: { id: 0, username: "adjudicated", submitted_at: "" },
+    key: 0,
+    color: ADJUDICATION_COLOR,
+    labels: classes.length ? classes.flatMap((a) => (a.payload as ClassPayload).labels) : null,
+    shapes: mine.filter((a) => a.kind !== "class").map(shapeOf),
+  };
 }
 
 /** A one-line summary of an answer for the side panel and screen readers. */

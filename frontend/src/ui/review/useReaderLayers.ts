@@ -1,6 +1,7 @@
 /**
  * Each reader's shapes as a read-only drawing layer over the viewer, in the reader's colour and
- * named "reader: class"; `solo` shows one reader's layer only (null: all of them).
+ * named "reader: class"; `solo` shows one reader's layer only (null: all of them). The current
+ * adjudication (`adjudicated`, last) shows too, except while a copy is being edited.
  */
 import { useEffect, useRef } from "react";
 
@@ -16,12 +17,15 @@ export function useReaderLayers(
   labels: LabelClass[],
   answers: ReaderAnswer[],
   solo: number | null,
+  adjudicated: ReaderAnswer | null,
+  editing: boolean,
 ): void {
   const layers = useRef<DrawingLayer[]>([]);
 
   useEffect(() => {
     if (!viewer || !item?.instance.rows) return;
-    const built = answers.map((answer) => {
+    const all = adjudicated ? [...answers, adjudicated] : answers;
+    const built = all.map((answer) => {
       const doc = new AnnotationDocument(item.id, draftSink);
       doc.startFrom(readerLayerShapes(answer));
       const layer = new DrawingLayer(viewer.element, {
@@ -48,13 +52,14 @@ export function useReaderLayers(
       }
       layers.current = [];
     };
-  }, [viewer, item, labels, answers]);
+  }, [viewer, item, labels, answers, adjudicated]);
 
   useEffect(() => {
     layers.current.forEach((layer, i) => {
-      const shown = solo === null || solo === i;
+      const isAdjudication = i >= answers.length;
+      const shown = isAdjudication ? !editing : solo === null || solo === i;
       layer.svg.style.display = shown ? "" : "none";
       layer.maskCanvas.style.display = shown ? "" : "none";
     });
-  }, [solo, answers]);
+  }, [solo, answers, adjudicated, editing]);
 }
