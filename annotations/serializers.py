@@ -349,7 +349,7 @@ class ReviewRequestSerializer(serializers.Serializer[Any]):
     `payload` (the reviewer's answer) or `accept` (a reader's user id: their answer as is)."""
 
     payload = ReviewPayloadSerializer(required=False)
-    accept = serializers.IntegerField(required=False)
+    accept = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REVIEW_NOTE)
 
 

@@ -117,7 +117,8 @@ def check_review(item: Item, body: Any, base_version: int | None = None) -> Revi
 
 
 def _reader_of(item: Item, raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int):
+    # Bounded like a database id, so a huge number is a 400 rather than an overflow.
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**31:
         raise Invalid({"accept": ["the user id of one of the item's readers"]})
     if not Submission.objects.filter(item=item, user_id=raw).exists():
         raise Invalid({"accept": [f"user {raw} did not read this item"]})

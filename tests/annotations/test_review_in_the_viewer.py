@@ -138,8 +138,8 @@ def test_annotators_cannot_adjudicate_and_only_readers_can_be_accepted(disputed:
     assert stranger.status_code == 400 and "accept" in stranger.json()
     both = rita.post(url, {"accept": cast.anna.pk, "payload": {"labels": []}}, format="json")
     assert both.status_code == 400 and "accept" in both.json()
-    not_a_number = rita.post(url, {"accept": "anna"}, format="json")
-    assert not_a_number.status_code == 400
+    for wrong in ("anna", 2**63, True):
+        assert rita.post(url, {"accept": wrong}, format="json").status_code == 400
     assert not Review.objects.exists()
 
 

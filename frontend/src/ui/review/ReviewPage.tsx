@@ -197,19 +197,21 @@ export function ReviewPage({ projectId }: { projectId: number }) {
 
   // window.__viewerTest, as the workspace's: status and the draft's shapes.
   const status = useRef<Record<string, unknown>>({});
-  status.current = {
-    state: queue.phase,
-    itemId: item?.id ?? null,
-    projectId,
-    tool: ui.tool,
-    pending: busy ? 1 : 0,
-    notice: notice?.text ?? null,
-    editing: draft !== null,
-    solo,
-    brush: ui.brush,
-  };
   const draftRef = useRef(draft);
-  draftRef.current = draft;
+  useEffect(() => {
+    draftRef.current = draft;
+    status.current = {
+      state: queue.phase,
+      itemId: item?.id ?? null,
+      projectId,
+      tool: ui.tool,
+      pending: busy ? 1 : 0,
+      notice: notice?.text ?? null,
+      editing: draft !== null,
+      solo,
+      brush: ui.brush,
+    };
+  });
   useEffect(() => {
     if (!viewer) return;
     return installTestHook({

@@ -1,5 +1,5 @@
 /** The project and its review queue, the item on screen, and its image in the viewer. */
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import type { ApiClient } from "../../api/client";
 import type { Project, ReviewItem } from "../../api/types";
@@ -49,14 +49,20 @@ export function useReviewQueue(
 
   const item = items?.[index] ?? null;
   const itemId = item?.id ?? null;
-  const instance = item?.instance ?? null;
-  const frame = item?.frame ?? 1;
+  // The image follows the item's identity, not each update of its row (an adjudication, a
+  // comment): the effect below reads the row from here and reruns only for another item.
+  const row = useRef(item);
+  useEffect(() => {
+    row.current = item;
+  });
 
   // The test hook counts drawn images, as in the workspace.
   useEffect(() => viewer?.subscribe((event) => event === "rendered" && noteRendered()), [viewer]);
 
   useEffect(() => {
-    if (!viewer || itemId === null || !instance) return;
+    const shown = row.current;
+    if (!viewer || itemId === null || !shown) return;
+    const { instance, frame } = shown;
     let live = true;
     setPhase("loading");
     if (!instance.sop_instance_uid) {
@@ -80,9 +86,7 @@ export function useReviewQueue(
     return () => {
       live = false;
     };
-    // The image follows the item's identity, not each update of its row (an adjudication).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [viewer, itemId]);
+  }, [viewer, itemId, notify]);
 
   /** Replace one row (after an adjudication or a comment) without reloading the image. */
   const update = useCallback((id: number, patch: Partial<ReviewItem>) => {
