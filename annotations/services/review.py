@@ -19,6 +19,7 @@ from django.db.models import Max, QuerySet
 from annotations.models import (
     Annotation,
     AnnotationSource,
+    Comment,
     Item,
     Project,
     Review,
@@ -29,6 +30,9 @@ from annotations.services.errors import Invalid, PreconditionFailed
 from annotations.services.schema import checked_shape, label_schema
 
 MAX_REVIEW_NOTE = 5000  # characters
+MAX_FLAG_NOTE = 2000  # characters
+# The review reason of an item a member flagged; it survives the item's last read (submit).
+FLAGGED = "flagged"
 
 
 @dataclass
@@ -209,3 +213,25 @@ def _adjudicate(user: AbstractBaseUser, request: ReviewRequest, item: Item) -> R
     )
     Item.objects.filter(pk=item.pk).update(review_state=ReviewState.REVIEWED, completed=True)
     return review
+
+
+def check_flag(body: Any) -> str:
+    """Body: {"note": "why"} (optional); the note becomes a comment on the item."""
+    note = body.get("note", "") if isinstance(body, dict) else None
+    if not isinstance(note, str) or len(note) > MAX_FLAG_NOTE or "\x00" in note:
+        raise Invalid({"note": [f"text up to {MAX_FLAG_NOTE} characters, without NUL"]})
+    return note.strip()
+
+
+def do_flag(user: AbstractBaseUser, item: Item, note: str) -> Item:
+    """Any member asks for a review of the item: it joins the review queue (an item already
+    pending keeps its reason), an adjudicated one is reviewed again, and the note is a comment."""
+    with transaction.atomic():
+        locked = Item.objects.select_for_update().get(pk=item.pk)
+        if locked.review_state != ReviewState.PENDING:
+            locked.review_state, locked.review_reason = ReviewState.PENDING, FLAGGED
+            Item.objects.filter(pk=item.pk).update(
+                review_state=locked.review_state, review_reason=FLAGGED
+            )
+        Comment.objects.create(item=item, author_id=user.pk, text=note or "Flagged for review.")
+    return locked

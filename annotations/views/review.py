@@ -28,7 +28,15 @@ from annotations.serializers import (
 )
 from annotations.services.agreement_report import agreement_report
 from annotations.services.annotate import parse_if_match
-from annotations.services.review import QUEUE_STATES, check_review, do_review, review_queue
+from annotations.services.review import (
+    MAX_FLAG_NOTE,
+    QUEUE_STATES,
+    check_flag,
+    check_review,
+    do_flag,
+    do_review,
+    review_queue,
+)
 from annotations.views.work import IF_MATCH, with_etag
 
 
@@ -162,6 +170,40 @@ class ReviewItem(APIView):
             "note": review.note,
         }
         return with_etag(Response(body, status=status.HTTP_201_CREATED), review.version)
+
+
+class FlagItem(APIView):
+    """Any member asks for a review of an item (docs/workflow.md, "Review in the viewer")."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "FlagRequest",
+            {
+                "note": serializers.CharField(
+                    required=False, allow_blank=True, max_length=MAX_FLAG_NOTE
+                )
+            },
+        ),
+        responses=inline_serializer(
+            "FlagResult",
+            {
+                "item": serializers.IntegerField(),
+                "review_state": serializers.CharField(),
+                "review_reason": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        user = access.signed_in(request)
+        item = access.item_for_member(user, item_id)
+        flagged = do_flag(user, item, check_flag(request.data))
+        return Response(
+            {
+                "item": flagged.pk,
+                "review_state": flagged.review_state,
+                "review_reason": flagged.review_reason,
+            }
+        )
 
 
 class Agreement(APIView):

@@ -182,3 +182,38 @@ def test_agreement_and_the_dashboard_follow_the_adjudication(cast: Cast) -> None
     after_two, doctors = figures()
     assert after_two == {"reviewed": 2, "anna": 0.5, "ben": 0.5}
     assert doctors["ben"]["items_adjudicated"] == 2
+
+
+def test_a_flag_sends_an_item_to_review_and_survives_its_last_read(cast: Cast) -> None:
+    project = make_project(items=1, readers_per_item=2)
+    cast.on(project, "alice", "rita", "anna", "ben")
+    anna, ben, rita = cast.client("anna"), cast.client("ben"), cast.client("rita")
+    (item,) = take(anna, project.pk)
+    answer(anna, item["id"], {"labels": ["normal"]})
+    submit(anna, item["id"])
+    flag = f"/api/v1/items/{item['id']}/flag"
+    flagged = anna.post(flag, {"note": "Is that a nodule behind the heart?"}, format="json")
+    assert flagged.status_code == 200
+    assert (flagged.json()["review_state"], flagged.json()["review_reason"]) == (
+        "pending", "flagged",
+    )  # fmt: skip
+    # ben agrees with anna: without the flag the item would need no review.
+    (same,) = take(ben, project.pk)
+    answer(ben, same["id"], {"labels": ["normal"]}, uid=str(uuid.uuid4()))
+    submit(ben, same["id"])
+    (row,) = rita.get(f"/api/v1/projects/{project.pk}/review/").json()["results"]
+    assert (row["id"], row["review_reason"], row["comments"]) == (item["id"], "flagged", 1)
+    comments = rita.get(f"/api/v1/items/{item['id']}/comments").json()
+    assert [(c["author_name"], c["text"]) for c in comments] == [
+        ("anna", "Is that a nodule behind the heart?")
+    ]
+    adjudicated = rita.post(
+        f"/api/v1/items/{item['id']}/review", {"accept": cast.anna.pk}, format="json"
+    )
+    assert adjudicated.status_code == 201
+    assert rita.get(f"/api/v1/projects/{project.pk}/review/").json()["results"] == []
+    # Flagged again after the adjudication: back in the queue, for a second look.
+    assert ben.post(flag, {}, format="json").json()["review_state"] == "pending"
+    assert len(rita.get(f"/api/v1/projects/{project.pk}/review/").json()["results"]) == 1
+    assert anna.post(flag, {"note": "x" * 3000}, format="json").status_code == 400
+    assert cast.client("otto").post(flag, {}, format="json").status_code == 404

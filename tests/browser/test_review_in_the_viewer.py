@@ -152,3 +152,21 @@ def test_a_reviewer_adjudicates_by_key_and_by_editing_and_comments(
     assert per_doctor["ben"]["with_adjudication"] == 0.5
     assert per_doctor["anna"]["items_adjudicated"] == 2
     assert browser.errors == []
+
+
+def test_a_doctor_flags_an_item_for_review_from_the_workspace(
+    browser: Browser, live_server, cast: Cast
+) -> None:
+    project = make_project(dicom=ct_slices(1), name="Chest triage")
+    cast.on(project, "rita", "anna")
+    page = browser.new_page()
+    sign_in(page, live_server.url, "anna")
+    page.goto(f"{live_server.url}/app/projects/{project.pk}")
+    item_id = wait_ready(page)["itemId"]
+    page.get_by_test_id("flag").click()
+    page.keyboard.type("Odd density at the left base.")
+    page.keyboard.press("Control+Enter")
+    expect(page.get_by_test_id("notice")).to_contain_text(f"Item {item_id} flagged for review")
+    (row,) = cast.client("rita").get(f"/api/v1/projects/{project.pk}/review/").json()["results"]
+    assert (row["id"], row["review_reason"], row["comments"]) == (item_id, "flagged", 1)
+    assert browser.errors == []

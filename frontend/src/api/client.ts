@@ -141,6 +141,11 @@ export class ApiClient {
     return this.http.post(`/api/v1/items/${itemId}/review`, body, headers);
   }
 
+  /** Ask for a review of the item (any member); the note becomes a comment. */
+  flag(itemId: number, note: string): Promise<{ review_state: string; review_reason: string }> {
+    return this.http.post(`/api/v1/items/${itemId}/flag`, { note });
+  }
+
   async comments(itemId: number): Promise<ItemComment[]> {
     return unpage(
       await this.http.get<ItemComment[] | Paginated<ItemComment>>(
