@@ -78,16 +78,19 @@ export function ReviewPanel(p: Props) {
         <ul className="reader-list" data-testid="readers">
           {answers.map((a, i) => (
             <li key={a.reader.id} className="reader" style={{ borderColor: a.color }}>
-              <label className="reader-name">
-                <input
-                  type="checkbox"
-                  checked={p.solo === null || p.solo === i}
-                  onChange={() => on.solo(p.solo === i ? null : i)}
-                  aria-label={`Show only ${a.reader.username}'s shapes`}
-                />
+              <span className="reader-name">
                 <span className="swatch" style={{ background: a.color }} aria-hidden="true" />
                 <kbd>{a.key}</kbd> {a.reader.username}
-              </label>
+                <button
+                  type="button"
+                  className="link"
+                  aria-pressed={p.solo === i}
+                  title={`Show only ${a.reader.username}'s shapes (T cycles the layers)`}
+                  onClick={() => on.solo(p.solo === i ? null : i)}
+                >
+                  only
+                </button>
+              </span>
               <span className="muted" data-testid={`answer-${a.reader.username}`}>
                 {describeAnswer(a.labels, a.shapes)}
               </span>
