@@ -35,5 +35,6 @@ urlpatterns = [
     path("items/<id:item_id>/comments", work.Comments.as_view(), name="comments"),
     path("items/<id:item_id>/suggestion", work.Suggestion.as_view(), name="suggestion"),
     path("items/<id:item_id>/review", review.ReviewItem.as_view(), name="review"),
+    path("items/<id:item_id>/flag", review.FlagItem.as_view(), name="flag"),
     path("annotations/<str:uid>/history", work.AnnotationHistory.as_view(), name="history"),
 ]

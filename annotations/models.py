@@ -339,10 +339,22 @@ class Review(models.Model):
     )
     payload = models.JSONField()
     note = models.TextField(blank=True, default="")
+    # 1, 2, ... per item: a reviewer names the version they saw (If-Match) and a stale one is
+    # refused, so an adjudication never silently replaces a newer one (decision 0940).
+    version = models.PositiveIntegerField(default=1)
+    # The reader whose answer was accepted as it stood (null: the reviewer's own or edited answer).
+    accepted_reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "version"], name="one_review_per_version")
+        ]
+
     def __str__(self) -> str:
-        return f"review of item {self.item_id}"
+        return f"review {self.version} of item {self.item_id}"
 
 
 class Comment(models.Model):

@@ -435,15 +435,19 @@ class ReviewPayloadSerializer(serializers.Serializer[Any]):
 
 
 class ReviewRequestSerializer(serializers.Serializer[Any]):
-    """Schema of the adjudication body; services.review.check_review checks it."""
+    """Schema of the adjudication body; services.review.check_review checks it. Either
+    `payload` (the reviewer's answer) or `accept` (a reader's user id: their answer as is)."""
 
-    payload = ReviewPayloadSerializer()
+    payload = ReviewPayloadSerializer(required=False)
+    accept = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REVIEW_NOTE)
 
 
 class ReviewResultSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     item = serializers.IntegerField()
+    version = serializers.IntegerField()
+    accepted_reader = serializers.IntegerField(allow_null=True)
     payload = serializers.JSONField()
     note = serializers.CharField(allow_blank=True)
 

@@ -29,6 +29,7 @@ from annotations.models import (
 )
 from annotations.services.annotate import MAX_TIME_SPENT_MS
 from annotations.services.errors import Conflict, Forbidden, Gone, Invalid
+from annotations.services.review import FLAGGED
 
 MAX_SKIP_NOTE = 2000  # characters
 
@@ -161,7 +162,9 @@ def _check_submittable(project: Project, item: Item, lease: Lease | None) -> Non
 def _finish_reads(project: Project, item: Item) -> None:
     """All reads are in: decide whether the item needs review, and whether it is complete."""
     reason = ""
-    if project.require_review:
+    if item.review_state == ReviewState.PENDING and item.review_reason == FLAGGED:
+        reason = FLAGGED  # a member asked for review before the last read: it stays asked
+    elif project.require_review:
         reason = "required"
     elif project.readers_per_item > 1 and _readers_disagree(project, item):
         reason = "disagreement"

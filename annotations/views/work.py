@@ -39,7 +39,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def _etag(response: Response, version: int) -> Response:
+def with_etag(response: Response, version: int) -> Response:
     response["ETag"] = f'"{version}"'
     return response
 
@@ -93,7 +93,7 @@ class AnnotationDetail(APIView):
         )
         annotation, created = annotate.do_save(user, checked)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return _etag(
+        return with_etag(
             Response(AnnotationSerializer(annotation).data, status=code), annotation.version
         )
 
@@ -102,7 +102,7 @@ class AnnotationDetail(APIView):
         user = access.signed_in(request)
         item = access.item_to_write(user, item_id)
         annotation = annotate.do_delete(user, item, uid, request.headers.get("If-Match"))
-        return _etag(Response(AnnotationSerializer(annotation).data), annotation.version)
+        return with_etag(Response(AnnotationSerializer(annotation).data), annotation.version)
 
 
 class AnnotationHistory(APIView):

@@ -87,6 +87,8 @@ CASES = [
          _expect(200, 200, 403)),
     Case("adjudicate", "post", lambda w: f"/api/v1/items/{w.item}/review",
          lambda w: {"payload": {"labels": ["normal"]}}, _expect(201, 201, 403)),
+    Case("flag for review", "post", lambda w: f"/api/v1/items/{w.item}/flag",
+         lambda w: {"note": "Is that a nodule?"}, _expect(200, 200, 200)),
     Case("agreement", "get", lambda w: f"{P}{w.cast.project.pk}/agreement", None,
          _expect(200, 200, 403)),
     Case("my history", "get", lambda w: f"/api/v1/me/history?project={w.cast.project.pk}", None,

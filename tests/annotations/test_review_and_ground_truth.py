@@ -76,10 +76,16 @@ def test_a_second_review_replaces_the_first_as_truth_and_keeps_it_in_history(
     item_id = read(first, project.pk, "normal")
     read(second, project.pk, "pneumonia")
     (reviewer,) = clients_for(project, make_user, 1, "reviewer")
-    for label in ("pneumonia", "normal"):
-        reviewer.post(
-            f"/api/v1/items/{item_id}/review", {"payload": {"labels": [label]}}, format="json"
+    for version, label in enumerate(("pneumonia", "normal")):
+        # The second names the version it replaces (If-Match), as annotation edits do.
+        headers = {"HTTP_IF_MATCH": f'"{version}"'} if version else {}
+        response = reviewer.post(
+            f"/api/v1/items/{item_id}/review",
+            {"payload": {"labels": [label]}},
+            format="json",
+            **headers,
         )
+        assert response.status_code == 201
     assert ground_truth_for(project)[item_id].labels == ["normal"]
     assert Annotation.objects.filter(item_id=item_id, source="review").count() == 2
 

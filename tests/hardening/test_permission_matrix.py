@@ -91,6 +91,7 @@ RULES: dict[str, Rule] = {
     "api/v1/projects/<id:project_id>/review/": api(GET=REVIEWER),
     "api/v1/projects/<id:project_id>/agreement": api(GET=REVIEWER),
     "api/v1/items/<id:item_id>/review": api(POST=REVIEWER),
+    "api/v1/items/<id:item_id>/flag": api(POST=MEMBER),
     # Learning.
     "api/v1/projects/<id:project_id>/training-runs/": api(GET=MEMBER, POST=ADMIN),
     "api/v1/training-runs/<id:run_id>/": api(GET=MEMBER),

@@ -7,11 +7,15 @@ import type {
   Annotation,
   AnnotationKind,
   AnyPayload,
+  ItemComment,
   ItemPayload,
   Me,
   Paginated,
   Project,
   QueueNext,
+  ReviewBody,
+  ReviewItem,
+  ReviewResult,
   SkipReason,
   StudySummary,
   Suggestion,
@@ -114,6 +118,44 @@ export class ApiClient {
     return this.http
       .get<Paginated<StudySummary> | StudySummary[]>(`/api/v1/studies/${qs ? `?${qs}` : ""}`)
       .then(asPage);
+  }
+
+  /** Items to adjudicate ("pending"), adjudicated ones ("reviewed") or both ("all"). */
+  async reviewQueue(
+    projectId: number,
+    state: "pending" | "reviewed" | "all" = "pending",
+  ): Promise<ReviewItem[]> {
+    return unpage(
+      await this.http.get<ReviewItem[] | Paginated<ReviewItem>>(
+        `/api/v1/projects/${projectId}/review/?state=${state}&limit=200`,
+      ),
+    );
+  }
+
+  /**
+   * Adjudicate an item: accept a reader's answer or send the reviewer's own. `version` is the
+   * adjudication the reviewer saw (If-Match; null when none): a newer one answers 412.
+   */
+  review(itemId: number, body: ReviewBody, version: number | null): Promise<ReviewResult> {
+    const headers = version !== null ? { "If-Match": `"${version}"` } : undefined;
+    return this.http.post(`/api/v1/items/${itemId}/review`, body, headers);
+  }
+
+  /** Ask for a review of the item (any member); the note becomes a comment. */
+  flag(itemId: number, note: string): Promise<{ review_state: string; review_reason: string }> {
+    return this.http.post(`/api/v1/items/${itemId}/flag`, { note });
+  }
+
+  async comments(itemId: number): Promise<ItemComment[]> {
+    return unpage(
+      await this.http.get<ItemComment[] | Paginated<ItemComment>>(
+        `/api/v1/items/${itemId}/comments`,
+      ),
+    );
+  }
+
+  addComment(itemId: number, text: string): Promise<ItemComment> {
+    return this.http.post(`/api/v1/items/${itemId}/comments`, { text });
   }
 
   async myHistory(projectId?: number): Promise<Record<string, unknown>[]> {

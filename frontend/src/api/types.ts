@@ -177,3 +177,61 @@ export interface HistoryEntry {
   submitted_at?: string;
   [extra: string]: unknown;
 }
+
+/** One reader of an item under review, in the order they submitted (review keys 1..9). */
+export interface Reader {
+  id: number;
+  username: string;
+  submitted_at: string;
+}
+
+/** The item's newest adjudication (its version goes back as If-Match). */
+export interface Adjudication {
+  version: number;
+  reviewer: number;
+  reviewer_name: string;
+  accepted_reader: number | null;
+  note: string;
+  created_at: string;
+}
+
+/** A row of GET /projects/{id}/review/: every reader's current annotations in one call. */
+export interface ReviewItem {
+  id: number;
+  frame: number;
+  reads_done: number;
+  review_state: "pending" | "reviewed" | "";
+  review_reason: string;
+  instance: InstanceRef;
+  annotations: Annotation[];
+  readers: Reader[];
+  adjudication: Adjudication | null;
+  comments: number;
+}
+
+export type ReviewBody =
+  | { accept: number; note?: string }
+  | {
+      payload: {
+        labels?: string[];
+        annotations?: Array<{ kind: AnnotationKind; frame: number; payload: AnyPayload }>;
+      };
+      note?: string;
+    };
+
+export interface ReviewResult {
+  id: number;
+  item: number;
+  version: number;
+  accepted_reader: number | null;
+  note: string;
+}
+
+export interface ItemComment {
+  id: number;
+  item: number;
+  author: number;
+  author_name: string;
+  text: string;
+  created_at: string;
+}

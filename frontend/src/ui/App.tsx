@@ -6,6 +6,7 @@ import { ProjectSettingsPage } from "./project/ProjectSettingsPage";
 import { TeamPage } from "./project/TeamPage";
 import { ProjectList } from "./ProjectList";
 import "./project/project.css";
+import { ReviewPage } from "./review/ReviewPage";
 import { linkHandler, matchRoute, useLocation } from "./router";
 import { StudyBrowser } from "./StudyBrowser";
 import { StudyView } from "./StudyView";
@@ -28,6 +29,7 @@ export function App() {
       )}
       {route.name === "team" && <TeamPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "export" && <ExportPage key={route.projectId} projectId={route.projectId} />}
+      {route.name === "review" && <ReviewPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "studies" && <StudyBrowser />}
       {route.name === "study" && <StudyView key={route.studyUid} studyUid={route.studyUid} />}
       {route.name === "history" && <History />}
@@ -68,6 +70,7 @@ function TopBar({ current }: { current: string }) {
           "project-new",
           "project-settings",
           "team",
+          "review",
         ])}
         {link("/app/studies", "Studies", ["studies", "study"])}
         {link("/app/history", "My history", ["history"])}

@@ -78,6 +78,16 @@ export function ProjectList() {
                   </a>
                 </span>
               )}
+              {(p.my_role === "admin" || p.my_role === "reviewer" || p.my_role === null) && (
+                <a
+                  href={`${path}/review`}
+                  onClick={linkHandler(`${path}/review`)}
+                  className="small"
+                  data-testid={`review-${p.id}`}
+                >
+                  Review
+                </a>
+              )}
               <a href={`${path}/export`} onClick={linkHandler(`${path}/export`)} className="small">
                 Export
               </a>

@@ -2,7 +2,16 @@ import { useEffect, useRef } from "react";
 
 import { SHORTCUTS } from "./shortcuts";
 
-export function ShortcutHelp({ onClose }: { onClose: () => void }) {
+export function ShortcutHelp({
+  onClose,
+  shortcuts = SHORTCUTS,
+  title = "Keyboard shortcuts",
+}: {
+  onClose: () => void;
+  /** The screen's keys: the workspace's unless told. */
+  shortcuts?: Array<[string, string]>;
+  title?: string;
+}) {
   const closeRef = useRef<HTMLButtonElement>(null);
   useEffect(() => closeRef.current?.focus(), []);
   return (
@@ -15,10 +24,10 @@ export function ShortcutHelp({ onClose }: { onClose: () => void }) {
         data-testid="shortcuts"
         onClick={(e) => e.stopPropagation()}
       >
-        <h2 id="shortcuts-title">Keyboard shortcuts</h2>
+        <h2 id="shortcuts-title">{title}</h2>
         <table className="shortcuts">
           <tbody>
-            {SHORTCUTS.map(([keys, what]) => (
+            {shortcuts.map(([keys, what]) => (
               <tr key={keys}>
                 <th scope="row">
                   <kbd>{keys}</kbd>

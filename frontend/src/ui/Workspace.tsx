@@ -7,6 +7,7 @@ import { useCallback, useMemo, useReducer } from "react";
 
 import type { Project, SkipReason } from "../api/types";
 import { useSession } from "./context";
+import { describe } from "./labellingLoop";
 import { SeriesList } from "./SeriesList";
 import { ShortcutHelp } from "./ShortcutHelp";
 import { SkipDialog } from "./SkipDialog";
@@ -138,6 +139,16 @@ export function Workspace({ projectId }: { projectId: number }) {
           submit,
           skip: () => dispatch({ type: "skipDialog", open: true }),
           help: () => dispatch({ type: "help", open: true }),
+          flag: async (note) => {
+            const shown = onScreen();
+            if (!shown) return;
+            try {
+              await client.flag(shown.item.id, note);
+              notify({ kind: "info", text: `Item ${shown.item.id} flagged for review.` });
+            } catch (err) {
+              notify({ kind: "error", text: describe(err) });
+            }
+          },
         }}
       />
       {ui.help && <ShortcutHelp onClose={() => dispatch({ type: "help", open: false })} />}

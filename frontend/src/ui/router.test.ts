@@ -11,6 +11,7 @@ describe("client routes", () => {
     expect(matchRoute("/app/projects/12")).toEqual({ name: "workspace", projectId: 12 });
     expect(matchRoute("/app/projects/12/dashboard")).toEqual({ name: "dashboard", projectId: 12 });
     expect(matchRoute("/app/projects/12/export")).toEqual({ name: "export", projectId: 12 });
+    expect(matchRoute("/app/projects/12/review")).toEqual({ name: "review", projectId: 12 });
   });
 
   it("maps the project create, settings and team pages", () => {

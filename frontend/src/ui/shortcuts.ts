@@ -27,6 +27,23 @@ export const SHORTCUTS: Array<[string, string]> = [
   ["?", "Show / hide this list"],
 ];
 
+/** The review screen's keys (review/reviewKeys.ts); editing a copy uses the workspace's. */
+export const REVIEW_SHORTCUTS: Array<[string, string]> = [
+  ["1 – 9", "Accept reader 1–9's answer as the adjudicated ground truth"],
+  ["Shift+1 – 9", "Edit a copy of reader 1–9's answer with the drawing tools"],
+  ["Enter", "While editing: save the copy as the adjudication"],
+  ["Esc", "While editing: cancel the drawing or deselect; then discard the edit"],
+  ["J / K", "Next / previous item in the queue"],
+  ["T", "Reader layers: all, then each reader alone"],
+  ["C", "Write a comment on the item (Ctrl+Enter sends, Esc leaves the box)"],
+  ["V B G F D R E", "While editing: select, box, polygon, freehand, point, brush, eraser"],
+  ["1 – 9 (editing)", "Choose a class (classification: toggle the answer; shapes: the label)"],
+  ["N (editing)", "No findings"],
+  ["Delete · Ctrl+Z / Ctrl+Shift+Z", "Delete the selected shape · undo / redo the edit"],
+  ["W / M / Z · wheel · L · I / O / 0", "Viewer: as in the labelling workspace"],
+  ["?", "Show / hide this list"],
+];
+
 export function isTypingTarget(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   const tag = target.tagName;

@@ -25,6 +25,20 @@ interface Change {
 
 export type DocumentListener = (origin: "user" | "history" | "load") => void;
 
+/** Where a document's writes go: the outbox (saved to the server) or a draft kept in the page. */
+export type DocumentSink = Pick<Outbox, "subscribe" | "pending" | "enqueue" | "flush">;
+
+/**
+ * A sink that keeps every change in the page: the review screen edits a copy of a reader's
+ * answer this way and sends it as one adjudication when the reviewer saves.
+ */
+export const draftSink: DocumentSink = {
+  subscribe: () => () => undefined,
+  pending: () => [],
+  enqueue: () => undefined,
+  flush: () => Promise.resolve(),
+};
+
 export function newUid(): string {
   // randomUUID needs a secure context; 127.0.0.1 and https are, a plain-http LAN host is not.
   if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -48,7 +62,7 @@ export class AnnotationDocument {
 
   constructor(
     readonly itemId: number,
-    private readonly outbox: Outbox,
+    private readonly outbox: DocumentSink,
   ) {
     this.stopOutbox = outbox.subscribe((event) => {
       if (event.type === "saved" && event.itemId === itemId) {
@@ -81,6 +95,16 @@ export class AnnotationDocument {
       if (w.op === "delete") this.shapes.delete(w.uid);
       else this.shapes.set(w.uid, { uid: w.uid, kind: w.kind, frame: w.frame, payload: w.payload });
     }
+    this.undoStack = [];
+    this.redoStack = [];
+    this.notify("load");
+  }
+
+  /** Start from these shapes as if just loaded: no server versions, an empty undo history. */
+  startFrom(shapes: Shape[]): void {
+    this.shapes = new Map(shapes.map((s) => [s.uid, s]));
+    this.versions.clear();
+    this.origins.clear();
     this.undoStack = [];
     this.redoStack = [];
     this.notify("load");

@@ -5,6 +5,7 @@ import type { DrawTool } from "../../viewer/drawingLayer";
 import type { LoopState } from "../labellingLoop";
 import { SuggestionPanel } from "../SuggestionPanel";
 import { DrawingTools } from "./DrawingTools";
+import { FlagForReview } from "./FlagForReview";
 import { LabelButtons } from "./LabelButtons";
 import { ShapeList } from "./ShapeList";
 import { StatusArea } from "./StatusArea";
@@ -32,6 +33,7 @@ interface Props {
     submit: () => void;
     skip: () => void;
     help: () => void;
+    flag: (note: string) => Promise<void>;
   };
 }
 
@@ -120,6 +122,7 @@ export function LabellingPanel(props: Props) {
           Shortcuts <kbd>?</kbd>
         </button>
       </div>
+      <FlagForReview disabled={phase !== "ready"} onFlag={on.flag} />
       <StatusArea
         leaseExpired={Boolean(loop?.leaseExpired)}
         notice={loop?.notice ?? null}

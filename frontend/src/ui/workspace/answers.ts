@@ -2,10 +2,9 @@
 import { useCallback, type Dispatch, type RefObject } from "react";
 
 import type { ClassPayload, LabelClass, Project } from "../../api/types";
-import { newUid } from "../../viewer/annotationDocument";
+import { newUid, type AnnotationDocument } from "../../viewer/annotationDocument";
 import type { DrawingLayer } from "../../viewer/drawingLayer";
 import type { Notice } from "../labellingLoop";
-import type { OnScreen } from "./useLabellingLoop";
 import type { WorkspaceEvent } from "./workspaceState";
 
 /**
@@ -30,7 +29,8 @@ export function answerAfter(
 interface Deps {
   project: Project | null;
   labels: LabelClass[];
-  onScreen: () => OnScreen | null;
+  /** The document being answered and its item's frame (the workspace's item, a review draft). */
+  onScreen: () => { doc: AnnotationDocument; item: { frame: number } } | null;
   layerRef: RefObject<DrawingLayer | null>;
   dispatch: Dispatch<WorkspaceEvent>;
   notify: (notice: Notice) => void;

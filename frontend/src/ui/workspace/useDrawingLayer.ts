@@ -1,7 +1,7 @@
 /** The drawing layer over the viewer, following the item on screen, the tool and the brush. */
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import type { ItemPayload, LabelClass, Project } from "../../api/types";
+import type { InstanceRef, LabelClass, Project } from "../../api/types";
 import type { AnnotationDocument } from "../../viewer/annotationDocument";
 import { DrawingLayer } from "../../viewer/drawingLayer";
 import type { StackViewer } from "../../viewer/stackViewer";
@@ -12,7 +12,8 @@ import type { WorkspaceState } from "./workspaceState";
 interface Options {
   viewer: StackViewer | null;
   doc: AnnotationDocument | null;
-  item: ItemPayload | null;
+  /** The item on screen (the workspace's lease, the item under review). */
+  item: { instance: InstanceRef } | null;
   project: Project | null;
   labels: LabelClass[];
   ui: WorkspaceState;
