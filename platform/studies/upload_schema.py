@@ -42,3 +42,6 @@ class UploadCountsSerializer(serializers.Serializer[Any]):
 class UploadResultSerializer(serializers.Serializer[Any]):
     counts = UploadCountsSerializer()
     results = UploadOutcomeSerializer(many=True)
+    replayed = serializers.BooleanField(
+        required=False, help_text="with an Idempotency-Key: true when this is the first answer again"
+    )

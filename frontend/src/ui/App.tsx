@@ -3,6 +3,7 @@ import { ExportPage } from "./ExportPage";
 import { useSession } from "./context";
 import { History } from "./History";
 import { ProjectList } from "./ProjectList";
+import { AddStudiesPage } from "./project/AddStudiesPage";
 import { linkHandler, matchRoute, useLocation } from "./router";
 import { StudyBrowser } from "./StudyBrowser";
 import { StudyView } from "./StudyView";
@@ -20,6 +21,9 @@ export function App() {
       )}
       {route.name === "dashboard" && <Dashboard projectId={route.projectId} />}
       {route.name === "export" && <ExportPage key={route.projectId} projectId={route.projectId} />}
+      {route.name === "add-studies" && (
+        <AddStudiesPage key={route.projectId} projectId={route.projectId} />
+      )}
       {route.name === "studies" && <StudyBrowser />}
       {route.name === "study" && <StudyView key={route.studyUid} studyUid={route.studyUid} />}
       {route.name === "history" && <History />}
@@ -52,7 +56,7 @@ function TopBar({ current }: { current: string }) {
     <header className="topbar">
       <span className="brand">Radloop</span>
       <nav aria-label="Main">
-        {link("/", "Projects", ["projects", "workspace", "dashboard", "export"])}
+        {link("/", "Projects", ["projects", "workspace", "dashboard", "export", "add-studies"])}
         {link("/app/studies", "Studies", ["studies", "study"])}
         {link("/app/history", "My history", ["history"])}
       </nav>

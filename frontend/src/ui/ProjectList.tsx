@@ -44,6 +44,16 @@ export function ProjectList() {
                   Dashboard
                 </a>
               )}
+              {(p.my_role === "admin" || p.my_role === null) && (
+                <a
+                  href={`${path}/studies`}
+                  onClick={linkHandler(`${path}/studies`)}
+                  className="small"
+                  data-testid={`add-studies-${p.id}`}
+                >
+                  Add studies
+                </a>
+              )}
               <a href={`${path}/export`} onClick={linkHandler(`${path}/export`)} className="small">
                 Export
               </a>

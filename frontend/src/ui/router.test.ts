@@ -11,6 +11,7 @@ describe("client routes", () => {
     expect(matchRoute("/app/projects/12")).toEqual({ name: "workspace", projectId: 12 });
     expect(matchRoute("/app/projects/12/dashboard")).toEqual({ name: "dashboard", projectId: 12 });
     expect(matchRoute("/app/projects/12/export")).toEqual({ name: "export", projectId: 12 });
+    expect(matchRoute("/app/projects/12/studies")).toEqual({ name: "add-studies", projectId: 12 });
   });
 
   it("maps the study browser, a study and the history", () => {

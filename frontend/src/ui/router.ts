@@ -33,6 +33,7 @@ export type Route =
   | { name: "workspace"; projectId: number }
   | { name: "dashboard"; projectId: number }
   | { name: "export"; projectId: number }
+  | { name: "add-studies"; projectId: number }
   | { name: "studies" }
   | { name: "study"; studyUid: string }
   | { name: "history" }
@@ -47,6 +48,8 @@ export function matchRoute(path: string): Route {
   if (m) return { name: "dashboard", projectId: Number(m[1]) };
   m = /^\/app\/projects\/(\d+)\/export$/.exec(p);
   if (m) return { name: "export", projectId: Number(m[1]) };
+  m = /^\/app\/projects\/(\d+)\/studies$/.exec(p);
+  if (m) return { name: "add-studies", projectId: Number(m[1]) };
   if (p === "/app/studies") return { name: "studies" };
   m = /^\/app\/studies\/([0-9.]+)$/.exec(p);
   if (m) return { name: "study", studyUid: m[1] };
