@@ -22,6 +22,7 @@ class UploadRequestSerializer(serializers.Serializer[Any]):
 
 
 class UploadOutcomeSerializer(serializers.Serializer[Any]):
+    file = serializers.IntegerField(help_text="index in `files` of the file it came from")
     name = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=list(get_args(Status)))
     code = serializers.CharField(allow_blank=True, help_text="why, when not stored")

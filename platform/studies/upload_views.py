@@ -42,10 +42,12 @@ class UploadView(APIView):
             return Response({"files": ["attach one or more files (DICOM or .zip)"]}, status=400)
 
         def ingest() -> dict[str, Any]:
-            summary = do_upload(files, project=project, user=request.user)
+            summary, file_of = do_upload(files, project=project, user=request.user)
             return {
                 "counts": summary.counts,
-                "results": [outcome_json(o) for o in summary.outcomes],
+                "results": [
+                    outcome_json(o, i) for o, i in zip(summary.outcomes, file_of, strict=True)
+                ],
             }
 
         try:

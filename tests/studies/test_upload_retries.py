@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,4 +117,28 @@ def test_a_bad_file_in_a_zip_is_listed_with_its_reason_and_leaves_nothing(cast: 
 
     ct_uid = pydicom.dcmread(io.BytesIO(CT), stop_before_pixels=True).SOPInstanceUID
     assert not Instance.objects.filter(sop_instance_uid=ct_uid).exists()
-    assert isinstance(stored_files()[0], Path)
+
+
+def test_each_outcome_names_the_file_it_came_from_in_a_batch(cast: Any) -> None:
+    """The page sends several files per request and maps the answers back by `file`."""
+    project = make_project(admin=cast.alice, classes=(), deidentify=False)
+    response = cast.client(cast.alice).post(
+        URL,
+        {
+            "project": project.pk,
+            "files": [
+                SimpleUploadedFile("notes.txt", b"not an image"),
+                SimpleUploadedFile("pair.zip", _zip({"mr.dcm": MR, "ct.dcm": CT})),
+                SimpleUploadedFile("ct-again.dcm", CT),
+            ],
+        },
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY="batch-0001-dddd",
+    )
+    assert response.status_code == 200, response.content
+    assert [(r["file"], r["name"], r["status"]) for r in response.json()["results"]] == [
+        (0, "notes.txt", "rejected"),
+        (1, "pair.zip!mr.dcm", "stored"),
+        (1, "pair.zip!ct.dcm", "stored"),
+        (2, "ct-again.dcm", "duplicate"),
+    ]

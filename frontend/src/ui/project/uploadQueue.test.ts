@@ -34,32 +34,72 @@ function picked(n: number): QueuedFile[] {
 }
 
 describe("the upload queue", () => {
-  it("keeps at most `concurrency` files in flight and sends every file once", async () => {
+  it("keeps at most `concurrency` requests in flight and sends every file once", async () => {
     const items = picked(7);
     let inFlight = 0;
     let most = 0;
     const sent: string[] = [];
-    const send: Sender = async (item) => {
+    const send: Sender = async (batch) => {
       inFlight++;
       most = Math.max(most, inFlight);
       await new Promise((r) => setTimeout(r, 2));
       inFlight--;
-      sent.push(item.path);
-      return { counts: {}, results: [result(item.path, "stored")] };
+      sent.push(...batch.files.map((f) => f.path));
+      return {
+        counts: {},
+        results: batch.files.map((f, i) => ({ ...result(f.path, "stored"), file: i })),
+      };
     };
-    await runQueue(items, send, { concurrency: 3, ...quick });
+    await runQueue(items, send, { concurrency: 3, batchFiles: 1, ...quick });
     expect(most).toBe(3);
     expect(sent.sort()).toEqual(items.map((i) => i.path).sort());
     expect(totals(items)).toMatchObject({ files: 7, finished: 7, counts: { stored: 7 } });
   });
 
+  it("batches small files and maps each answer back to its file, a zip's entries too", async () => {
+    const items = picked(5);
+    const requests: string[][] = [];
+    const send: Sender = (batch) => {
+      requests.push(batch.files.map((f) => f.path));
+      const results = batch.files.flatMap((f, i) =>
+        f.path === "d/1.dcm"
+          ? [
+              { ...result(`${f.path}!a.dcm`, "stored"), file: i },
+              { ...result(`${f.path}!b.dcm`, "rejected", "cut"), file: i },
+            ]
+          : [{ ...result(f.path, "duplicate"), file: i }],
+      );
+      return Promise.resolve({ counts: {}, results });
+    };
+    await runQueue(items, send, { batchFiles: 2, ...quick });
+    expect(requests).toEqual([["d/0.dcm", "d/1.dcm"], ["d/2.dcm", "d/3.dcm"], ["d/4.dcm"]]);
+    expect(items[1].results.map((r) => r.status)).toEqual(["stored", "rejected"]);
+    expect(items[0].results.map((r) => r.name)).toEqual(["d/0.dcm"]);
+    expect(items.every((i) => i.state === "done" && i.sent === i.size)).toBe(true);
+  });
+
+  it("closes a batch before it would pass the byte limit", async () => {
+    const items = picked(3);
+    const sizes: number[] = [];
+    const send: Sender = (batch) => {
+      sizes.push(batch.files.length);
+      return Promise.resolve({ counts: {}, results: [] });
+    };
+    await runQueue(items, send, { batchBytes: items[0].size * 2, ...quick });
+    expect(sizes).toEqual([2, 1]);
+  });
+
   it("retries a dropped connection with the same Idempotency-Key", async () => {
     const [item] = picked(1);
     const keys: string[] = [];
-    const send: Sender = (it) => {
-      keys.push(it.key);
+    const send: Sender = (batch) => {
+      keys.push(batch.key);
       if (keys.length === 1) return Promise.reject(new NetworkError("connection lost"));
-      return Promise.resolve({ counts: {}, results: [result(it.path, "stored")], replayed: true });
+      return Promise.resolve({
+        counts: {},
+        results: [{ ...result(item.path, "stored"), file: 0 }],
+        replayed: true,
+      });
     };
     await runQueue([item], send, quick);
     expect(keys).toHaveLength(2);
@@ -87,6 +127,23 @@ describe("the upload queue", () => {
     expect(item.state).toBe("failed");
     expect(item.attempts).toBe(4);
     expect(item.error).toContain("4 attempts");
+  });
+
+  it("sends a failed batch again with its files and its key", async () => {
+    const items = picked(2);
+    const keys: string[] = [];
+    let fail = true;
+    const send: Sender = (batch) => {
+      keys.push(batch.key);
+      if (fail) return Promise.reject(new NetworkError("offline"));
+      return Promise.resolve({ counts: {}, results: [] });
+    };
+    await runQueue(items, send, { delaysMs: [], sleep: quick.sleep });
+    expect(items.map((i) => i.state)).toEqual(["failed", "failed"]);
+    fail = false;
+    await runQueue(items, send, quick);
+    expect(items.map((i) => i.state)).toEqual(["done", "done"]);
+    expect(new Set(keys).size).toBe(1);
   });
 });
 

@@ -1,13 +1,17 @@
 /**
- * The upload page's queue, without the DOM: each file (or zip) is one request with its own
- * Idempotency-Key, kept across retries, so a retry after a dropped connection never stores twice
- * and answers as the first attempt did (docs/decisions/0935). At most `concurrency` files are in
- * flight; a network error or a 5xx is retried after a wait, a 4xx is the server's answer.
+ * The upload page's queue, without the DOM. Files go in batches (up to BATCH_FILES files and
+ * BATCH_BYTES bytes per request: one request per small file cost more than the ingest itself,
+ * decision 0935), each batch under its own Idempotency-Key kept across retries, so a retry after
+ * a dropped connection never stores twice and answers as the first attempt did. At most
+ * `concurrency` batches are in flight; a network error or a 5xx is retried after a wait, a 4xx
+ * is the server's answer.
  */
 import { ApiError } from "../../api/http";
 import { isRetryable, newRequestKey, RETRY_DELAYS_MS } from "../../api/keyedRetry";
 
 export interface UploadResult {
+  /** Index, in its request, of the file this outcome came from (a zip gives several). */
+  file?: number;
   name: string;
   status: string; // stored | duplicate | conflict | rejected
   code: string;
@@ -31,21 +35,26 @@ export interface QueuedFile {
   /** Where it came from: the path inside a dropped folder, or the file name. */
   path: string;
   size: number;
-  key: string;
   state: FileState;
   sent: number;
   attempts: number;
   results: UploadResult[];
   error: string;
+  /** The request it went in; kept after a failure so a retry sends the same files, same key. */
+  batch: Batch | null;
 }
 
-export type Sender = (
-  item: QueuedFile,
-  onProgress: (sent: number) => void,
-) => Promise<UploadAnswer>;
+export interface Batch {
+  key: string;
+  files: QueuedFile[];
+}
+
+export type Sender = (batch: Batch, onProgress: (sent: number) => void) => Promise<UploadAnswer>;
 
 export interface QueueOptions {
   concurrency?: number;
+  batchFiles?: number;
+  batchBytes?: number;
   delaysMs?: number[];
   sleep?: (ms: number) => Promise<void>;
   /** Called after every change of any file (progress, state, results). */
@@ -53,6 +62,8 @@ export interface QueueOptions {
 }
 
 export const DEFAULT_CONCURRENCY = 3;
+export const BATCH_FILES = 10;
+export const BATCH_BYTES = 8 * 1024 * 1024;
 
 let nextId = 1;
 
@@ -62,56 +73,99 @@ export function queueFiles(picked: { file: Blob; path: string }[]): QueuedFile[]
     file,
     path,
     size: file.size,
-    key: newRequestKey(),
     state: "queued",
     sent: 0,
     attempts: 0,
     results: [],
     error: "",
+    batch: null,
   }));
 }
 
-async function sendOne(item: QueuedFile, send: Sender, options: QueueOptions): Promise<void> {
+/** New batches for files never sent; a failed file goes again in the batch it failed in. */
+export function makeBatches(
+  items: QueuedFile[],
+  maxFiles = BATCH_FILES,
+  maxBytes = BATCH_BYTES,
+): Batch[] {
+  const out: Batch[] = [];
+  const again = new Set<Batch>();
+  let current: Batch | null = null;
+  let bytes = 0;
+  for (const item of items) {
+    if (item.state === "failed" && item.batch) {
+      again.add(item.batch);
+      continue;
+    }
+    if (item.state !== "queued") continue;
+    if (!current || current.files.length >= maxFiles || bytes + item.size > maxBytes) {
+      current = { key: newRequestKey(), files: [] };
+      bytes = 0;
+      out.push(current);
+    }
+    current.files.push(item);
+    item.batch = current;
+    bytes += item.size;
+  }
+  return [...again, ...out];
+}
+
+function setAll(batch: Batch, patch: Partial<QueuedFile>): void {
+  for (const item of batch.files) Object.assign(item, patch);
+}
+
+/** Upload progress of the whole request, shared out to its files in order. */
+function spread(batch: Batch, sent: number): void {
+  let offset = 0;
+  for (const item of batch.files) {
+    item.sent = Math.max(0, Math.min(item.size, sent - offset));
+    offset += item.size;
+  }
+}
+
+async function sendBatch(batch: Batch, send: Sender, options: QueueOptions): Promise<void> {
   const delays = options.delaysMs ?? RETRY_DELAYS_MS;
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const changed = options.onChange ?? (() => undefined);
   for (let attempt = 0; ; attempt++) {
-    item.state = "sending";
-    item.sent = 0;
-    item.attempts = attempt + 1;
+    setAll(batch, { state: "sending", sent: 0, attempts: attempt + 1 });
     changed();
     try {
-      const answer = await send(item, (sent) => {
-        item.sent = Math.min(sent, item.size);
+      const answer = await send(batch, (sent) => {
+        spread(batch, sent);
         changed();
       });
-      item.results = answer.results;
-      item.sent = item.size;
-      item.state = "done";
+      batch.files.forEach((item, index) => {
+        item.results = answer.results.filter((r) => (r.file ?? 0) === index);
+        item.sent = item.size;
+        item.state = "done";
+      });
       changed();
       return;
     } catch (err) {
       if (isRetryable(err) && attempt < delays.length) {
-        item.state = "retrying";
-        item.error = (err as Error).message;
+        setAll(batch, { state: "retrying", error: (err as Error).message });
         changed();
         await sleep(delays[attempt]);
         continue;
       }
-      item.state = "failed";
-      item.error = failure(err, attempt + 1);
-      item.results = [
-        {
-          name: item.path,
-          status: "rejected",
-          code: err instanceof ApiError ? `http_${err.status}` : "network",
-          reason: item.error,
-          sop_instance_uid: "",
-          study_instance_uid: "",
-          items_created: 0,
-        },
-      ];
+      const error = failure(err, attempt + 1);
+      for (const item of batch.files) {
+        item.state = "failed";
+        item.error = error;
+        item.results = [
+          {
+            name: item.path,
+            status: "rejected",
+            code: err instanceof ApiError ? `http_${err.status}` : "network",
+            reason: error,
+            sop_instance_uid: "",
+            study_instance_uid: "",
+            items_created: 0,
+          },
+        ];
+      }
       changed();
       return;
     }
@@ -126,23 +180,20 @@ function failure(err: unknown, attempts: number): string {
   return `no answer after ${attempts} attempts: ${(err as Error).message}`;
 }
 
-/** Send every queued file, `concurrency` at a time; resolves when all are done or failed. */
+/** Send every queued (or failed) file, `concurrency` requests at a time; resolves when all are
+ * done or failed. */
 export async function runQueue(
   items: QueuedFile[],
   send: Sender,
   options: QueueOptions = {},
 ): Promise<void> {
-  const waiting = items.filter((i) => i.state === "queued" || i.state === "failed");
-  for (const item of waiting) {
-    item.state = "queued";
-    item.error = "";
-    item.results = [];
-  }
+  const waiting = makeBatches(items, options.batchFiles, options.batchBytes);
+  for (const batch of waiting) setAll(batch, { state: "queued", error: "", results: [] });
   const workers = Array.from(
     { length: Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, waiting.length) },
     async () => {
-      for (let item = waiting.shift(); item; item = waiting.shift()) {
-        await sendOne(item, send, options);
+      for (let batch = waiting.shift(); batch; batch = waiting.shift()) {
+        await sendBatch(batch, send, options);
       }
     },
   );

@@ -1,5 +1,5 @@
 /**
- * One file to POST /api/v1/uploads/ through XMLHttpRequest: fetch() cannot report upload
+ * One batch of files to POST /api/v1/uploads/ through XMLHttpRequest: fetch() cannot report upload
  * progress. Errors are the ones src/api/http.ts defines, so the queue retries the same cases
  * as the workspace does (no answer, or a 5xx).
  */
@@ -9,17 +9,18 @@ import type { Sender, UploadAnswer } from "./uploadQueue";
 export const UPLOAD_URL = "/api/v1/uploads/";
 
 export function xhrSender(projectId: number, csrf: string): Sender {
-  return (item, onProgress) =>
+  return (batch, onProgress) =>
     new Promise<UploadAnswer>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", UPLOAD_URL);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.setRequestHeader("X-CSRFToken", csrf);
-      xhr.setRequestHeader("Idempotency-Key", item.key);
+      xhr.setRequestHeader("Idempotency-Key", batch.key);
+      const size = batch.files.reduce((sum, item) => sum + item.size, 0);
       xhr.upload.onprogress = (event) => {
-        // The multipart body is a little larger than the file: report the file's share.
+        // The multipart body is a little larger than the files: report their share.
         if (event.lengthComputable && event.total > 0) {
-          onProgress((event.loaded / event.total) * item.size);
+          onProgress((event.loaded / event.total) * size);
         }
       };
       xhr.onload = () => {
@@ -39,7 +40,9 @@ export function xhrSender(projectId: number, csrf: string): Sender {
       xhr.ontimeout = lost;
       const form = new FormData();
       form.append("project", String(projectId));
-      form.append("files", item.file, item.path.split("/").pop() || "upload");
+      for (const item of batch.files) {
+        form.append("files", item.file, item.path.split("/").pop() || "upload");
+      }
       xhr.send(form);
     });
 }
