@@ -111,9 +111,7 @@ class Attach(APIView):
             "AttachRequest",
             {
                 "study_uids": serializers.ListField(child=serializers.CharField(), required=False),
-                "series_uids": serializers.ListField(
-                    child=serializers.CharField(), required=False
-                ),
+                "series_uids": serializers.ListField(child=serializers.CharField(), required=False),
                 "sop_instance_uids": serializers.ListField(
                     child=serializers.CharField(), required=False
                 ),

@@ -44,5 +44,6 @@ class UploadResultSerializer(serializers.Serializer[Any]):
     counts = UploadCountsSerializer()
     results = UploadOutcomeSerializer(many=True)
     replayed = serializers.BooleanField(
-        required=False, help_text="with an Idempotency-Key: true when this is the first answer again"
+        required=False,
+        help_text="with an Idempotency-Key: true when this is the first answer again",
     )

@@ -16,7 +16,6 @@ from studies.upload_receipts import KeyReused, answer_once, check_upload_key, fi
 from studies.upload_schema import UploadRequestSerializer, UploadResultSerializer
 from studies.uploads import check_upload_target, do_upload, outcome_json
 
-
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,

@@ -1,5 +1,6 @@
-"""Attaching chosen series or instances (not only whole studies) to a project: the "add existing
-studies" page sends what the admin ticked; unknown or invisible UIDs are named and change nothing."""
+"""Attaching chosen series or instances (not only whole studies) to a project: the "add
+existing studies" page sends what the admin ticked; unknown or invisible UIDs are named and
+change nothing."""
 
 from __future__ import annotations
 
