@@ -6,6 +6,7 @@ study by patient and attaches it."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import shutil
@@ -154,6 +155,23 @@ def test_an_admin_uploads_a_folder_and_a_zip_downloads_the_csv_and_attaches_a_st
     assert Instance.objects.filter(sop_instance_uid=_sop(retried)).count() == 1
     page.unroute("**/api/v1/uploads/")
 
+    # A file dropped on the drop zone (a synthetic drop: Playwright cannot drag from the OS):
+    # already stored, so listed as a duplicate and stored once.
+    dropped = ct_files[0]
+    transfer = page.evaluate_handle(
+        """([name, b64]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], name, { type: "application/dicom" }));
+            return data;
+        }""",
+        [dropped.name, base64.b64encode(dropped.read_bytes()).decode()],
+    )
+    page.get_by_test_id("dropzone").dispatch_event("drop", {"dataTransfer": transfer})
+    _wait_finished(page, 11)
+    expect(rows.last.get_by_test_id("outcome")).to_have_attribute("data-status", "duplicate")
+    assert Instance.objects.filter(sop_instance_uid=_sop(dropped)).count() == 1
+
     # An existing study, found by patient, attached to the project.
     search = page.get_by_role("search", name="Search the archive")
     search.get_by_label("Patient name or ID").fill("d2n_philips")
@@ -161,10 +179,20 @@ def test_an_admin_uploads_a_folder_and_a_zip_downloads_the_csv_and_attaches_a_st
     search.get_by_role("button", name="Search").click()
     results = page.get_by_test_id("archive-results")
     expect(results.locator("tbody tr")).to_have_count(1)
+    # One instance first (the series' instances listed through QIDO-RS), then the whole study.
+    results.get_by_role("button", name="instances").click()
+    picks = results.locator(".instance-picks input[type=checkbox]")
+    expect(picks).to_have_count(len(mr_files))
+    picks.first.check()
+    page.get_by_role("button", name="Attach (1 chosen) to the project").click()
+    expect(page.get_by_test_id("attach-result")).to_contain_text(
+        "Attached 1 study, 1 series, 1 instance: 1 new item"
+    )
     results.get_by_role("checkbox", name="Add study").check()
     page.get_by_role("button", name="Attach (1 chosen) to the project").click()
     expect(page.get_by_test_id("attach-result")).to_contain_text(
-        f"Attached 1 study, 1 series, {len(mr_files)} instances: {len(mr_files)} new items"
+        f"Attached 1 study, 1 series, {len(mr_files)} instances: {len(mr_files) - 1} new items"
+        " (the rest were in the project already)"
     )
     mr_sops = {_sop(p) for p in mr_files}
     attached = set(

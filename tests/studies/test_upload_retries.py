@@ -142,3 +142,24 @@ def test_each_outcome_names_the_file_it_came_from_in_a_batch(cast: Any) -> None:
         (1, "pair.zip!ct.dcm", "stored"),
         (2, "ct-again.dcm", "duplicate"),
     ]
+
+
+def test_an_attempt_that_loses_the_race_for_its_key_answers_with_the_winners_answer(
+    cast: Any,
+) -> None:
+    """Two attempts with one key at once (the client gave up on the first and retried while it
+    still ran): the one that commits its receipt second answers with the first one's answer."""
+    from studies.upload_receipts import answer_once
+
+    winner = {"counts": {"stored": 1}, "results": [{"file": 0, "status": "stored"}]}
+
+    def ingest_while_the_other_attempt_commits() -> dict[str, Any]:
+        UploadReceipt.objects.create(
+            user=cast.alice, key="race-key-01", fingerprint="same", answer=winner
+        )
+        return {"counts": {"duplicate": 1}, "results": [{"file": 0, "status": "duplicate"}]}
+
+    answer = answer_once(cast.alice, "race-key-01", "same", ingest_while_the_other_attempt_commits)
+
+    assert answer == {**winner, "replayed": True}
+    assert UploadReceipt.objects.filter(key="race-key-01").count() == 1

@@ -53,7 +53,8 @@ export function Upload({ projectId }: { projectId: number }) {
   const start = useCallback(
     async (picked: PickedFile[]) => {
       if (!picked.length) return;
-      items.current = [...items.current, ...queueFiles(picked)];
+      const ordered = [...picked].sort((a, b) => a.path.localeCompare(b.path));
+      items.current = [...items.current, ...queueFiles(ordered)];
       setRunning(true);
       redraw();
       await runQueue(items.current, xhrSender(projectId, csrf), { onChange: redraw });
