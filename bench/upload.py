@@ -12,6 +12,8 @@
      page and picks the folder of set 1; from picking to the page's "finished" (the page sends
      up to 10 files / 8 MiB per request, three requests at a time, each under its own
      Idempotency-Key);
+   - the two above alternate in --blocks blocks (100 instances each by default), so both see
+     the same drift of a shared machine's load; their times are the sums over the blocks;
    - STOW-RS: set 2 POSTed to /dicomweb/projects/<id>/studies as multipart/related, --stow-batch
      instances per request, --stow-clients requests at a time (token auth);
    - import_dicom: `manage.py import_dicom <set 3> --project <id>` as a subprocess (no server).
@@ -77,8 +79,9 @@ def environment() -> dict[str, str]:
     return env
 
 
-def write_sets(count: int, sets: int) -> list[Path]:
-    """`sets` folders of `count` files each: the shared series cycled, new UIDs per repeat."""
+def write_sets(count: int, sets: int, blocks: int) -> list[Path]:
+    """`sets` folders of `count` files each (in `blocks` sub-folders, for the interleaved
+    measurement): the shared series cycled, new UIDs per repeat."""
     import pydicom
     from pydicom.uid import generate_uid
 
@@ -88,7 +91,8 @@ def write_sets(count: int, sets: int) -> list[Path]:
     folders = []
     for index in range(sets):
         folder = OUT / f"set{index + 1}"
-        folder.mkdir(parents=True)
+        for block in range(blocks):
+            (folder / f"block{block + 1}").mkdir(parents=True)
         study_uids: dict[tuple[int, str], str] = {}
         series_uids: dict[tuple[int, str], str] = {}
         for n in range(count):
@@ -100,7 +104,8 @@ def write_sets(count: int, sets: int) -> list[Path]:
             ds.StudyInstanceUID = study_uids[(repeat, ds.StudyInstanceUID)]
             ds.SeriesInstanceUID = series_uids[(repeat, ds.SeriesInstanceUID)]
             ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-            ds.save_as(folder / f"{n:04d}.dcm", enforce_file_format=True)
+            block = n * blocks // count + 1
+            ds.save_as(folder / f"block{block}" / f"{n:04d}.dcm", enforce_file_format=True)
         folders.append(folder)
     return folders
 
@@ -189,43 +194,53 @@ def wait_http(url: str, seconds: float = 60) -> None:
     sys.exit(f"server did not answer at {url}")
 
 
-def browser_upload(base: str, project_id: int, folder: Path, count: int) -> float:
-    from playwright.sync_api import sync_playwright
+class BrowserUpload:
+    """Chromium on the project's "Add studies" page, signed in; `block()` picks one folder and
+    waits until the page has finished it."""
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        sys.exit("Debian's chromium is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+    def __init__(self, base: str, project_id: int) -> None:
+        from playwright.sync_api import sync_playwright
+
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if not chromium:
+            sys.exit("Debian's chromium is not installed")
+        self.playwright = sync_playwright().start()
+        self.browser = self.playwright.chromium.launch(
             executable_path=chromium, headless=True, args=CHROMIUM_ARGS
         )
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page = self.browser.new_page(viewport={"width": 1366, "height": 768})
         page.goto(f"{base}/accounts/login/")
         page.get_by_label("Username").fill("uploader")
         page.get_by_label("Password").fill(PASSWORD)
         page.keyboard.press("Enter")
         page.get_by_role("heading", name="Your projects").wait_for(timeout=30_000)
         page.goto(f"{base}/app/projects/{project_id}/studies")
-        picker = page.get_by_test_id("pick-folder")
-        picker.wait_for(timeout=30_000)
+        page.get_by_test_id("pick-folder").wait_for(timeout=30_000)
+        self.page = page
+        self.files = 0
+
+    def block(self, folder: Path) -> float:
+        self.files += len(list(folder.glob("*.dcm")))
         start = time.perf_counter()
-        picker.set_input_files(folder)
-        page.wait_for_function(
+        self.page.get_by_test_id("pick-folder").set_input_files(folder)
+        self.page.wait_for_function(
             """(n) => {
                 const s = document.querySelector('[data-testid=upload-summary]');
                 return s && s.dataset.running === 'false'
                     && document.querySelectorAll('[data-testid=upload-row]').length === n;
             }""",
-            arg=count,
+            arg=self.files,
             timeout=1_800_000,
             polling=100,
         )
-        seconds = time.perf_counter() - start
-        failed = page.locator('[data-testid=upload-row][data-state="failed"]').count()
-        browser.close()
-    if failed:
-        sys.exit(f"upload: {failed} file(s) failed")
-    return seconds
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        failed = self.page.locator('[data-testid=upload-row][data-state="failed"]').count()
+        self.browser.close()
+        self.playwright.stop()
+        if failed:
+            sys.exit(f"upload: {failed} file(s) failed")
 
 
 def _stow_body(paths: list[Path], boundary: str) -> bytes:
@@ -239,6 +254,7 @@ def _stow_body(paths: list[Path], boundary: str) -> bytes:
 
 
 def stow(base: str, token: str, project_id: int, folder: Path, batch: int, clients: int) -> float:
+    """Seconds to STOW the folder's files, `batch` per request, `clients` requests at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     import requests
@@ -298,6 +314,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=500)
     parser.add_argument("--stow-batch", type=int, default=25, help="instances per STOW request")
     parser.add_argument("--stow-clients", type=int, default=3, help="STOW requests at a time")
+    parser.add_argument("--blocks", type=int, default=5, help="alternating upload/STOW blocks")
     args = parser.parse_args()
     if not (REPO / "frontend" / "dist" / ".vite" / "manifest.json").exists():
         sys.exit("front end not built: run `make frontend` first")
@@ -306,7 +323,7 @@ def main() -> None:
     env = environment()
     os.environ.update(env)
     sys.path[:0] = [str(REPO / "platform"), str(REPO)]
-    upload_set, stow_set, import_set = write_sets(args.instances, 3)
+    upload_set, stow_set, import_set = write_sets(args.instances, 3, args.blocks)
     token, (upload_project, stow_project, import_project) = seed()
 
     from core.local.commands import web_command
@@ -320,8 +337,21 @@ def main() -> None:
     try:
         wait_http(f"{base}/accounts/login/")
         sampler = RssSampler(web.pid)
-        upload_s = browser_upload(base, upload_project, upload_set, args.instances)
-        stow_s = stow(base, token, stow_project, stow_set, args.stow_batch, args.stow_clients)
+        page = BrowserUpload(base, upload_project)
+        upload_s = stow_s = 0.0
+        # Alternating blocks: on a shared machine the load drifts over minutes, and each method
+        # then sees the same drift.
+        for block in range(1, args.blocks + 1):
+            upload_s += page.block(upload_set / f"block{block}")
+            stow_s += stow(
+                base,
+                token,
+                stow_project,
+                stow_set / f"block{block}",
+                args.stow_batch,
+                args.stow_clients,
+            )
+        page.close()
         peak_mb = sampler.peak_mb()
     finally:
         web.terminate()
