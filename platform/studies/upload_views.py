@@ -20,7 +20,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="one per file (kept across retries): a retry replays the first answer",
+    description="one per request (kept across retries): a retry replays the first answer",
 )
 
 
