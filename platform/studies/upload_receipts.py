@@ -1,10 +1,11 @@
 """Idempotency-Key on browser uploads (decision 0935): a retried request replays its first answer.
 
 The upload page sends its files in batches (up to 10 files / 8 MiB per request), each request
-under a key chosen for it and kept across retries. When the connection drops after the server ingested the file, the retry finds
-the receipt and answers "stored" again instead of "duplicate"; when it drops before, the retry
-ingests. Either way the bytes are stored once (ingest is idempotent on SOP Instance UID and
-content-addressed in storage); the receipt only keeps the answer truthful.
+under a key chosen for it and kept across retries. When the connection drops after the server
+ingested the files, the retry finds the receipt and answers "stored" again instead of
+"duplicate"; when it drops before, the retry ingests. Either way the bytes are stored once
+(ingest is idempotent on SOP Instance UID and content-addressed in storage); the receipt only
+keeps the answer truthful.
 """
 
 from __future__ import annotations
