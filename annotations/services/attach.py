@@ -29,27 +29,50 @@ def attach_instances(project: Project, instances: Iterable[Instance]) -> int:
         return create_items(project, instances)
 
 
+# Granularity: whole studies, chosen series, or chosen instances (the "add existing studies"
+# page sends what the admin ticked), or a query over the visible archive.
+UID_FIELDS = {
+    "study_uids": ("series__study__study_instance_uid", "study"),
+    "series_uids": ("series__series_instance_uid", "series"),
+    "sop_instance_uids": ("sop_instance_uid", "instance"),
+}
+MAX_UIDS = 5000
+
+
 def check_attach_request(
     user: AbstractBaseUser | AnonymousUser, body: Mapping[str, Any]
 ) -> QuerySet[Instance]:
-    """Resolve {"study_uids": [...]} or {"query": {...}} to instances the caller may see."""
+    """Resolve {"study_uids" | "series_uids" | "sop_instance_uids": [...]} or {"query": {...}}
+    to instances the caller may see."""
     visible = Study.objects.for_user(user)
-    uids, query = body.get("study_uids"), body.get("query")
-    if (uids is None) == (query is None):
-        raise Invalid({"non_field_errors": ["send either study_uids or query"]})
-    instances = Instance.objects.select_related("series__study__patient")
-    if uids is not None:
-        if not isinstance(uids, list) or not uids or not all(isinstance(u, str) for u in uids):
-            raise Invalid({"study_uids": ["a non-empty list of Study Instance UIDs"]})
-        found = set(
-            visible.filter(study_instance_uid__in=uids).values_list("study_instance_uid", flat=True)
+    sent = [name for name in (*UID_FIELDS, "query") if body.get(name) is not None]
+    if len(sent) != 1:
+        raise Invalid(
+            {"non_field_errors": [f"send exactly one of {', '.join((*UID_FIELDS, 'query'))}"]}
         )
-        missing = [u for u in uids if u not in found]
-        if missing:
-            # Unknown and invisible studies read the same, so nothing leaks about other projects.
-            raise Invalid({"study_uids": [f"no such study: {', '.join(missing[:20])}"]})
-        return instances.filter(series__study__study_instance_uid__in=uids)
-    return instances.filter(series__study__in=visible).filter(**_query_filters(query))
+    (name,) = sent
+    instances = Instance.objects.select_related("series__study__patient").filter(
+        series__study__in=visible
+    )
+    if name == "query":
+        return instances.filter(**_query_filters(body["query"]))
+    uids = body[name]
+    if (
+        not isinstance(uids, list)
+        or not uids
+        or len(uids) > MAX_UIDS
+        or not all(isinstance(u, str) for u in uids)
+    ):
+        raise Invalid({name: [f"a non-empty list of at most {MAX_UIDS} UIDs"]})
+    path, _ = UID_FIELDS[name]
+    chosen = instances.filter(**{f"{path}__in": uids})
+    found = set(chosen.values_list(path, flat=True).distinct())
+    missing = [u for u in uids if u not in found]
+    if missing:
+        # Unknown and invisible ones read the same, so nothing leaks about other projects.
+        level = UID_FIELDS[name][1]
+        raise Invalid({name: [f"no such {level}: {', '.join(missing[:20])}"]})
+    return chosen
 
 
 def _query_filters(query: Any) -> dict[str, Any]:
@@ -81,4 +104,9 @@ def _query_filters(query: Any) -> dict[str, Any]:
 def do_attach(project: Project, instances: QuerySet[Instance]) -> dict[str, int]:
     listed = list(instances)
     created = attach_instances(project, listed)
-    return {"instances": len(listed), "items_created": created}
+    return {
+        "studies": len({i.series.study_id for i in listed}),
+        "series": len({i.series_id for i in listed}),
+        "instances": len(listed),
+        "items_created": created,
+    }

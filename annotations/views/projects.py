@@ -184,12 +184,21 @@ class Attach(APIView):
             "AttachRequest",
             {
                 "study_uids": serializers.ListField(child=serializers.CharField(), required=False),
+                "series_uids": serializers.ListField(child=serializers.CharField(), required=False),
+                "sop_instance_uids": serializers.ListField(
+                    child=serializers.CharField(), required=False
+                ),
                 "query": serializers.DictField(required=False),
             },
         ),
         responses=inline_serializer(
             "AttachResult",
-            {"instances": serializers.IntegerField(), "items_created": serializers.IntegerField()},
+            {
+                "studies": serializers.IntegerField(),
+                "series": serializers.IntegerField(),
+                "instances": serializers.IntegerField(),
+                "items_created": serializers.IntegerField(),
+            },
         ),
     )
     def post(self, request: Request, project_id: int) -> Response:

@@ -164,3 +164,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.study_instance_uid}"
+
+
+class UploadReceipt(models.Model):
+    """The answer to one browser upload request that carried an Idempotency-Key, kept so that a
+    retry after a lost answer gets the same per-file outcomes ("stored", not "duplicate") and
+    nothing is ingested twice (decision 0935). `fingerprint` names what was sent (project, file
+    names and sizes): the same key for another upload is a client bug, answered 409."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)
+    answer = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_upload_key_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

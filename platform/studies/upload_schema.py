@@ -22,6 +22,7 @@ class UploadRequestSerializer(serializers.Serializer[Any]):
 
 
 class UploadOutcomeSerializer(serializers.Serializer[Any]):
+    file = serializers.IntegerField(help_text="index in `files` of the file it came from")
     name = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=list(get_args(Status)))
     code = serializers.CharField(allow_blank=True, help_text="why, when not stored")
@@ -42,3 +43,7 @@ class UploadCountsSerializer(serializers.Serializer[Any]):
 class UploadResultSerializer(serializers.Serializer[Any]):
     counts = UploadCountsSerializer()
     results = UploadOutcomeSerializer(many=True)
+    replayed = serializers.BooleanField(
+        required=False,
+        help_text="with an Idempotency-Key: true when this is the first answer again",
+    )

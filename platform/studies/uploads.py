@@ -61,26 +61,39 @@ def _ingest_archive(upload: UploadedFile, summary: IngestSummary, project: Any, 
             summary.add(ingest_bytes(data, source_name=entry, user=user, project=project))
 
 
-def do_upload(files: list[UploadedFile], *, project: Any, user: Any) -> IngestSummary:
+def do_upload(
+    files: list[UploadedFile], *, project: Any, user: Any
+) -> tuple[IngestSummary, list[int]]:
+    """The outcomes, and for each the index of the file in `files` it came from (a zip gives
+    several): the upload page sends several files per request and maps the answers back."""
     summary = IngestSummary()
+    file_of: list[int] = []
     limit = settings.DICOM_MAX_UPLOAD_BYTES
-    for upload in files:
-        name = upload.name or "upload"
-        head = upload.read(4)
-        if is_zip(head):
-            _ingest_archive(upload, summary, project, user)
-        elif (upload.size or 0) > limit:
-            summary.add(_rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}"))
-        elif not head:
-            summary.add(_rejected(name, NOT_DICOM, "the file is empty"))
-        else:
-            upload.seek(0)
-            summary.add(ingest_bytes(upload.read(), source_name=name, user=user, project=project))
-    return summary
+    for index, upload in enumerate(files):
+        _upload_one(upload, summary, project, user, limit)
+        file_of += [index] * (len(summary.outcomes) - len(file_of))
+    return summary, file_of
 
 
-def outcome_json(outcome: IngestOutcome) -> dict[str, Any]:
+def _upload_one(
+    upload: UploadedFile, summary: IngestSummary, project: Any, user: Any, limit: int
+) -> None:
+    name = upload.name or "upload"
+    head = upload.read(4)
+    if is_zip(head):
+        _ingest_archive(upload, summary, project, user)
+    elif (upload.size or 0) > limit:
+        summary.add(_rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}"))
+    elif not head:
+        summary.add(_rejected(name, NOT_DICOM, "the file is empty"))
+    else:
+        upload.seek(0)
+        summary.add(ingest_bytes(upload.read(), source_name=name, user=user, project=project))
+
+
+def outcome_json(outcome: IngestOutcome, file_index: int) -> dict[str, Any]:
     return {
+        "file": file_index,
         "name": outcome.source_name,
         "status": outcome.status,
         "code": outcome.code,

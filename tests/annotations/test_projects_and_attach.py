@@ -97,7 +97,7 @@ def test_attaching_by_query_creates_items_only_for_matching_visible_studies(cast
         format="json",
     )
     assert response.status_code == 200, response.content
-    assert response.json() == {"instances": 6, "items_created": 6}
+    assert response.json() == {"studies": 4, "series": 4, "instances": 6, "items_created": 6}
     again = cast.client(cast.alice).post(
         f"{P}{target.pk}/attach", {"query": {"modality": "CT"}}, format="json"
     )
@@ -105,7 +105,7 @@ def test_attaching_by_query_creates_items_only_for_matching_visible_studies(cast
     none = cast.client(cast.alice).post(
         f"{P}{target.pk}/attach", {"query": {"modality": "MR"}}, format="json"
     )
-    assert none.json() == {"instances": 0, "items_created": 0}
+    assert none.json() == {"studies": 0, "series": 0, "instances": 0, "items_created": 0}
 
 
 def test_attaching_an_unknown_or_invisible_study_names_it_and_changes_nothing(cast: Any) -> None:

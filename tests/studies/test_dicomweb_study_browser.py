@@ -44,6 +44,12 @@ def test_filters_by_search_modality_patient_and_dates(make_user, studies):
     assert count("modality=mr") == 1
     assert count("search=compressedsamples") >= 1
     assert count("patient_id=nobody") == 0
+    # The "add existing studies" search: patient name or ID, and study description.
+    assert count("patient=samples%5Ect1") == 1
+    assert count("patient=4mr") == 1
+    assert count("patient=compressedsamples") == 3
+    assert count("description=whole%20body") == 1
+    assert count("patient=compressedsamples&modality=mr") == 1
     assert count("date_from=20040119&date_to=20040119") == 1
     assert admin.get("/api/v1/studies/?date_from=2004-01-19").status_code == 400
     assert token_client(make_user("out")).get("/api/v1/studies/").json()["count"] == 0

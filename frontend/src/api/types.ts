@@ -160,11 +160,13 @@ export interface StudySeries {
   thumbnail_url: string;
 }
 
+/** One row of GET /api/v1/studies/ (studies.dicomweb.browser.StudySummary). */
 export interface StudySummary {
-  study_instance_uid: string;
+  uid: string;
   patient_id?: string;
   patient_name?: string;
-  study_date?: string;
+  date?: string;
+  accession_number?: string;
   description?: string;
   modalities?: string;
   series: StudySeries[];

@@ -7,6 +7,7 @@ import { TeamPage } from "./project/TeamPage";
 import { ProjectList } from "./ProjectList";
 import "./project/project.css";
 import { ReviewPage } from "./review/ReviewPage";
+import { AddStudiesPage } from "./project/AddStudiesPage";
 import { linkHandler, matchRoute, useLocation } from "./router";
 import { StudyBrowser } from "./StudyBrowser";
 import { StudyView } from "./StudyView";
@@ -30,6 +31,9 @@ export function App() {
       {route.name === "team" && <TeamPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "export" && <ExportPage key={route.projectId} projectId={route.projectId} />}
       {route.name === "review" && <ReviewPage key={route.projectId} projectId={route.projectId} />}
+      {route.name === "add-studies" && (
+        <AddStudiesPage key={route.projectId} projectId={route.projectId} />
+      )}
       {route.name === "studies" && <StudyBrowser />}
       {route.name === "study" && <StudyView key={route.studyUid} studyUid={route.studyUid} />}
       {route.name === "history" && <History />}
@@ -71,6 +75,7 @@ function TopBar({ current }: { current: string }) {
           "project-settings",
           "team",
           "review",
+          "add-studies",
         ])}
         {link("/app/studies", "Studies", ["studies", "study"])}
         {link("/app/history", "My history", ["history"])}

@@ -86,6 +86,14 @@ export function ProjectList() {
                   data-testid={`review-${p.id}`}
                 >
                   Review
+              {(p.my_role === "admin" || p.my_role === null) && (
+                <a
+                  href={`${path}/studies`}
+                  onClick={linkHandler(`${path}/studies`)}
+                  className="small"
+                  data-testid={`add-studies-${p.id}`}
+                >
+                  Add studies
                 </a>
               )}
               <a href={`${path}/export`} onClick={linkHandler(`${path}/export`)} className="small">

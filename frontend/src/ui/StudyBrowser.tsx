@@ -62,15 +62,15 @@ export function StudyBrowser() {
             </thead>
             <tbody>
               {data.results.map((s) => {
-                const path = `/app/studies/${s.study_instance_uid}`;
+                const path = `/app/studies/${s.uid}`;
                 return (
-                  <tr key={s.study_instance_uid}>
+                  <tr key={s.uid}>
                     <td>
                       <a href={path} onClick={linkHandler(path)}>
-                        {String(s.description || s.study_instance_uid)}
+                        {String(s.description || s.uid)}
                       </a>
                     </td>
-                    <td>{String(s.study_date ?? "")}</td>
+                    <td>{String(s.date ?? "")}</td>
                     <td>{String(s.modalities ?? "")}</td>
                     <td className="thumbs">
                       {s.series.map((se) => (

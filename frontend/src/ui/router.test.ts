@@ -21,6 +21,7 @@ describe("client routes", () => {
       projectId: 7,
     });
     expect(matchRoute("/app/projects/7/team/")).toEqual({ name: "team", projectId: 7 });
+    expect(matchRoute("/app/projects/12/studies")).toEqual({ name: "add-studies", projectId: 12 });
   });
 
   it("maps the study browser, a study and the history", () => {

@@ -37,6 +37,7 @@ export type Route =
   | { name: "dashboard"; projectId: number }
   | { name: "export"; projectId: number }
   | { name: "review"; projectId: number }
+  | { name: "add-studies"; projectId: number }
   | { name: "studies" }
   | { name: "study"; studyUid: string }
   | { name: "history" }
@@ -58,6 +59,8 @@ export function matchRoute(path: string): Route {
   if (m) return { name: "export", projectId: Number(m[1]) };
   m = /^\/app\/projects\/(\d+)\/review$/.exec(p);
   if (m) return { name: "review", projectId: Number(m[1]) };
+  m = /^\/app\/projects\/(\d+)\/studies$/.exec(p);
+  if (m) return { name: "add-studies", projectId: Number(m[1]) };
   if (p === "/app/studies") return { name: "studies" };
   m = /^\/app\/studies\/([0-9.]+)$/.exec(p);
   if (m) return { name: "study", studyUid: m[1] };

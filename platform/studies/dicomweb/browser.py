@@ -2,7 +2,8 @@
 
 Paginated studies visible to the user (Study.objects.for_user) with their series (uid,
 description, modality, instance count, thumbnail URL). Filters: search (patient name or id,
-accession number, study description; case-insensitive substring), modality, patient_id,
+accession number, study description; case-insensitive substring), patient (name or id,
+substring), description (study description, substring), modality, patient_id,
 date_from / date_to (YYYYMMDD, inclusive). Three queries per page whatever its size: count,
 studies with their patient, series with instance counts.
 """
@@ -76,6 +77,12 @@ def filter_studies(queryset: QuerySet[Study], params: Any) -> QuerySet[Study]:
             | Q(accession_number__icontains=search)
             | Q(description__icontains=search)
         )
+    if patient := params.get("patient", "").strip():
+        queryset = queryset.filter(
+            Q(patient__patient_name__icontains=patient) | Q(patient__patient_id__icontains=patient)
+        )
+    if description := params.get("description", "").strip():
+        queryset = queryset.filter(description__icontains=description)
     if modality := params.get("modality", "").strip():
         queryset = queryset.filter(series__modality__iexact=modality).distinct()
     if patient_id := params.get("patient_id", "").strip():
