@@ -86,6 +86,8 @@ export function ProjectList() {
                   data-testid={`review-${p.id}`}
                 >
                   Review
+                </a>
+              )}
               {(p.my_role === "admin" || p.my_role === null) && (
                 <a
                   href={`${path}/studies`}
