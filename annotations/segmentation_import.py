@@ -76,7 +76,7 @@ def import_user() -> Any:
 def check_project(project: Project) -> None:
     if project.task_type not in (TaskType.SEGMENTATION, TaskType.DETECTION):
         raise SegmentationSourceError(
-            "masks or boxes can only be imported into a segmentation or detection project"
+            "masks can only be imported into a segmentation project, boxes into a detection one"
         )
     if project.unit == WorkUnit.SERIES:
         raise SegmentationSourceError("labels are imported per image: use an instance project")

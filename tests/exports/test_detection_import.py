@@ -50,10 +50,9 @@ def test_npz_boxes_come_from_instances_with_negatives_splits_and_patients(
     assert (result.images, result.negatives) == (12, 4)
     expected: Counter[tuple[Any, ...]] = Counter()
     for split in ("train", "val", "test"):
-        for image, masks, instances in zip(
-            arrays[f"{split}_images"], arrays[f"{split}_masks"], arrays[f"{split}_instances"],
-            strict=True,
-        ):  # fmt: skip
+        for masks, instances in zip(
+            arrays[f"{split}_masks"], arrays[f"{split}_instances"], strict=True
+        ):
             for box in object_boxes(instances):
                 value = int(masks[box[0][1], box[0][0]])
                 expected[(["cyst", "tumour"][value - 1], json.dumps(box), split)] += 1
@@ -192,7 +191,8 @@ def test_the_api_imports_a_zipped_coco_folder_and_refuses_a_bad_box(
     assert "annotation 4: bbox has a negative size (-4 x 5)" in message
     assert not Item.objects.filter(project=project).exists()
 
-    response = client.post(url, {"file": zipped(coco_folder(tmp_path / "good"))}, format="multipart")
+    good = zipped(coco_folder(tmp_path / "good"))
+    response = client.post(url, {"file": good}, format="multipart")
     assert response.status_code == 200, response.content
     assert response.json() == {
         "images": 3, "masks": 0, "boxes": 3, "negatives": 1, "items_in_project": 3,
