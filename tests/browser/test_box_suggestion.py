@@ -71,9 +71,7 @@ def test_proposed_boxes_are_accepted_rejected_resized_and_added_with_provenance(
     # A click on a proposed box (select tool) rejects it; nothing is saved yet.
     page.keyboard.press("v")
     page.mouse.click(*image_to_page(page, 25, 80))
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-suggested-index]').length === 2"
-    )
+    page.wait_for_function("() => document.querySelectorAll('[data-suggested-index]').length === 2")
     assert panel.get_attribute("data-shown") == "2"
     assert not Annotation.objects.filter(item=item).exists()
 
