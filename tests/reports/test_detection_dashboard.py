@@ -11,9 +11,15 @@ import pytest
 
 from tests.annotations.helpers import submit, take
 from tests.annotations.test_box_suggestions import BOXES, put_box
-from tests.cast import make_project
+from tests.cast import Cast, make_project
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    """A bare cast: the reports folder's own plays on a trained classifier, not needed here."""
+    return Cast()
 
 
 def detection_metrics(froc_mean: float, map_50: float) -> dict[str, Any]:
