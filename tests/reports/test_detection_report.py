@@ -67,8 +67,9 @@ def test_the_page_lists_each_finding_with_label_and_score_and_outlines_it(report
     response = client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "mass 0.91 at (4, 4)–(20, 18)" in html
-    assert "calcification 0.57 at (22, 22)–(30, 30)" in html
+    dash = "\u2013"  # the page's en dash between the corners
+    assert f"mass 0.91 at (4, 4){dash}(20, 18)" in html
+    assert f"calcification 0.57 at (22, 22){dash}(30, 30)" in html
     assert "0.31" not in html  # under the project's box_threshold (0.5): not proposed
     assert "0.855 / 0.860, n = 14 images" in html and "0.612 / 0.301" in html
     # The picture of that image carries the outline in the class colour of "mass".

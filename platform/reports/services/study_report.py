@@ -1,7 +1,8 @@
 """The AI study report: for one study in one project, each image's predicted class with its
 calibrated probability, its heat map, the model version with its test metrics, and the doctors'
 labels. In a detection project, each image's proposed findings (label and score, outlined on the
-image; reports.services.report_findings) and the version's FROC and mAP instead. Decision support, not a diagnosis: every rendering (HTML, PDF) says so at the top.
+image; reports.services.report_findings) and the version's FROC and mAP instead. Decision
+support, not a diagnosis: every rendering (HTML, PDF) says so at the top.
 
 Probabilities are the active version's stored Score rows: softmax(logits / T) with the
 temperature fitted on the validation split (ml_worker.calibration), i.e. calibrated. Heat maps
