@@ -48,7 +48,10 @@ def boxes_from_instances(instances: np.ndarray, labels: np.ndarray) -> list[Labe
         values = labels[rows, cols]
         values = values[values > 0]
         value = int(np.bincount(values).argmax()) if values.size else 1
-        points = [[int(cols.min()), int(rows.min())], [int(cols.max()) + 1, int(rows.max()) + 1]]
+        points: list[list[float]] = [
+            [int(cols.min()), int(rows.min())],
+            [int(cols.max()) + 1, int(rows.max()) + 1],
+        ]
         out.append(LabelledShape("box", value, points))
     return out
 
