@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from annotations.models import Annotation, Item
+from annotations.models import Annotation, Item, Project, SuggestionMode
 from annotations.services.errors import Invalid
 
 FIELDS = ("suggested_by", "accepted", "box_index", "score", "moved")
@@ -100,9 +100,11 @@ def recompute_box(
     }
 
 
-def item_box_edits(item: Item, user_id: int, threshold: float) -> dict[str, Any] | None:
+def item_box_edits(item: Item, user_id: int, project: Project) -> dict[str, Any] | None:
     """The doctor's edits of the model's boxes on this item, from what is saved now; None when
-    no box came from a suggestion and no active model suggested boxes here."""
+    no box came from a suggestion and no active model's boxes were shown here (none stored, or
+    the project hides suggestions)."""
+    threshold = project.box_threshold
     from annotations.services.provenance import stored_suggestion
 
     boxes = list(
@@ -114,7 +116,8 @@ def item_box_edits(item: Item, user_id: int, threshold: float) -> dict[str, Any]
     if origins:
         version_id = Counter(p["suggested_by"] for p in origins).most_common(1)[0][0]
     else:
-        version_id = _active_box_suggester(item)
+        hidden = project.suggestions == SuggestionMode.HIDDEN
+        version_id = None if hidden else _active_box_suggester(item)
         if version_id is None:
             return None
     kept = [p for p in origins if p["suggested_by"] == version_id]

@@ -111,7 +111,7 @@ def _count_read(
         assert lease is not None
         box_edits = None
         if project.task_type == TaskType.DETECTION:
-            box_edits = item_box_edits(item, user.pk, project.box_threshold)
+            box_edits = item_box_edits(item, user.pk, project)
         submission = Submission.objects.create(
             item=item,
             user_id=user.pk,

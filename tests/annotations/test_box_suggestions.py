@@ -182,6 +182,16 @@ def test_without_a_model_a_detection_read_has_no_box_edits(detection: Any) -> No
     assert submit(client, item_id).json()["box_edits"] is None
 
 
+def test_boxes_a_project_hides_are_not_counted_as_deleted(detection: Any) -> None:
+    project, client, item_id = detection
+    active_boxes(project, item_id, BOXES)
+    project.suggestions = "hidden"
+    project.save(update_fields=["suggestions"])
+    assert client.get(f"/api/v1/items/{item_id}/").json()["suggestion"] is None
+    assert put_box(client, item_id, [[2, 50], [9, 60]]).status_code == 201
+    assert submit(client, item_id).json()["box_edits"] is None
+
+
 def test_iou_of_boxes_is_symmetric_and_ignores_corner_order() -> None:
     assert box_iou([[0, 0], [10, 10]], [[10, 10], [0, 0]]) == 1.0
     assert box_iou([[0, 0], [10, 10]], [[5, 0], [15, 10]]) == pytest.approx(50 / 150)
