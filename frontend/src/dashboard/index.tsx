@@ -110,9 +110,10 @@ export function Dashboard({ projectId }: { projectId: number }) {
           <div className="dash-grid">
             {!detection && <LearningCurve data={data} />}
             {data.project.task_type === "segmentation" && <CorrectionCurve data={data} />}
-            {model && <ConfusionMatrix model={model} />}
-            {model && <RocCurve model={model} />}
-            {model && <Reliability model={model} />}
+            {/* Classification figures: a detector's are in the detection cards above. */}
+            {model && !detection && <ConfusionMatrix model={model} />}
+            {model && !detection && <RocCurve model={model} />}
+            {model && !detection && <Reliability model={model} />}
           </div>
           <p className="small muted" data-testid="baseline-note">
             {data.learning_curve.note}
