@@ -85,6 +85,9 @@ class Project(models.Model):
     lease_seconds = models.PositiveIntegerField(default=600)
     # Review: the share of fully read items sent to review even when readers agree (0..1).
     review_sample_rate = models.FloatField(default=0.0)
+    # Detection: the model's boxes scoring below this (0..1) are not shown to doctors
+    # (annotations/services/suggestions.py); the stored suggestion keeps them all.
+    box_threshold = models.FloatField(default=0.5)
     # Seeds the cold-start order (random priorities at attach time) and the review sample.
     queue_seed = models.PositiveIntegerField(default=_random_seed)
     created_by = models.ForeignKey(
@@ -235,6 +238,10 @@ class Submission(models.Model):
     # The client's Idempotency-Key for the submit request: a retried request names it again and
     # gets the first answer back (docs/decisions/0141). Empty when the client sent none.
     request_key = models.CharField(max_length=64, blank=True, default="")
+    # Detection items shown a model's boxes: the doctor's edits of them, counted by the server
+    # at submit time ({suggested_by, shown, accepted, moved, deleted, added, recomputed};
+    # annotations/services/box_provenance.py). Null when no boxes were suggested.
+    box_edits = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,4 +1,5 @@
-"""Import a labelled segmentation set into a project (docs/exports.md, decision 0170).
+"""Import a labelled segmentation or detection set into a project (docs/exports.md, decision
+0170; boxes: decision 0371).
 
 Each image becomes a Secondary Capture instance (patient = the set's case id, one study per
 case) that goes through `studies.ingest.ingest_bytes` like any upload, so it is de-identified
@@ -7,7 +8,8 @@ map becomes submitted annotations of source "imported", authored by the import u
 per class present, or, for an image without any object, a "no findings" class answer
 (`{"labels": []}`), which ground truth and training read as a negative. Imported items are
 complete: they are not served to doctors again. After commit each item's masks are also
-stored as a DICOM SEG in its study (annotations.seg_store).
+stored as a DICOM SEG in its study (annotations.seg_store). A detection project takes the set's
+boxes and points instead (annotations.detection_sources: COCO, or the npz's instances).
 
 All files are read and checked first (annotations.segmentation_sources), then everything is
 written in one transaction: a bad file leaves no row. Bytes stored by ingest for a batch that
@@ -57,6 +59,7 @@ class SegmentationImportResult:
     masks: int
     negatives: int
     items_in_project: int
+    boxes: int = 0  # boxes and points, in a detection project
 
 
 def import_user() -> Any:
@@ -71,10 +74,12 @@ def import_user() -> Any:
 
 
 def check_project(project: Project) -> None:
-    if project.task_type != TaskType.SEGMENTATION:
-        raise SegmentationSourceError("masks can only be imported into a segmentation project")
+    if project.task_type not in (TaskType.SEGMENTATION, TaskType.DETECTION):
+        raise SegmentationSourceError(
+            "masks can only be imported into a segmentation project, boxes into a detection one"
+        )
     if project.unit == WorkUnit.SERIES:
-        raise SegmentationSourceError("masks are imported per image: use an instance project")
+        raise SegmentationSourceError("labels are imported per image: use an instance project")
 
 
 def import_segmentation_set(
@@ -86,6 +91,9 @@ def import_segmentation_set(
 ) -> SegmentationImportResult:
     """Write a checked set into `project`; all or nothing."""
     check_project(project)
+    detection = project.task_type == TaskType.DETECTION
+    if detection and any(entry.shapes is None for entry in labelled.images):
+        raise SegmentationSourceError("a detection project takes boxes: the set has none")
     author = import_user()
     stored_keys: list[str] = []
     masks = negatives = 0
@@ -109,6 +117,7 @@ def import_segmentation_set(
         masks=masks,
         negatives=negatives,
         items_in_project=project.items.count(),
+        boxes=sum(len(entry.shapes or []) for entry in labelled.images) if detection else 0,
     )
 
 
@@ -150,9 +159,14 @@ def _record(
     ).exists():
         return 0, 0
     rows: list[Annotation] = []
-    for value in (int(v) for v in np.unique(entry.labels) if v):
-        payload = {"label": class_names[value - 1], **encode_mask(entry.labels == value)}
-        rows.append(_annotation(item, author, "mask", payload))
+    if entry.shapes is not None:  # a detection set: its boxes and points
+        for shape in entry.shapes:
+            payload = {"label": class_names[shape.value - 1], "points": shape.points}
+            rows.append(_annotation(item, author, shape.kind, payload))
+    else:
+        for value in (int(v) for v in np.unique(entry.labels) if v):
+            payload = {"label": class_names[value - 1], **encode_mask(entry.labels == value)}
+            rows.append(_annotation(item, author, "mask", payload))
     if not rows:
         rows.append(_annotation(item, author, "class", {"labels": []}))
     Annotation.objects.bulk_create(rows)
@@ -160,9 +174,10 @@ def _record(
     if entry.split and not item.split:  # splits are locked once assigned
         updates["split"] = entry.split
     Item.objects.filter(pk=item.pk).update(**updates)
-    seg_store.sync_after_commit(item.pk)  # bulk_create sends no signal
+    if entry.shapes is None:
+        seg_store.sync_after_commit(item.pk)  # bulk_create sends no signal
     masks = sum(1 for row in rows if row.kind == "mask")
-    return masks, int(masks == 0)
+    return masks, int(all(row.kind == "class" for row in rows))
 
 
 def _annotation(item: Item, author: Any, kind: str, payload: dict[str, Any]) -> Annotation:
@@ -186,10 +201,17 @@ def import_segmentation_path(
     user: Any = None,
     progress: Progress | None = None,
 ) -> SegmentationImportResult:
-    """Read `path` (npz, PNG folder pair or nnU-Net raw folder) and import it."""
+    """Read `path` (npz, PNG folder pair or nnU-Net raw folder; for a detection project, npz
+    boxes from instances or a COCO folder) and import it."""
     check_project(project)
     if class_names is None:
         known = list(project.label_classes.order_by("index").values_list("name", flat=True))
         class_names = known or None
-    labelled = read_labelled_set(Path(path), class_names=class_names, cases=cases, limit=limit)
+    labelled = read_labelled_set(
+        Path(path),
+        class_names=class_names,
+        cases=cases,
+        limit=limit,
+        boxes=project.task_type == TaskType.DETECTION,
+    )
     return import_segmentation_set(project, labelled, user=user, progress=progress)

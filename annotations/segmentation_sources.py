@@ -37,12 +37,24 @@ class SegmentationSourceError(ValueError):
 
 
 @dataclass
+class LabelledShape:
+    """A box or point of a detection set (annotations.detection_sources)."""
+
+    kind: str  # "box" | "point"
+    value: int  # 1-based class number, as in a label map
+    points: list[list[float]]  # image pixels, x = column, y = row
+    where: str = ""  # names it in error messages (the file, image and annotation)
+
+
+@dataclass
 class LabelledImage:
     image: np.ndarray  # (rows, cols) uint8 or uint16
     labels: np.ndarray  # (rows, cols) uint16: 0 background, k = class_names[k - 1]
     case: str  # the patient: images of one case share a patient (and so a split)
     name: str  # the source's own name for the image, for error messages and UIDs
     split: str = ""  # "", or an official split to record on the Item
+    # A detection set's boxes and points (None for a segmentation set; [] for a negative).
+    shapes: list[LabelledShape] | None = None
 
 
 @dataclass
@@ -106,7 +118,9 @@ def _label_array(raw: np.ndarray, where: str) -> np.ndarray:
     return values.astype(np.uint16)
 
 
-def read_npz(path: Path, *, limit: int | None = None) -> LabelledSet:
+def read_npz(path: Path, *, limit: int | None = None, boxes: bool = False) -> LabelledSet:
+    """The standard layout; with `boxes`, each image also gets a box per object of
+    `{split}_instances` (annotations.detection_sources.boxes_from_instances)."""
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -120,12 +134,14 @@ def read_npz(path: Path, *, limit: int | None = None) -> LabelledSet:
         if not present:
             raise SegmentationSourceError(f"{path.name} has no {{split}}_images keys")
         for split in present:
-            missing = [k for k in ("masks", "cases") if f"{split}_{k}" not in archive]
+            needed = ("masks", "cases", "instances") if boxes else ("masks", "cases")
+            missing = [k for k in needed if f"{split}_{k}" not in archive]
             if missing:
                 keys = ", ".join(f"{split}_{k}" for k in missing)
                 raise SegmentationSourceError(f"{path.name}: {split}_images without {keys}")
             pixels = archive[f"{split}_images"][:limit]
             masks = archive[f"{split}_masks"][:limit]
+            instances = archive[f"{split}_instances"][:limit] if boxes else None
             cases = [str(c) for c in archive[f"{split}_cases"][:limit]]
             ids = (
                 [str(i) for i in archive[f"{split}_ids"][:limit]]
@@ -137,14 +153,27 @@ def read_npz(path: Path, *, limit: int | None = None) -> LabelledSet:
                     f"{path.name}: {split} keys disagree: images {pixels.shape}, masks "
                     f"{masks.shape}, {len(cases)} cases, {len(ids)} ids"
                 )
+            if instances is not None and instances.shape != masks.shape:
+                raise SegmentationSourceError(
+                    f"{path.name}: {split}_instances {instances.shape} differs from "
+                    f"{split}_masks {masks.shape}"
+                )
             for index in range(len(pixels)):
+                labels = _label_array(masks[index], f"{split}_masks[{index}]")
+                shapes = None
+                if instances is not None:
+                    from annotations.detection_sources import boxes_from_instances
+
+                    objects = _label_array(instances[index], f"{split}_instances[{index}]")
+                    shapes = boxes_from_instances(objects, labels)
                 images.append(
                     LabelledImage(
                         image=pixels[index],
-                        labels=_label_array(masks[index], f"{split}_masks[{index}]"),
+                        labels=labels,
                         case=cases[index],
                         name=ids[index],
                         split=split,
+                        shapes=shapes,
                     )
                 )
     return check_set(LabelledSet(class_names, images, f"npz:{path.name}"))
@@ -332,10 +361,21 @@ def read_labelled_set(
     class_names: list[str] | None = None,
     cases: dict[str, str] | None = None,
     limit: int | None = None,
+    boxes: bool = False,
 ) -> LabelledSet:
-    """Read whichever of the three layouts `path` is."""
+    """Read whichever of the layouts `path` is; with `boxes` (a detection project), the npz's
+    boxes come from its instances, and a COCO folder or JSON is read too."""
     if path.is_file() and path.suffix == ".npz":
-        return read_npz(path, limit=limit)
+        return read_npz(path, limit=limit, boxes=boxes)
+    if boxes:
+        from annotations.detection_sources import is_coco, read_coco
+
+        if is_coco(path):
+            return read_coco(path, cases=cases, limit=limit)
+        raise SegmentationSourceError(
+            f"{path.name}: boxes come from a standard-layout .npz (its instances) or a COCO "
+            "folder (instances JSON with its images)"
+        )
     if path.is_dir() and (path / "imagesTr").is_dir():
         return read_nnunet(path, cases=cases, limit=limit)
     if path.is_dir() and (path / "images").is_dir():

@@ -87,8 +87,8 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "id", "name", "instructions", "task_type", "multi_label", "unit",
             "readers_per_item", "require_review", "review_sample_rate", "suggestions",
             "deidentify", "strategy", "cold_start", "retrain_every", "batch_size",
-            "random_share", "lease_seconds", "created_at", "my_role", "label_classes", "counts",
-            "instructions_html",
+            "random_share", "lease_seconds", "box_threshold", "created_at", "my_role",
+            "label_classes", "counts", "instructions_html",
         ]  # fmt: skip
 
     def get_instructions_html(self, project: Project) -> str:
@@ -140,7 +140,7 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
             "name", "instructions", "task_type", "multi_label", "unit", "readers_per_item",
             "require_review", "review_sample_rate", "suggestions", "deidentify", "strategy",
             "cold_start", "retrain_every", "batch_size", "random_share", "lease_seconds",
-            "label_classes",
+            "box_threshold", "label_classes",
         ]  # fmt: skip
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +183,11 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
         # Above one half the "active" queue would mostly be random: that is a random project.
         if not 0.0 <= value <= 0.5:
             raise serializers.ValidationError("a fraction between 0 and 0.5")
+        return value
+
+    def validate_box_threshold(self, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise serializers.ValidationError("a score between 0 and 1")
         return value
 
     def validate_lease_seconds(self, value: int) -> int:

@@ -1,4 +1,5 @@
 """Where a mask came from: a model's suggestion the doctor accepted, then corrected.
+(A box's provenance is checked and recomputed in box_provenance, through the same seam.)
 
 The save body may carry "provenance": {suggested_by, accepted, pixels_added, pixels_removed}
 (docs/workflow.md, "Suggested masks"). The client's counts are never trusted: when the
@@ -17,6 +18,7 @@ import numpy as np
 
 from annotations.models import Item
 from annotations.payloads import decode_mask
+from annotations.services import box_provenance
 from annotations.services.errors import Invalid
 
 FIELDS = ("suggested_by", "accepted", "pixels_added", "pixels_removed")
@@ -26,10 +28,13 @@ def parse_provenance(raw: Any, kind: str) -> dict[str, Any] | None:
     """The body's "provenance", shape-checked; None when absent. 400 on anything else."""
     if raw is None:
         return None
-    if kind != "mask":
-        raise Invalid({"provenance": ["only a mask starts from a model's suggestion"]})
+    if kind not in ("mask", "box"):
+        raise Invalid({"provenance": ["only a mask or a box starts from a model's suggestion"]})
     if not isinstance(raw, Mapping):
-        raise Invalid({"provenance": [f"send {{{', '.join(FIELDS)}}}"]})
+        fields = FIELDS if kind == "mask" else box_provenance.FIELDS
+        raise Invalid({"provenance": [f"send {{{', '.join(fields)}}}"]})
+    if kind == "box":
+        return box_provenance.parse_box_provenance(raw)
     errors: dict[str, list[str]] = {}
     for key in sorted(set(raw) - set(FIELDS)):
         errors[f"provenance.{key}"] = ["unknown field"]
@@ -107,4 +112,6 @@ def provenance_for_save(
     if claimed is None:
         return None
     suggestion = stored_suggestion(item, claimed["suggested_by"])
+    if kind == "box":
+        return box_provenance.recompute_box(claimed, suggestion, frame, payload)
     return recompute(claimed, suggestion, frame, payload)

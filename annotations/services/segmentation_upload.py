@@ -1,6 +1,7 @@
 """The API side of importing a labelled segmentation set: one uploaded file (a standard-layout
-.npz, or a .zip of a PNG folder pair or an nnU-Net raw folder) into a temporary folder, then
-the same importer the management command uses. Bad files answer 400 and store nothing."""
+.npz, or a .zip of a PNG folder pair or an nnU-Net raw folder; for a detection project, a .zip
+of a COCO folder) into a temporary folder, then the same importer the management command uses.
+Bad files answer 400 and store nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from annotations.models import Project
+from annotations.models import Project, TaskType
 from annotations.segmentation_import import SegmentationImportResult, import_segmentation_path
 from annotations.segmentation_sources import SegmentationSourceError
 from annotations.services.errors import Invalid
@@ -71,6 +72,8 @@ def import_uploaded_set(project: Project, upload: Any, user: Any) -> Segmentatio
                     _extract(archive, folder / "set")
             except zipfile.BadZipFile as exc:
                 raise SegmentationSourceError(f"{name} is not a readable zip: {exc}") from exc
+            if project.task_type == TaskType.DETECTION:  # COCO: the JSON says where images are
+                return import_segmentation_path(project, folder / "set", user=user)
             return import_segmentation_path(project, _dataset_root(folder / "set"), user=user)
     except SegmentationSourceError as exc:
         raise Invalid({"file": [str(exc)]}) from exc

@@ -26,8 +26,10 @@ from annotations.models import (
     Skip,
     SkipReason,
     Submission,
+    TaskType,
 )
 from annotations.services.annotate import MAX_TIME_SPENT_MS
+from annotations.services.box_provenance import item_box_edits
 from annotations.services.errors import Conflict, Forbidden, Gone, Invalid
 from annotations.services.review import FLAGGED
 
@@ -108,8 +110,15 @@ def _count_read(
                 return SubmitResult(item, earlier, counted=False)
         _check_submittable(project, item, lease)
         assert lease is not None
+        box_edits = None
+        if project.task_type == TaskType.DETECTION:
+            box_edits = item_box_edits(item, user.pk, project)
         submission = Submission.objects.create(
-            item=item, user_id=user.pk, time_spent_ms=time_spent_ms, request_key=request_key
+            item=item,
+            user_id=user.pk,
+            time_spent_ms=time_spent_ms,
+            request_key=request_key,
+            box_edits=box_edits,
         )
         counted = Item.objects.filter(pk=item.pk, reads_done__lt=project.readers_per_item).update(
             reads_done=F("reads_done") + 1, lease_expires_at=None

@@ -3,11 +3,14 @@
 The active model version's Score row holds the probabilities, in the order of the class names
 the model was trained on (ModelVersion.config["class_names"]). A segmentation model's row holds its
 masks instead (Score.suggestion: {"kind": "mask", "frame", "masks"}), served as they are with the
-version's id and number."""
+version's id and number. A detection model's row holds its boxes ({"kind": "boxes", "frame",
+"boxes": [{label, points, score}]}); only those scoring at least the project's box_threshold are
+served, each with its position in the stored list ("index") so a saved box names the one it
+came from (annotations/services/box_provenance.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.urls import reverse
@@ -44,7 +47,7 @@ def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict
             out[score.item_id] = {
                 "model_version": version.pk,
                 "version_number": version.number,
-                **score.suggestion,
+                **shown_suggestion(project, score.suggestion),
             }
             continue
         names = list(version.config.get("class_names") or [])
@@ -70,3 +73,20 @@ def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict
             "heatmap_url": reverse("item-heatmap", args=[score.item_id]),
         }
     return out
+
+
+def shown_suggestion(project: Project, suggestion: dict[str, Any]) -> dict[str, Any]:
+    """What doctors see of a stored suggestion: a detection model's boxes at or above the
+    project's threshold, numbered by their place in the stored list; anything else as it is."""
+    if suggestion.get("kind") != "boxes":
+        return suggestion
+    return {**suggestion, "boxes": shown_boxes(suggestion, project.box_threshold)}
+
+
+def shown_boxes(suggestion: Mapping[str, Any], threshold: float) -> list[dict[str, Any]]:
+    boxes = suggestion.get("boxes") or []
+    return [
+        {**box, "index": index}
+        for index, box in enumerate(boxes)
+        if isinstance(box, Mapping) and float(box.get("score", 0.0)) >= threshold
+    ]

@@ -210,7 +210,8 @@ class Attach(APIView):
 
 class ImportSegmentation(APIView):
     """Images with masks (a standard-layout .npz, or a .zip of a PNG folder pair or an nnU-Net
-    raw folder) into a segmentation project; admins only (docs/exports.md)."""
+    raw folder) into a segmentation project, or with boxes (the npz's instances, or a .zip of a
+    COCO folder) into a detection project; admins only (docs/exports.md)."""
 
     parser_classes = [MultiPartParser]
 
@@ -227,6 +228,7 @@ class ImportSegmentation(APIView):
                 "masks": serializers.IntegerField(),
                 "negatives": serializers.IntegerField(),
                 "items_in_project": serializers.IntegerField(),
+                "boxes": serializers.IntegerField(),
             },
         ),
     )
@@ -240,5 +242,6 @@ class ImportSegmentation(APIView):
                 "masks": result.masks,
                 "negatives": result.negatives,
                 "items_in_project": result.items_in_project,
+                "boxes": result.boxes,
             }
         )

@@ -126,6 +126,8 @@ class Submit(APIView):
                 "review_state": serializers.CharField(),
                 "counted": serializers.BooleanField(),
                 "time_spent_ms": serializers.IntegerField(),
+                # Detection: the doctor's edits of the model's boxes, counted by the server.
+                "box_edits": serializers.JSONField(allow_null=True),
             },
         ),
     )
@@ -142,6 +144,7 @@ class Submit(APIView):
                 "review_state": result.item.review_state,
                 "counted": result.counted,
                 "time_spent_ms": result.submission.time_spent_ms,
+                "box_edits": result.submission.box_edits,
             }
         )
 

@@ -133,6 +133,44 @@ RecentRun = _shape(
         "error": S.CharField(allow_blank=True),
     },
 )
+DetectionPoint = _shape(
+    "DetectionPoint",
+    {
+        "version": S.IntegerField(),
+        "version_id": S.IntegerField(),
+        "labels": S.IntegerField(),
+        "status": S.ChoiceField(ModelStatus.choices),
+        "froc_mean": S.FloatField(allow_null=True),
+        "froc": S.DictField(child=S.FloatField(allow_null=True)),
+        "map_50": S.FloatField(allow_null=True),
+        "map_50_95": S.FloatField(allow_null=True),
+        "n_test_images": S.IntegerField(allow_null=True),
+        "per_class": S.DictField(child=S.DictField()),
+    },
+)
+DetectionCurve = _shape(
+    "DetectionCurve",
+    {
+        "points": DetectionPoint(many=True),
+        "random_baseline": DetectionPoint(many=True, allow_null=True),
+        "note": S.CharField(),
+    },
+)
+BoxEditPoint = _shape(
+    "BoxEditPoint",
+    {
+        "version": S.IntegerField(),
+        "labels": S.IntegerField(),
+        "median_edits": S.FloatField(allow_null=True),
+        "reads": S.IntegerField(),
+        "unmeasured": S.IntegerField(),
+        "accepted": S.IntegerField(),
+        "moved": S.IntegerField(),
+        "deleted": S.IntegerField(),
+        "added": S.IntegerField(),
+    },
+)
+BoxEditCurve = _shape("BoxEditCurve", {"points": BoxEditPoint(many=True), "note": S.CharField()})
 Dashboard = _shape(
     "Dashboard",
     {
@@ -144,6 +182,8 @@ Dashboard = _shape(
         "queue": QueueSize(),
         "skip_reasons": SkipCount(many=True),
         "learning_curve": LearningCurve(),
+        "detection_curve": DetectionCurve(allow_null=True),
+        "box_edit_curve": BoxEditCurve(allow_null=True),
         "current_model": CurrentModel(allow_null=True),
         "registry": RegistryRow(many=True),
         "runs": RecentRun(many=True),

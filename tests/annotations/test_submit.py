@@ -19,7 +19,7 @@ def test_submit_counts_the_read_and_closes_the_lease(cast) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "item": item["id"], "reads_done": 1, "completed": True, "review_state": "",
-        "counted": True, "time_spent_ms": 3100,
+        "counted": True, "time_spent_ms": 3100, "box_edits": None,
     }  # fmt: skip
     lease = Lease.objects.get(pk=item["lease"]["id"])
     assert lease.outcome == "submitted" and lease.closed_at is not None

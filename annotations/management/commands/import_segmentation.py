@@ -1,6 +1,7 @@
 """`manage.py import_segmentation PATH --project ID`: a labelled segmentation set (standard npz,
 PNG images/ + masks/ folders, or an nnU-Net raw folder) as Secondary Capture instances with
-their masks as submitted annotations (docs/exports.md, decision 0170)."""
+their masks as submitted annotations (docs/exports.md, decision 0170). Into a detection project
+it imports boxes: from the npz's `{split}_instances`, or a COCO folder (decision 0371)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "path",
-            help="a .npz file, a folder with images/ and masks/, or an nnU-Net raw dataset folder",
+            help="a .npz file, a folder with images/ and masks/, an nnU-Net raw dataset folder, "
+            "or (detection projects) a COCO folder",
         )
         parser.add_argument("--project", type=int, required=True)
         parser.add_argument("--limit", type=int, help="at most N images per split or folder")
@@ -55,6 +57,6 @@ class Command(BaseCommand):
             bar.close()
         self.stdout.write(
             f"import_segmentation | images={result.images} masks={result.masks} "
-            f"negatives={result.negatives} project={project.pk} "
+            f"boxes={result.boxes} negatives={result.negatives} project={project.pk} "
             f"items_in_project={result.items_in_project}"
         )

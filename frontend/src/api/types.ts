@@ -45,6 +45,8 @@ export interface Project {
   counts: ProjectCounts;
   /** Not in every server version: absent means "treat as de-identified" (never show identity). */
   deidentify?: boolean;
+  /** Detection: the lowest score of a model's box that doctors are shown (0..1). */
+  box_threshold?: number;
 }
 
 export interface Paginated<T> {
@@ -125,15 +127,45 @@ export interface MaskSuggestion {
   masks: MaskPayload[];
 }
 
-export type Suggestion = ClassSuggestion | MaskSuggestion;
+/** One box a detection model proposes; `index` is its place in the stored suggestion. */
+export interface SuggestedBox {
+  label: string;
+  points: [Point, Point];
+  score: number;
+  index: number;
+}
+
+/** A detection model's boxes at or above the project's threshold (docs/workflow.md,
+ * "Suggested boxes"). */
+export interface BoxSuggestion {
+  kind: "boxes";
+  /** The ModelVersion id, sent back as provenance.suggested_by. */
+  model_version: number;
+  version_number: number;
+  frame: number;
+  boxes: SuggestedBox[];
+}
+
+export type Suggestion = ClassSuggestion | MaskSuggestion | BoxSuggestion;
 
 /** Where a mask came from, sent with its save; the server recomputes the counts. */
-export interface Provenance {
+export interface MaskProvenance {
   suggested_by: number;
   accepted: boolean;
   pixels_added: number;
   pixels_removed: number;
 }
+
+/** Where a box came from; the server takes the score and "moved" from its own copy. */
+export interface BoxProvenance {
+  suggested_by: number;
+  accepted: boolean;
+  box_index: number;
+  score: number;
+  moved: boolean;
+}
+
+export type Provenance = MaskProvenance | BoxProvenance;
 
 export interface ItemPayload {
   id: number;

@@ -93,6 +93,34 @@ export interface CorrectionPoint {
   unmeasured: number;
 }
 
+/** One detection model version's test figures (docs/learning.md, DET contract). */
+export interface DetectionPoint {
+  version: number;
+  version_id: number;
+  labels: number;
+  status: string;
+  froc_mean: number | null;
+  /** Sensitivity at 0.5, 1, 2 and 4 false positives per image. */
+  froc: Record<string, number | null>;
+  map_50: number | null;
+  map_50_95: number | null;
+  n_test_images: number | null;
+  per_class: Record<string, { ap_50: number | null; ap_50_95: number | null; support: number }>;
+}
+
+/** How doctors edited one model version's proposed boxes (server-counted, per read). */
+export interface BoxEditPoint {
+  version: number;
+  labels: number;
+  median_edits: number | null;
+  reads: number;
+  unmeasured: number;
+  accepted: number;
+  moved: number;
+  deleted: number;
+  added: number;
+}
+
 export interface DashboardData {
   project: { id: number; name: string; task_type: string };
   labels_per_day: { date: string; count: number }[];
@@ -116,6 +144,13 @@ export interface DashboardData {
   learning_curve: { points: CurvePoint[]; random_baseline: CurvePoint[] | null; note: string };
   /** Absent from servers before decision 0961. */
   correction_curve?: { points: CorrectionPoint[]; note: string };
+  /** Detection projects only (null otherwise; absent from servers before decision 0370). */
+  detection_curve?: {
+    points: DetectionPoint[];
+    random_baseline: DetectionPoint[] | null;
+    note: string;
+  } | null;
+  box_edit_curve?: { points: BoxEditPoint[]; note: string } | null;
   current_model: CurrentModel | null;
   registry: RegistryRow[];
   runs: { id: number; status: string; progress: RunProgress }[];

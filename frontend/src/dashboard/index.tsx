@@ -18,6 +18,7 @@ import {
   Reliability,
   RocCurve,
 } from "./ModelCharts";
+import { BoxEditCurve, DetectionCurve, DetectionTable, PerClassAp } from "./DetectionCharts";
 import { Registry } from "./Registry";
 import { Runs } from "./Runs";
 import { usePoll } from "./usePoll";
@@ -64,6 +65,8 @@ export function Dashboard({ projectId }: { projectId: number }) {
   const canAct = role === "admin" || role === null;
   const data = board.data;
   const model = data?.current_model ?? null;
+  const detection = data?.detection_curve ?? null;
+  const activeDetection = detection?.points.find((p) => p.version_id === model?.id) ?? null;
 
   return (
     <main className="page dashboard" data-testid="dashboard" data-loaded={data ? "true" : "false"}>
@@ -82,7 +85,13 @@ export function Dashboard({ projectId }: { projectId: number }) {
       )}
       {data && (
         <>
-          {model ? (
+          {model && activeDetection ? (
+            <p className="summary" data-testid="model-summary">
+              Active model v{model.number} ({model.architecture}, {model.labels_used} labels): test
+              FROC mean {fmt(activeDetection.froc_mean)}, sensitivity at 1 FP/image{" "}
+              {fmt(activeDetection.froc["1"])}, mAP@0.5 {fmt(activeDetection.map_50)}.
+            </p>
+          ) : model ? (
             <p className="summary" data-testid="model-summary">
               Active model v{model.number} ({model.architecture}, {model.labels_used} labels): test
               AUC {fmt(model.auc)}
@@ -92,12 +101,21 @@ export function Dashboard({ projectId }: { projectId: number }) {
           ) : (
             <p className="muted">No active model yet.</p>
           )}
+          {detection && (
+            <div className="dash-grid">
+              <DetectionCurve data={data} />
+              <BoxEditCurve data={data} />
+              <DetectionTable points={detection.points} />
+              <PerClassAp points={detection.points} />
+            </div>
+          )}
           <div className="dash-grid">
-            <LearningCurve data={data} />
+            {!detection && <LearningCurve data={data} />}
             {data.project.task_type === "segmentation" && <CorrectionCurve data={data} />}
-            {model && <ConfusionMatrix model={model} />}
-            {model && <RocCurve model={model} />}
-            {model && <Reliability model={model} />}
+            {/* Classification figures: a detector's are in the detection cards above. */}
+            {model && !detection && <ConfusionMatrix model={model} />}
+            {model && !detection && <RocCurve model={model} />}
+            {model && !detection && <Reliability model={model} />}
           </div>
           <p className="small muted" data-testid="baseline-note">
             {data.learning_curve.note}

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { CurvePoint, DashboardData, ReliabilityBin } from "./api";
 import {
   agreementPerDoctor,
+  boxEditCurve,
   correctionCurve,
+  detectionCurve,
   learningCurve,
   lossCurves,
   reliability,
@@ -146,5 +148,63 @@ describe("the correction curve", () => {
       },
     ]);
     expect(correctionCurve(undefined)).toEqual([]);
+  });
+});
+
+describe("the detection curves", () => {
+  const det = (version: number, labels: number, froc: number | null) => ({
+    version,
+    version_id: version + 100,
+    labels,
+    status: "retired",
+    froc_mean: froc,
+    froc: {},
+    map_50: froc === null ? null : froc / 2,
+    map_50_95: null,
+    n_test_images: 10,
+    per_class: {},
+  });
+
+  it("plot FROC mean and mAP@0.5 against labels, sorted, a gap where unmeasured", () => {
+    expect(detectionCurve([det(2, 40, 0.8), det(1, 20, null)])).toEqual([
+      {
+        label: "FROC mean",
+        points: [
+          { x: 20, y: null },
+          { x: 40, y: 0.8 },
+        ],
+      },
+      {
+        label: "mAP@0.5",
+        points: [
+          { x: 20, y: null },
+          { x: 40, y: 0.4 },
+        ],
+      },
+    ]);
+    expect(detectionCurve(undefined)).toEqual([]);
+  });
+
+  it("plot the median box edits per suggesting version", () => {
+    const at = (version: number, labels: number, median: number | null) => ({
+      version,
+      labels,
+      median_edits: median,
+      reads: 1,
+      unmeasured: 0,
+      accepted: 0,
+      moved: 0,
+      deleted: 0,
+      added: 0,
+    });
+    expect(boxEditCurve([at(2, 30, 1), at(1, 10, 2.5)])).toEqual([
+      {
+        label: "median box edits",
+        points: [
+          { x: 10, y: 2.5 },
+          { x: 30, y: 1 },
+        ],
+      },
+    ]);
   });
 });

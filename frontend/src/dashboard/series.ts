@@ -3,7 +3,9 @@
  * browser tests (which read them back from data-points attributes) check the same numbers.
  */
 import type {
+  BoxEditPoint,
   CorrectionPoint,
+  DetectionPoint,
   CurrentModel,
   CurvePoint,
   DashboardData,
@@ -68,6 +70,28 @@ export function correctionCurve(points: CorrectionPoint[] | undefined): Series[]
       label: "median correction",
       points: sorted.map((p) => ({ x: p.labels, y: p.median_correction })),
     },
+  ];
+}
+
+const byLabels = <T extends { labels: number; version: number }>(points: T[] | undefined): T[] =>
+  [...(points ?? [])].sort((a, b) => a.labels - b.labels || a.version - b.version);
+
+/** Detection: test FROC mean and mAP@0.5 against labels used, one point per model version. */
+export function detectionCurve(points: DetectionPoint[] | undefined): Series[] {
+  const sorted = byLabels(points);
+  if (!sorted.length) return [];
+  return [
+    { label: "FROC mean", points: sorted.map((p) => ({ x: p.labels, y: p.froc_mean })) },
+    { label: "mAP@0.5", points: sorted.map((p) => ({ x: p.labels, y: p.map_50 })) },
+  ];
+}
+
+/** Detection: median boxes moved + deleted + added per image, per suggesting model version. */
+export function boxEditCurve(points: BoxEditPoint[] | undefined): Series[] {
+  const sorted = byLabels(points);
+  if (!sorted.length) return [];
+  return [
+    { label: "median box edits", points: sorted.map((p) => ({ x: p.labels, y: p.median_edits })) },
   ];
 }
 

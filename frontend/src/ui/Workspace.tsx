@@ -18,6 +18,7 @@ import { isToolOf } from "./workspace/tools";
 import { useContextSeries } from "./workspace/useContextSeries";
 import { useDrawingLayer } from "./workspace/useDrawingLayer";
 import { useLabellingLoop } from "./workspace/useLabellingLoop";
+import { useBoxSuggestion } from "./workspace/useBoxSuggestion";
 import { useMaskSuggestion } from "./workspace/useMaskSuggestion";
 import { useSuggestion } from "./workspace/useSuggestion";
 import { useWorkspaceKeys } from "./workspace/useWorkspaceKeys";
@@ -57,6 +58,17 @@ export function Workspace({ projectId }: { projectId: number }) {
     labels,
     layer: drawing.layer,
   });
+  const boxSuggestion = useBoxSuggestion({
+    suggestion: suggestion.suggestion,
+    doc,
+    labels,
+    layer: drawing.layer,
+  });
+  // A and X act on whichever model suggestion the item carries (masks or boxes).
+  const modelSuggestion = boxSuggestion.boxes ? boxSuggestion : maskSuggestion;
+  const suggestionShown =
+    (maskSuggestion.mask !== null || boxSuggestion.boxes !== null) &&
+    project?.suggestions !== "hidden";
   const series = useContextSeries({ viewer, item, stack, dispatch, notify });
   const answers = useAnswerActions({ project, labels, onScreen, layerRef, dispatch, notify });
 
@@ -89,11 +101,11 @@ export function Workspace({ projectId }: { projectId: number }) {
       skip,
       backToItem: series.backToItem,
       toggleHeatmap: suggestion.toggleHeatmap,
-      acceptSuggestion: maskSuggestion.accept,
-      clearSuggestion: maskSuggestion.clear,
+      acceptSuggestion: modelSuggestion.accept,
+      clearSuggestion: modelSuggestion.clear,
       ...answers,
     },
-    maskSuggestion: maskSuggestion.mask !== null && project?.suggestions !== "hidden",
+    maskSuggestion: suggestionShown,
   });
   useWorkspaceTestHook({ viewer, projectId, tool, brush, outbox, snapshot, setTool });
   const phase = loop?.phase ?? "starting";
@@ -129,6 +141,7 @@ export function Workspace({ projectId }: { projectId: number }) {
         ui={ui}
         suggestion={suggestion}
         maskSuggestion={maskSuggestion}
+        boxSuggestion={boxSuggestion}
         status={{ pending: run.pending, offline: run.offline, startError }}
         on={{
           choose: answers.chooseClass,

@@ -21,8 +21,8 @@ export const SHORTCUTS: Array<[string, string]> = [
   ["L", "Next window preset (CT: lung, mediastinum, bone, brain)"],
   ["I / O / 0", "Invert / fit to window / reset the view"],
   ["H", "Show / hide the model's heat map"],
-  ["A", "Accept the model's suggested mask (then correct it with the brush and eraser)"],
-  ["X", "Clear the model's suggested mask"],
+  ["A", "Accept the model's suggested mask or proposed boxes (then correct them)"],
+  ["X", "Clear the model's suggested mask or proposed boxes"],
   ["Esc", "Cancel the current drawing or deselect"],
   ["?", "Show / hide this list"],
 ];

@@ -7,7 +7,14 @@
  * `confirm`, so the next edit of the same shape supersedes the right version (If-Match).
  */
 import type { Outbox } from "../api/outbox";
-import type { Annotation, AnnotationKind, AnyPayload, MaskPayload } from "../api/types";
+import type {
+  Annotation,
+  AnnotationKind,
+  AnyPayload,
+  MaskPayload,
+  ShapePayload,
+} from "../api/types";
+import { boxProvenanceOf } from "./boxSuggestion";
 import { provenanceOf, type SuggestionOrigin } from "./maskSuggestion";
 
 export interface Shape {
@@ -88,6 +95,11 @@ export class AnnotationDocument {
         const { suggested_by: suggestedBy, accepted } = a.provenance;
         this.origins.set(a.uid, { suggestedBy, accepted, suggested: null });
       }
+      if (a.provenance && a.kind === "box" && "box_index" in a.provenance) {
+        const { suggested_by: suggestedBy, accepted, box_index: index, score } = a.provenance;
+        const box = { index, score, points: null };
+        this.origins.set(a.uid, { suggestedBy, accepted, suggested: null, box });
+      }
       if (!a.deleted)
         this.shapes.set(a.uid, { uid: a.uid, kind: a.kind, frame: a.frame, payload: a.payload });
     }
@@ -154,7 +166,8 @@ export class AnnotationDocument {
     );
   }
 
-  /** Put a mask that comes from a model's suggestion; it and its later edits carry provenance. */
+  /** Put a mask or box that comes from a model's suggestion; it and its later edits carry
+   * provenance. */
   putSuggested(shape: Shape, origin: SuggestionOrigin): void {
     this.origins.set(shape.uid, origin);
     this.put(shape);
@@ -236,6 +249,8 @@ export class AnnotationDocument {
 
   private provenance(uid: string, shape: Shape) {
     const origin = this.origins.get(uid);
+    if (origin && shape.kind === "box" && origin.box)
+      return { provenance: boxProvenanceOf(origin, shape.payload as ShapePayload) };
     if (!origin || shape.kind !== "mask") return {};
     return { provenance: provenanceOf(origin, shape.payload as MaskPayload) };
   }

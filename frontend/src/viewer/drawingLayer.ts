@@ -6,8 +6,9 @@
  * canvas through the viewport's affine, so what the server stores is exactly what was drawn,
  * whatever the zoom, pan or rendering path (ADR 0401).
  */
-import type { MaskPayload, Point, ShapePayload } from "../api/types";
+import type { MaskPayload, Point, ShapePayload, SuggestedBox } from "../api/types";
 import { newUid, type AnnotationDocument, type Shape } from "./annotationDocument";
+import { scoreText } from "./boxSuggestion";
 import {
   apply,
   boxCorners,
@@ -29,6 +30,12 @@ import {
   type Affine,
   type LabelMap,
 } from "./geometry";
+
+interface BoxOverlay {
+  frame: number;
+  boxes: readonly SuggestedBox[];
+  onReject: (index: number) => void;
+}
 
 export type DrawTool = "select" | "box" | "polygon" | "freehand" | "point" | "brush" | "eraser";
 
@@ -77,6 +84,8 @@ export class DrawingLayer {
   private maskDirty = true;
   /** A model's suggested masks not yet accepted, drawn fainter than the doctor's own. */
   private suggestion: { frame: number; map: LabelMap } | null = null;
+  /** A model's suggested boxes not yet accepted: dashed, with their score; a click rejects one. */
+  private boxSuggestion: BoxOverlay | null = null;
   private stopDoc: () => void;
 
   constructor(
@@ -229,6 +238,11 @@ export class DrawingLayer {
     switch (this.tool) {
       case "select": {
         const uid = this.hitShape(p);
+        const suggested = uid ? null : this.hitSuggestedBox(p);
+        if (suggested !== null) {
+          this.boxSuggestion?.onReject(suggested);
+          return;
+        }
         this.select(uid);
         if (uid) {
           const original = this.opts.doc.get(uid)!;
@@ -443,6 +457,12 @@ export class DrawingLayer {
     this.render();
   }
 
+  /** Show (or with null, hide) a model's suggested boxes; `onReject` hears a click on one. */
+  setBoxSuggestion(overlay: BoxOverlay | null): void {
+    this.boxSuggestion = overlay;
+    this.render();
+  }
+
   /** Rebuild the mask pixels from the document (after undo, reload). */
   invalidateMasks(): void {
     this.maskDirty = true;
@@ -489,6 +509,24 @@ export class DrawingLayer {
     return null;
   }
 
+  private shownSuggestedBoxes(): readonly SuggestedBox[] {
+    const overlay = this.boxSuggestion;
+    return overlay && overlay.frame === this.opts.frame() ? overlay.boxes : [];
+  }
+
+  /** The suggested box under `p` (inside or on its edge), topmost first; its index. */
+  private hitSuggestedBox(p: Point): number | null {
+    const tol = this.imageTolerance();
+    for (const box of [...this.shownSuggestedBoxes()].reverse()) {
+      const outline = boxCorners(box.points);
+      const onEdge = outline.some(
+        (q, i) => distanceToSegment(p, q, outline[(i + 1) % outline.length]) <= tol,
+      );
+      if (onEdge || pointInPolygon(p, outline)) return box.index;
+    }
+    return null;
+  }
+
   // Rendering -------------------------------------------------------------------------------
 
   render(): void {
@@ -508,6 +546,7 @@ export class DrawingLayer {
         shape = drag.current;
       this.drawShape(shape, toCanvas, shape.uid === this.selected);
     }
+    for (const box of this.shownSuggestedBoxes()) this.drawSuggestedBox(box, toCanvas);
     const label = this.opts.activeLabel();
     const color = this.labelInfo(label)?.color ?? "#ffb000";
     if (drag?.type === "box") {
@@ -557,9 +596,26 @@ export class DrawingLayer {
     text.setAttribute("x", String(anchor[0] + 4));
     text.setAttribute("y", String(anchor[1] - 4));
     text.setAttribute("fill", color);
-    text.textContent = payload.label;
+    const score = this.opts.doc.originOf(shape.uid)?.box?.score;
+    text.textContent = score === undefined ? payload.label : `${payload.label} ${scoreText(score)}`;
     group.append(text);
     if (selected) for (const h of handlesOf(shape)) group.append(handleEl(toCanvas(h), color));
+    this.svg.append(group);
+  }
+
+  private drawSuggestedBox(box: SuggestedBox, toCanvas: (p: Point) => Point): void {
+    const color = this.labelInfo(box.label)?.color ?? "#ffb000";
+    const group = document.createElementNS(SVG, "g");
+    group.setAttribute("class", "suggested-box");
+    group.setAttribute("data-suggested-index", String(box.index));
+    group.append(polygonEl(boxCorners(box.points).map(toCanvas), color, true));
+    const anchor = toCanvas(box.points[0]);
+    const text = document.createElementNS(SVG, "text");
+    text.setAttribute("x", String(anchor[0] + 4));
+    text.setAttribute("y", String(anchor[1] - 4));
+    text.setAttribute("fill", color);
+    text.textContent = `${box.label} ${scoreText(box.score)}`;
+    group.append(text);
     this.svg.append(group);
   }
 

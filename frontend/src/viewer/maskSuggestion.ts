@@ -3,17 +3,25 @@
  * edit effort of what the doctor then saves: pixels added and removed relative to the suggestion.
  * Pure functions over run-length masks (the API's row-major RLE), tested without a browser.
  */
-import type { MaskPayload, MaskSuggestion, Provenance } from "../api/types";
+import type {
+  ClassSuggestion,
+  MaskPayload,
+  MaskProvenance,
+  MaskSuggestion,
+  Point,
+} from "../api/types";
 import type { Shape } from "./annotationDocument";
 import { createLabelMap, decodeRunsInto, encodeRuns } from "./geometry";
 
-/** What the document remembers about a mask that started from a suggestion. */
+/** What the document remembers about a mask (or box) that started from a suggestion. */
 export interface SuggestionOrigin {
   suggestedBy: number;
   accepted: boolean;
   /** The suggested mask of this label (null: unknown here, e.g. after a reload; the server
    * recomputes the counts from its stored copy anyway). */
   suggested: MaskPayload | null;
+  /** A suggested box: its place in the stored suggestion, score and corners (viewer/boxSuggestion). */
+  box?: { index: number; score: number; points: [Point, Point] | null };
 }
 
 /** Foreground bits of a run-length mask. */
@@ -49,7 +57,7 @@ export function editCounts(
   return { added, removed };
 }
 
-export function provenanceOf(origin: SuggestionOrigin, saved: MaskPayload): Provenance {
+export function provenanceOf(origin: SuggestionOrigin, saved: MaskPayload): MaskProvenance {
   const { added, removed } = origin.suggested
     ? editCounts(origin.suggested, saved)
     : { added: 0, removed: 0 };
@@ -86,6 +94,11 @@ export function acceptedShapes(
     });
   }
   return out;
+}
+
+/** A classification model's answer (neither masks nor boxes). */
+export function isClassSuggestion(s: { kind?: string } | null | undefined): s is ClassSuggestion {
+  return Boolean(s) && s?.kind === undefined;
 }
 
 export function isMaskSuggestion(s: { kind?: string } | null | undefined): s is MaskSuggestion {

@@ -17,9 +17,18 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from annotations.models import Annotation, AnnotationSource, Item, Project, Skip, Submission
+from annotations.models import (
+    Annotation,
+    AnnotationSource,
+    Item,
+    Project,
+    Skip,
+    Submission,
+    TaskType,
+)
 from annotations.services.agreement_report import agreement_report
 from learning.models import ModelStatus, ModelVersion, TrainingRun
+from reports.services.detection_dashboard import box_edit_curve, detection_curve
 
 # A model version trained by a shadow random-sampling baseline carries this in its config
 # (config["sampling"] == "random"); such versions form the random-sampling expectation.
@@ -277,6 +286,7 @@ def correction_curve(project: Project) -> dict[str, Any]:
 
 
 def project_dashboard(project: Project) -> dict[str, Any]:
+    detection = project.task_type == TaskType.DETECTION
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
         "labels_per_day": labels_per_day(project),
@@ -287,6 +297,9 @@ def project_dashboard(project: Project) -> dict[str, Any]:
         "skip_reasons": skip_reasons(project),
         "learning_curve": learning_curve(project),
         "correction_curve": correction_curve(project),
+        # Detection projects only (null otherwise): FROC/mAP per version, edits of boxes.
+        "detection_curve": detection_curve(project) if detection else None,
+        "box_edit_curve": box_edit_curve(project) if detection else None,
         "current_model": current_model(project),
         "registry": registry(project),
         "runs": recent_runs(project),

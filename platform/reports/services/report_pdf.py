@@ -25,6 +25,44 @@ def _doctors(image: Any) -> str:
     return "; ".join(f"{d.doctor}: {', '.join(d.labels) or '-'}" for d in image.doctors)
 
 
+def _model_facts(model: dict[str, Any] | None) -> list[list[str]]:
+    if model is None:
+        return [["Model", "no active model: no predictions"]]
+    version = f"v{model['number']} ({model['architecture']}), {model['labels_used']} labels"
+    detection = model.get("detection")
+    if detection:
+        return [
+            ["Model version", version],
+            [
+                "Test FROC mean / sensitivity at 1 FP per image",
+                f"{_fmt(detection['froc_mean'])} / {_fmt(detection['sensitivity_at_1'])}, "
+                f"n = {detection['n_test_images']} images",
+            ],
+            [
+                "Test mAP@0.5 / mAP@0.5:0.95",
+                f"{_fmt(detection['map_50'])} / {_fmt(detection['map_50_95'])}",
+            ],
+        ]
+    low, high = model["auc_ci"]
+    return [
+        ["Model version", version],
+        [
+            "Test AUC",
+            f"{_fmt(model['auc'])} (95% CI {_fmt(low)}-{_fmt(high)}), n = {model['n_test']}",
+        ],
+        ["Test accuracy / macro F1", f"{_fmt(model['accuracy'])} / {_fmt(model['macro_f1'])}"],
+        ["Calibration error (ECE)", _fmt(model["ece_after"])],
+    ]
+
+
+def _findings(report: StudyReport, image: Any) -> list[str]:
+    """Detection: one line listing each proposed finding with its label and score."""
+    if report.project.task_type != "detection":
+        return []
+    listed = ", ".join(f"{f.label} {f.score:.2f}" for f in image.findings)
+    return [f"Proposed findings: {escape(listed or 'none above the threshold')}"]
+
+
 def render_pdf(report: StudyReport) -> bytes:
     out = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -61,23 +99,7 @@ def render_pdf(report: StudyReport) -> bytes:
         ["Study date", study.study_date or "-"],
         ["Generated", report.generated_at.strftime("%Y-%m-%d %H:%M UTC")],
     ]
-    model = report.model
-    if model is None:
-        facts.append(["Model", "no active model: no predictions"])
-    else:
-        low, high = model["auc_ci"]
-        facts += [
-            [
-                "Model version",
-                f"v{model['number']} ({model['architecture']}), {model['labels_used']} labels",
-            ],
-            [
-                "Test AUC",
-                f"{_fmt(model['auc'])} (95% CI {_fmt(low)}-{_fmt(high)}), n = {model['n_test']}",
-            ],
-            ["Test accuracy / macro F1", f"{_fmt(model['accuracy'])} / {_fmt(model['macro_f1'])}"],
-            ["Calibration error (ECE)", _fmt(model["ece_after"])],
-        ]
+    facts += _model_facts(report.model)
     table = Table(
         [
             [Paragraph(f"<b>{escape(k)}</b>", body), Paragraph(escape(str(v)), body)]
@@ -100,6 +122,7 @@ def render_pdf(report: StudyReport) -> bytes:
                 ", ".join(f"{k} {_fmt(v, 2)}" for k, v in image.probabilities.items()) or "n/a"
             ),
             f"Heat map: {escape(image.heatmap_status)}",
+            *_findings(report, image),
             f"Doctors' labels: {escape(_doctors(image))}",
             f"<font size=7>SOP {escape(image.sop_instance_uid)}</font>",
         ]

@@ -1,6 +1,8 @@
 """The AI study report: for one study in one project, each image's predicted class with its
 calibrated probability, its heat map, the model version with its test metrics, and the doctors'
-labels. Decision support, not a diagnosis: every rendering (HTML, PDF) says so at the top.
+labels. In a detection project, each image's proposed findings (label and score, outlined on the
+image; reports.services.report_findings) and the version's FROC and mAP instead. Decision
+support, not a diagnosis: every rendering (HTML, PDF) says so at the top.
 
 Probabilities are the active version's stored Score rows: softmax(logits / T) with the
 temperature fitted on the validation split (ml_worker.calibration), i.e. calibrated. Heat maps
@@ -20,11 +22,17 @@ from django.utils import timezone
 from PIL import Image
 
 from annotations import access
-from annotations.models import Annotation, Item, Project, Role
+from annotations.models import Annotation, Item, Project, Role, TaskType
 from learning.models import ModelVersion, Score
 from learning.services.registry import active_version
 from reports.models import HeatMap, HeatMapStatus
 from reports.services.heatmaps import do_request_heatmap
+from reports.services.report_findings import (
+    Finding,
+    detection_summary,
+    findings_of,
+    outline_findings,
+)
 from studies.dicomweb.rendering import RenderOptions, render_frame
 from studies.models import Study
 
@@ -56,6 +64,7 @@ class ReportImage:
     probabilities: dict[str, float]
     heatmap_status: str
     doctors: list[DoctorLabel] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # detection: the proposed boxes
     picture_png: bytes = b""  # the image with its heat map blended in (or alone when pending)
 
     @property
@@ -106,10 +115,16 @@ def _model_summary(version: ModelVersion) -> dict[str, Any]:
         "macro_f1": (test.get("macro_avg") or {}).get("f1"),
         "ece_after": test.get("ece_after"),
         "class_names": test.get("class_names") or version.config.get("class_names") or [],
+        "detection": detection_summary(version),
     }
 
 
-def _picture(item: Item, heatmap: HeatMap | None) -> bytes:
+def _picture(
+    item: Item,
+    heatmap: HeatMap | None,
+    findings: list[Finding] | None = None,
+    colors: dict[str, str] | None = None,
+) -> bytes:
     instance = item.instance
     assert instance is not None
     series = instance.series
@@ -126,6 +141,8 @@ def _picture(item: Item, heatmap: HeatMap | None) -> bytes:
         alpha = overlay.getchannel("A").point(lambda a: int(a * OVERLAY_OPACITY))
         overlay.putalpha(alpha)
         base = Image.alpha_composite(base, overlay)
+    if findings:
+        outline_findings(base, findings, colors or {})
     out = io.BytesIO()
     base.convert("RGB").save(out, format="PNG")
     return out.getvalue()
@@ -162,6 +179,8 @@ def build_report(
         .order_by("instance__series__series_number", "instance__instance_number", "frame", "pk")
     )
     version = active_version(project.pk)
+    detection = project.task_type == TaskType.DETECTION
+    colors = dict(project.label_classes.values_list("name", "color"))
     scores: dict[int, Score] = {}
     heatmaps: dict[int, HeatMap] = {}
     names: list[str] = []
@@ -169,7 +188,8 @@ def build_report(
         scores = {s.item_id: s for s in Score.objects.filter(model_version=version, item__in=items)}
         names = _model_summary(version)["class_names"]
         for item in items:
-            if request_heatmaps and item.instance_id is not None:
+            # Grad-CAM explains a class; a detector's explanation is its boxes.
+            if request_heatmaps and not detection and item.instance_id is not None:
                 heatmaps[item.pk] = do_request_heatmap(item, version).heatmap
     doctors = _doctor_labels(items, viewer, access.role_of(viewer, project))
     images = []
@@ -187,6 +207,7 @@ def build_report(
         elif heatmap is not None and heatmap.probabilities:
             probabilities = {n: round(float(p), 4) for n, p in heatmap.probabilities.items()}
         predicted = max(probabilities, key=probabilities.__getitem__) if probabilities else None
+        findings = findings_of(project, score) if detection else []
         images.append(
             ReportImage(
                 item_id=item.pk,
@@ -197,9 +218,10 @@ def build_report(
                 predicted=predicted,
                 probability=probabilities.get(predicted) if predicted else None,
                 probabilities=probabilities,
-                heatmap_status=heatmap.status if heatmap is not None else "no model",
+                heatmap_status=_heatmap_status(heatmap, version, detection),
                 doctors=doctors.get(item.pk, []),
-                picture_png=_picture(item, heatmap),
+                findings=findings,
+                picture_png=_picture(item, heatmap, findings, colors),
             )
         )
     return StudyReport(
@@ -209,3 +231,11 @@ def build_report(
         images=images,
         generated_at=timezone.now(),
     )
+
+
+def _heatmap_status(heatmap: HeatMap | None, version: ModelVersion | None, detection: bool) -> str:
+    if heatmap is not None:
+        return heatmap.status
+    if version is not None and detection:
+        return "none for a detector (its proposed boxes are outlined)"
+    return "no model"

@@ -10,8 +10,10 @@ import { LabelButtons } from "./LabelButtons";
 import { ShapeList } from "./ShapeList";
 import { StatusArea } from "./StatusArea";
 import { TOOLS_FOR_TASK } from "./tools";
-import { isMaskSuggestion } from "../../viewer/maskSuggestion";
+import { isClassSuggestion } from "../../viewer/maskSuggestion";
+import { BoxSuggestionPanel } from "./BoxSuggestionPanel";
 import { MaskSuggestionPanel } from "./MaskSuggestionPanel";
+import type { useBoxSuggestion } from "./useBoxSuggestion";
 import type { useMaskSuggestion } from "./useMaskSuggestion";
 import type { useSuggestion } from "./useSuggestion";
 import type { WorkspaceState } from "./workspaceState";
@@ -23,6 +25,7 @@ interface Props {
   ui: WorkspaceState;
   suggestion: ReturnType<typeof useSuggestion>;
   maskSuggestion: ReturnType<typeof useMaskSuggestion>;
+  boxSuggestion: ReturnType<typeof useBoxSuggestion>;
   status: { pending: number; offline: string | null; startError: string | null };
   on: {
     choose: (label: LabelClass) => void;
@@ -38,7 +41,8 @@ interface Props {
 }
 
 export function LabellingPanel(props: Props) {
-  const { project, loop, labels, ui, suggestion, maskSuggestion, status, on } = props;
+  const { project, loop, labels, ui, suggestion, maskSuggestion, boxSuggestion, status, on } =
+    props;
   const doc = loop?.doc ?? null;
   const phase = loop?.phase ?? "starting";
   const classLabels = (doc?.classShape()?.payload as ClassPayload | undefined)?.labels;
@@ -94,8 +98,18 @@ export function LabellingPanel(props: Props) {
           onClear={maskSuggestion.clear}
         />
       )}
+      {boxSuggestion.boxes && project?.suggestions !== "hidden" && (
+        <BoxSuggestionPanel
+          suggestion={boxSuggestion.boxes}
+          shown={boxSuggestion.shown}
+          state={boxSuggestion.state}
+          onAccept={boxSuggestion.accept}
+          onReject={boxSuggestion.reject}
+          onClear={boxSuggestion.clear}
+        />
+      )}
       {suggestion.suggestion &&
-        !isMaskSuggestion(suggestion.suggestion) &&
+        isClassSuggestion(suggestion.suggestion) &&
         project?.suggestions !== "hidden" && (
           <SuggestionPanel
             suggestion={suggestion.suggestion}

@@ -9,7 +9,7 @@ import { Overlay } from "../Overlay";
 import { linkHandler } from "../router";
 import { ViewerToolbar } from "../ViewerToolbar";
 import { isDrawTool, type Tool } from "./tools";
-import { isMaskSuggestion } from "../../viewer/maskSuggestion";
+import { isClassSuggestion } from "../../viewer/maskSuggestion";
 import type { useSuggestion } from "./useSuggestion";
 import type { ContextSeries } from "./workspaceState";
 
@@ -41,7 +41,7 @@ export function ViewerArea(p: Props) {
     : stack?.metadata[view?.index ?? 0];
   const frame = view && view.count > 1 ? `Frame ${view.index + 1}/${view.count}` : "Image";
   const shown = suggestion.suggestion;
-  const heatmapUrl = shown && !isMaskSuggestion(shown) ? shown.heatmap_url : null;
+  const heatmapUrl = isClassSuggestion(shown) ? shown.heatmap_url : null;
 
   return (
     <section className="viewer-column">

@@ -25,7 +25,7 @@ export interface KeyState<L> {
   taskType: Project["task_type"];
   /** The project's label classes, in schema order. */
   labels: readonly L[];
-  /** A model's mask suggestion is on the item: A accepts it, X clears it. */
+  /** A model's mask or box suggestion is on the item: A accepts it, X clears it. */
   maskSuggestion?: boolean;
 }
 

@@ -32,7 +32,7 @@ interface Options {
     acceptSuggestion: () => void;
     clearSuggestion: () => void;
   };
-  /** A model's mask suggestion is on the item (A / X apply). */
+  /** A model's mask or box suggestion is on the item (A / X apply). */
   maskSuggestion: boolean;
 }
 

@@ -16,7 +16,7 @@ def number_existing_reviews(apps, schema_editor):  # type: ignore[no-untyped-def
 class Migration(migrations.Migration):
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("annotations", "0006_annotation_provenance"),
+        ("annotations", "0007_box_threshold_and_box_edits"),
     ]
 
     operations = [
