@@ -32,6 +32,8 @@ export interface ProjectDraft {
   retrain_every: number;
   lease_seconds: number;
   deidentify: boolean;
+  /** Detection: a model's boxes scoring below it are not shown to doctors. */
+  box_threshold: number;
   label_classes: ClassDraft[];
 }
 
@@ -94,6 +96,7 @@ export const NEW_PROJECT: ProjectDraft = {
   retrain_every: 50,
   lease_seconds: 600,
   deidentify: true,
+  box_threshold: 0.5,
   label_classes: [],
 };
 
@@ -113,6 +116,7 @@ export function draftOf(p: ProjectDetail): ProjectDraft {
     retrain_every: p.retrain_every,
     lease_seconds: p.lease_seconds,
     deidentify: p.deidentify ?? true,
+    box_threshold: p.box_threshold ?? 0.5,
     label_classes: p.label_classes.map((c) => ({
       id: c.id,
       name: c.name,

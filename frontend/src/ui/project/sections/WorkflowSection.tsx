@@ -59,6 +59,23 @@ export function WorkflowSection({ draft, set, errors, choices }: SectionProps) {
           </select>
         )}
       </Field>
+      {draft.task_type === "detection" && (
+        <Field
+          id="box_threshold"
+          label="Show a model's boxes scoring at least (0 to 1)"
+          errors={errors.fields.box_threshold}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="number"
+              step="0.05"
+              value={Number.isNaN(draft.box_threshold) ? "" : draft.box_threshold}
+              onChange={(e) => set("box_threshold", numberValue(e.target.value))}
+            />
+          )}
+        </Field>
+      )}
       <Field
         id="lease_seconds"
         label="Lease length (seconds a doctor holds an item)"
