@@ -28,7 +28,12 @@ from annotations.services.annotate import MAX_TIME_SPENT_MS
 from annotations.services.queue import MAX_BATCH
 from annotations.services.review import MAX_REVIEW_NOTE
 from annotations.services.submit import MAX_SKIP_NOTE
-from learning.strategy_names import DEFAULT_STRATEGY_BY_TASK, STRATEGY_NAMES, strategies_for
+from learning.strategy_names import (
+    DEFAULT_STRATEGY_BY_TASK,
+    STRATEGY_NAMES,
+    effective_strategy,
+    strategies_for,
+)
 
 
 class LabelClassSerializer(serializers.ModelSerializer[LabelClass]):
@@ -113,14 +118,16 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
         # classifier never produces, and vice versa). A new project that names none starts with
         # its task's default.
         task = attrs.get("task_type", getattr(self.instance, "task_type", TaskType.CLASSIFICATION))
+        multi = bool(attrs.get("multi_label", getattr(self.instance, "multi_label", False)))
         if "strategy" in attrs:
-            valid = strategies_for(task)
+            valid = strategies_for(task, multi)
             if attrs["strategy"] not in valid:
+                kind = f"a multi-label {task}" if multi and task == "classification" else f"a {task}"
                 raise serializers.ValidationError(
-                    {"strategy": f"a {task} project takes one of {', '.join(valid)}"}
+                    {"strategy": f"{kind} project takes one of {', '.join(valid)}"}
                 )
         elif self.instance is None and task in DEFAULT_STRATEGY_BY_TASK:
-            attrs["strategy"] = DEFAULT_STRATEGY_BY_TASK[task]
+            attrs["strategy"] = effective_strategy(task, DEFAULT_STRATEGY_BY_TASK[task], multi)
         return attrs
 
     def validate_readers_per_item(self, value: int) -> int:
@@ -281,6 +288,8 @@ class SuggestionSerializer(serializers.Serializer[Any]):
     model_version_id = serializers.IntegerField()
     predicted = serializers.CharField(allow_null=True)
     probabilities = serializers.DictField(child=serializers.FloatField())
+    multi_label = serializers.BooleanField()
+    predicted_labels = serializers.ListField(child=serializers.CharField())
     heatmap_url = serializers.CharField()
 
 
