@@ -24,7 +24,7 @@ from learning.services import registry, runs
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
-from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
+from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model, scaled_augmentation
 from ml_worker.evaluation import evaluate
 from ml_worker.multilabel import evaluate_multilabel, fit_label_temperatures
 from ml_worker.inference import predict
@@ -53,10 +53,20 @@ TRAIN_CONFIG_KEYS = (
 def train_config_for(run: TrainingRun) -> TrainConfig:
     """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the run's overrides."""
     merged: dict[str, Any] = {"seed": run.pk, **settings.LEARNING_TRAIN_DEFAULTS}
-    merged.update({k: v for k, v in run.config.items() if k in TRAIN_CONFIG_KEYS or k == "augment"})
+    merged.update(
+        {
+            k: v
+            for k, v in run.config.items()
+            if k in TRAIN_CONFIG_KEYS or k in ("augment", "augment_strength")
+        }
+    )
     augment = merged.pop("augment", True)
+    # A multiple of the default ranges (a hyperparameter search samples it); 0 = no augmentation.
+    strength = float(merged.pop("augment_strength", 1.0))
     config = TrainConfig(**{k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
-    return replace(config, augment=AugmentConfig() if augment else None)
+    if not augment or strength <= 0:
+        return replace(config, augment=None)
+    return replace(config, augment=scaled_augmentation(AugmentConfig(), strength))
 
 
 def promotion_rule_for(run: TrainingRun, default_metric: str | None = None) -> PromotionRule:
@@ -98,6 +108,7 @@ class ProgressReporter:
         self.history: list[dict[str, Any]] = []
         self.lost = False
         self.notes: list[str] = []  # written to the run's log when it succeeds
+        self.sticky: dict[str, Any] = {}  # kept in every progress write (a search's trials)
 
     def phase(self, name: str, **extra: Any) -> None:
         last = self.history[-1] if self.history else {}
@@ -107,6 +118,7 @@ class ProgressReporter:
             "epochs": extra.pop("epochs", None),
             "history": self.history,
             "eta_s": extra.pop("eta_s", None),
+            **self.sticky,
             **extra,
         }
         if not with_db_retry(runs.record_progress, self.run_id, progress):
@@ -193,11 +205,31 @@ def train_and_register(
     """Train the project's task type (a NotTrainable names a type without a loop)."""
     from ml_worker.jobs.seg_train import train_segmenter_and_register
 
+    from ml_worker.jobs.hparam_search import search_and_register
+
+    if run.config.get("search"):
+        return search_and_register(run, reporter, should_stop)
     trainers = {
         "classification": train_classifier_and_register,
         "segmentation": train_segmenter_and_register,
     }
     return trainers[task_of(run.project).name](run, reporter, should_stop)
+
+
+def new_classifier(
+    project: Project, data: TrainingSet, train: Arrays
+) -> tuple[Any, ModelSpec, dict[str, Any] | None]:
+    """The project's network, standardised on the training split, from its uploaded weights if
+    any: (model, spec, what was transferred)."""
+    spec = ModelSpec(
+        architecture=project.architecture,
+        num_classes=len(data.class_names),
+        input_size=project.input_size,
+        input_mean=float(train.images.mean()),
+        input_std=float(train.images.std()) or 1.0,
+    )
+    model = build_model(spec)
+    return model, spec, _load_pretrained(project.pk, model)
 
 
 def train_classifier_and_register(
@@ -208,15 +240,7 @@ def train_classifier_and_register(
     data = with_db_retry(build_training_set, project)
     train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
     config = train_config_for(run)
-    spec = ModelSpec(
-        architecture=project.architecture,
-        num_classes=len(data.class_names),
-        input_size=project.input_size,
-        input_mean=float(train.images.mean()),
-        input_std=float(train.images.std()) or 1.0,
-    )
-    model = build_model(spec)
-    transfer = _load_pretrained(project.pk, model)
+    model, spec, transfer = new_classifier(project, data, train)
     reporter.phase("training", epochs=config.max_epochs)
     result = train_classifier(
         model,
