@@ -25,6 +25,7 @@ from learning.models import ModelVersion, Score
 from learning.services.registry import active_version
 from reports.models import HeatMap, HeatMapStatus
 from reports.services.heatmaps import do_request_heatmap
+from reports.services.class_report import class_report, matrix_rows
 from studies.dicomweb.rendering import RenderOptions, render_frame
 from studies.models import Study
 
@@ -106,7 +107,13 @@ def _model_summary(version: ModelVersion) -> dict[str, Any]:
         "macro_f1": (test.get("macro_avg") or {}).get("f1"),
         "ece_after": test.get("ece_after"),
         "class_names": test.get("class_names") or version.config.get("class_names") or [],
+        "class_report": _class_table(test),
     }
+
+
+def _class_table(test: dict[str, Any]) -> dict[str, Any] | None:
+    table = class_report(test)
+    return None if table is None else {**table, "matrix_rows": matrix_rows(table)}
 
 
 def _picture(item: Item, heatmap: HeatMap | None) -> bytes:
