@@ -122,7 +122,9 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
         if "strategy" in attrs:
             valid = strategies_for(task, multi)
             if attrs["strategy"] not in valid:
-                kind = f"a multi-label {task}" if multi and task == "classification" else f"a {task}"
+                kind = (
+                    f"a multi-label {task}" if multi and task == "classification" else f"a {task}"
+                )
                 raise serializers.ValidationError(
                     {"strategy": f"{kind} project takes one of {', '.join(valid)}"}
                 )

@@ -17,12 +17,19 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import optuna
 
-from ml_worker.training import TrainingCancelled
+from ml_worker.augment import AugmentConfig
+from ml_worker.calibration import softmax
+from ml_worker.drift_calibration import scaled_augmentation
+from ml_worker.evaluation import roc_auc
+from ml_worker.inference import predict
+from ml_worker.multilabel import macro_auc, sigmoid
+from ml_worker.training import TrainConfig, TrainingCancelled
 
 DEFAULT_SPACE: dict[str, tuple[float, float]] = {
     "learning_rate": (3e-4, 1e-2),
@@ -82,8 +89,29 @@ class SearchOutcome:
         return max(scored, key=lambda t: (t.val_auc, -t.number)) if scored else None
 
 
-class OutOfTime(Exception):
-    """The time budget ran out during a trial."""
+def trial_config(base: TrainConfig, params: dict[str, Any]) -> TrainConfig:
+    """`base` with a trial's settings; the augmentation strength scales the default ranges (0, or
+    a base without augmentation, trains without), as ml_worker.jobs.train reads
+    "augment_strength" from a run's config."""
+    strength = float(params["augment_strength"])
+    augment = None
+    if base.augment is not None and strength > 0:
+        augment = scaled_augmentation(AugmentConfig(), strength)
+    return replace(
+        base,
+        learning_rate=float(params["learning_rate"]),
+        max_epochs=int(params["max_epochs"]),
+        weight_decay=float(params["weight_decay"]),
+        augment=augment,
+    )
+
+
+def validation_auc(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
+    """A trial's score: AUC on the validation split (macro over labels for multi-label)."""
+    logits = predict(model, images, with_embeddings=False).logits
+    if labels.ndim == 2:
+        return macro_auc(sigmoid(logits), labels)
+    return roc_auc(softmax(logits), labels)
 
 
 def run_search(

@@ -1,4 +1,4 @@
-"""Multi-label classification: one sigmoid output per label, each label a yes/no question of its own.
+"""Multi-label classification: one sigmoid output per label, each label a yes/no question.
 
 A multi-label project's item may carry several labels at once, or none ("no finding": the doctor's
 class answer with an empty label list), which is a negative for every label. Targets are (N, L)
@@ -52,9 +52,7 @@ def positive_weights(targets: np.ndarray) -> torch.Tensor:
     y = np.asarray(targets, dtype=np.float64)
     positives = y.sum(axis=0)
     negatives = len(y) - positives
-    ratio = np.where(
-        (positives > 0) & (negatives > 0), negatives / np.maximum(positives, 1), 1.0
-    )
+    ratio = np.where((positives > 0) & (negatives > 0), negatives / np.maximum(positives, 1), 1.0)
     capped = np.clip(ratio, 1.0 / MAX_POSITIVE_WEIGHT, MAX_POSITIVE_WEIGHT)
     return torch.tensor(capped, dtype=torch.float32)
 
@@ -107,7 +105,9 @@ def fit_label_temperatures(logits: np.ndarray, targets: np.ndarray) -> list[floa
         log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
         optimizer = torch.optim.LBFGS([log_t], lr=0.5, max_iter=100, line_search_fn="strong_wolfe")
 
-        def closure(k: int = k, log_t: torch.Tensor = log_t) -> torch.Tensor:
+        def closure(
+            k: int = k, log_t: torch.Tensor = log_t, optimizer: torch.optim.LBFGS = optimizer
+        ) -> torch.Tensor:
             optimizer.zero_grad()
             loss = F.binary_cross_entropy_with_logits(z[:, k] / log_t.exp(), y[:, k])
             loss.backward()  # type: ignore[no-untyped-call]
@@ -115,7 +115,9 @@ def fit_label_temperatures(logits: np.ndarray, targets: np.ndarray) -> list[floa
 
         optimizer.step(closure)  # type: ignore[no-untyped-call]
         t = float(log_t.detach().exp().item())
-        temperatures.append(min(max(t, MIN_TEMPERATURE), MAX_TEMPERATURE) if math.isfinite(t) else 1.0)
+        temperatures.append(
+            min(max(t, MIN_TEMPERATURE), MAX_TEMPERATURE) if math.isfinite(t) else 1.0
+        )
     return temperatures
 
 

@@ -194,7 +194,11 @@ def train_classifier(
 
     weight = None
     if cfg.class_weighted:
-        weights = positive_weights(train_labels) if multi_label else class_weights(train_labels, num_classes)
+        weights = (
+            positive_weights(train_labels)
+            if multi_label
+            else class_weights(train_labels, num_classes)
+        )
         weight = weights.to(device)
     loss_fn = bce_loss if multi_label else F.cross_entropy
     # Tiny labelled sets are resampled so the schedule still takes `min_steps` optimiser steps.

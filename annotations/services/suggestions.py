@@ -77,7 +77,11 @@ def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict
             "predicted": predicted,
             "probabilities": probabilities,
             "multi_label": multi_label,
-            "predicted_labels": predicted_labels if multi_label else [predicted] if predicted else [],
+            "predicted_labels": predicted_labels
+            if multi_label
+            else [predicted]
+            if predicted
+            else [],
             # Grad-CAM of this prediction, computed on demand by the infer queue (reports app).
             "heatmap_url": reverse("item-heatmap", args=[score.item_id]),
         }

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from learning.models import ModelVersion, TrainingRun
 from learning.services import registry
 from learning.splits import TRAIN, VAL
-from ml_worker.evaluation import roc_auc
-from ml_worker.hparam_search import SearchOutcome, SearchSpace, run_search
-from ml_worker.inference import predict
+from ml_worker.hparam_search import (
+    SearchOutcome,
+    SearchSpace,
+    run_search,
+    trial_config,
+    validation_auc,
+)
 from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.snapshot import NotTrainable, build_training_set, task_of
 from ml_worker.jobs.train import (
@@ -30,18 +32,7 @@ from ml_worker.jobs.train import (
     train_classifier_and_register,
     train_config_for,
 )
-from ml_worker.multilabel import macro_auc, sigmoid
 from ml_worker.training import TrainingCancelled, train_classifier
-
-
-def validation_auc(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
-    """The trial's score: AUC on the validation split (macro over labels for multi-label)."""
-    logits = predict(model, images, with_embeddings=False).logits
-    if labels.ndim == 2:
-        return macro_auc(sigmoid(logits), labels)
-    z = logits - logits.max(axis=1, keepdims=True)
-    probabilities = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    return roc_auc(probabilities, labels)
 
 
 def search_and_register(
@@ -60,8 +51,7 @@ def search_and_register(
     space = SearchSpace(max_epochs=(min(5, settings["max_epochs"]), settings["max_epochs"]))
 
     def objective(params: dict[str, Any], stop: Any) -> float:
-        trial_run = _with_params(run, params, base.seed)
-        config = train_config_for(trial_run)
+        config = trial_config(base, params)
         model, _, _ = new_classifier(project, data, train)
         result = train_classifier(
             model, train.images, train.labels, val.images, val.labels, config, should_stop=stop
@@ -111,7 +101,9 @@ def _with_params(run: TrainingRun, params: dict[str, Any], seed: int) -> Trainin
     return trial
 
 
-def _summary(outcome: SearchOutcome, settings: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
+def _summary(
+    outcome: SearchOutcome, settings: dict[str, Any], space: SearchSpace
+) -> dict[str, Any]:
     best = outcome.best
     return {
         "trials_requested": settings["trials"],
@@ -123,4 +115,3 @@ def _summary(outcome: SearchOutcome, settings: dict[str, Any], space: SearchSpac
         "best_val_auc": None if best is None or best.val_auc is None else best.val_auc,
         "seconds": round(outcome.seconds, 2),
     }
-

@@ -121,7 +121,7 @@ def classification_scores(
             value=float(values[i]),
             priority=float(priorities[i]),
             probabilities=[round(float(p), 6) for p in probabilities[i]],
-            # Multi-label: the labels at or above the threshold are the suggestion (suggestions_for).
+            # Multi-label: the labels at or above the threshold are suggested (suggestions_for).
             predicted_class=None if multi_label else int(probabilities[i].argmax()),
         )
         for i, item_id in enumerate(images.item_ids)

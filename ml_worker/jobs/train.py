@@ -26,7 +26,6 @@ from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model, scaled_augmentation
 from ml_worker.evaluation import evaluate
-from ml_worker.multilabel import evaluate_multilabel, fit_label_temperatures
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
@@ -34,6 +33,7 @@ from ml_worker.jobs.heartbeat import Heartbeat
 from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
 from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set, task_of
 from ml_worker.models import ModelSpec, build_model, load_pretrained
+from ml_worker.multilabel import evaluate_multilabel, fit_label_temperatures
 from ml_worker.promotion import PromotionRule, decide_promotion
 from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
 
@@ -203,9 +203,8 @@ def train_and_register(
     run: TrainingRun, reporter: ProgressReporter, should_stop: Any
 ) -> ModelVersion:
     """Train the project's task type (a NotTrainable names a type without a loop)."""
-    from ml_worker.jobs.seg_train import train_segmenter_and_register
-
     from ml_worker.jobs.hparam_search import search_and_register
+    from ml_worker.jobs.seg_train import train_segmenter_and_register
 
     if run.config.get("search"):
         return search_and_register(run, reporter, should_stop)
@@ -382,7 +381,10 @@ class Calibration:
     def describe(self) -> dict[str, Any]:
         if self.label_temperatures is None:
             return DRIFT_CALIBRATION.to_dict()
-        return {"method": "temperature per label on validation", "temperatures": self.label_temperatures}
+        return {
+            "method": "temperature per label on validation",
+            "temperatures": self.label_temperatures,
+        }
 
 
 def _calibrate(model: Any, val: Arrays, config: TrainConfig, multi_label: bool) -> Calibration:

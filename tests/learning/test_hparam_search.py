@@ -57,8 +57,9 @@ def test_a_two_trial_search_lists_its_trials_and_promotes_the_best_under_the_usu
     )
 
     wait_for(
-        lambda: TrainingRun.objects.get(pk=run_id).status
-        in (RunStatus.SUCCEEDED, RunStatus.FAILED),
+        lambda: (
+            TrainingRun.objects.get(pk=run_id).status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+        ),
         timeout=300,
         what="the search to finish",
     )

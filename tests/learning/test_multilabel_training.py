@@ -95,7 +95,9 @@ def test_a_multi_label_run_stores_per_label_metrics_and_scores_per_label(project
         for key in ("precision", "recall", "f1", "support", "temperature", "ece_after"):
             assert key in row
         assert row["temperature"] > 0
-    defined = [test["per_label"][n]["auc"] for n in LABELS if test["per_label"][n]["auc"] is not None]
+    defined = [
+        test["per_label"][n]["auc"] for n in LABELS if test["per_label"][n]["auc"] is not None
+    ]
     assert defined and test["auc"] == pytest.approx(float(np.mean(defined)))
     for average in ("micro_avg", "macro_avg", "weighted_avg"):
         assert set(test[average]) == {"precision", "recall", "f1", "support"}

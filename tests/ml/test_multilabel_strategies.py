@@ -55,9 +55,7 @@ def test_multi_label_projects_take_only_strategies_for_independent_labels() -> N
 
 
 def test_positive_weights_follow_the_label_balance_and_are_capped() -> None:
-    targets = np.array(
-        [[1, 0, 0]] + [[0, 1, 0]] * 25 + [[0, 0, 0]] * 74, dtype=np.float32
-    )
+    targets = np.array([[1, 0, 0]] + [[0, 1, 0]] * 25 + [[0, 0, 0]] * 74, dtype=np.float32)
     weights = positive_weights(targets).numpy()
     assert weights[0] == pytest.approx(20.0)  # 99 negatives per positive, capped at 20
     assert weights[1] == pytest.approx(75 / 25)

@@ -152,4 +152,4 @@ def class_table_flowables(table: dict[str, Any], styles: Any) -> list[Any]:
         confusion = Table(matrix, hAlign="LEFT")
         confusion.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
         out += [Spacer(1, 6), Paragraph("Confusion matrix", styles["Heading3"]), confusion]
-    return out + [Spacer(1, 12)]
+    return [*out, Spacer(1, 12)]

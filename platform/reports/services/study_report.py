@@ -24,8 +24,8 @@ from annotations.models import Annotation, Item, Project, Role
 from learning.models import ModelVersion, Score
 from learning.services.registry import active_version
 from reports.models import HeatMap, HeatMapStatus
-from reports.services.heatmaps import do_request_heatmap
 from reports.services.class_report import class_report, matrix_rows
+from reports.services.heatmaps import do_request_heatmap
 from studies.dicomweb.rendering import RenderOptions, render_frame
 from studies.models import Study
 
