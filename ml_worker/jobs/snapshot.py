@@ -134,7 +134,7 @@ def _multi_label_set(project: Project) -> TrainingSet:
         for item_id, truth in truths.items()
     }
     splits = lock_splits(project, sorted(truths), first)
-    entries = [
+    entries: list[dict[str, Any]] = [
         {
             "item": item_id,
             "annotations": sorted(truths[item_id].annotation_ids),
