@@ -31,7 +31,12 @@ from annotations.services.queue import MAX_BATCH
 from annotations.services.review import MAX_REVIEW_NOTE
 from annotations.services.submit import MAX_SKIP_NOTE
 from core.invitations import is_pending_invitation
-from learning.strategy_names import DEFAULT_STRATEGY_BY_TASK, STRATEGY_NAMES, strategies_for
+from learning.strategy_names import (
+    DEFAULT_STRATEGY_BY_TASK,
+    STRATEGY_NAMES,
+    effective_strategy,
+    strategies_for,
+)
 
 MAX_INSTRUCTIONS = 20_000
 
@@ -148,14 +153,18 @@ class ProjectWriteSerializer(serializers.ModelSerializer[Project]):
         # classifier never produces, and vice versa). A new project that names none starts with
         # its task's default.
         task = attrs.get("task_type", getattr(self.instance, "task_type", TaskType.CLASSIFICATION))
+        multi = bool(attrs.get("multi_label", getattr(self.instance, "multi_label", False)))
         if "strategy" in attrs:
-            valid = strategies_for(task)
+            valid = strategies_for(task, multi)
             if attrs["strategy"] not in valid:
+                kind = (
+                    f"a multi-label {task}" if multi and task == "classification" else f"a {task}"
+                )
                 raise serializers.ValidationError(
-                    {"strategy": f"a {task} project takes one of {', '.join(valid)}"}
+                    {"strategy": f"{kind} project takes one of {', '.join(valid)}"}
                 )
         elif self.instance is None and task in DEFAULT_STRATEGY_BY_TASK:
-            attrs["strategy"] = DEFAULT_STRATEGY_BY_TASK[task]
+            attrs["strategy"] = effective_strategy(task, DEFAULT_STRATEGY_BY_TASK[task], multi)
         return attrs
 
     def validate_instructions(self, value: str) -> str:
@@ -376,6 +385,8 @@ class SuggestionSerializer(serializers.Serializer[Any]):
     model_version_id = serializers.IntegerField()
     predicted = serializers.CharField(allow_null=True)
     probabilities = serializers.DictField(child=serializers.FloatField())
+    multi_label = serializers.BooleanField()
+    predicted_labels = serializers.ListField(child=serializers.CharField())
     heatmap_url = serializers.CharField()
 
 

@@ -22,6 +22,12 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
   ECE on i.i.d. data (2-fold cross-fit on val), seconds per round, and the paired one-sided
   Wilcoxon p-value that the arm's per-seed AUBC beats random's.
 
+Multi-label files (labels of shape (N, L), ChestMNIST's layout) train the product's multi-label
+model (one sigmoid per label, ml_worker.multilabel): AUC is the macro AUC over labels, each
+label's AUC is reported too, the temperatures are fitted per label on val, and the arms are the
+multi-label strategies (random, ml_entropy, ml_bald, diversity over ml_entropy). `--any-finding`
+reduces such a file to the binary "any finding" task instead.
+
 Usage: python bench/active_learning.py [--dataset PATH.npz] [--seeds 5] [--quick] [--out DIR]
 """
 
@@ -56,11 +62,27 @@ from ml_worker.embeddings import pca_embeddings  # noqa: E402
 from ml_worker.evaluation import roc_auc  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
 from ml_worker.models import ModelSpec, build_model  # noqa: E402
+from ml_worker.multilabel import (  # noqa: E402
+    evaluate_multilabel,
+    fit_label_temperatures,
+    sigmoid,
+)
 from ml_worker.strategies import PoolData, get_strategy, ranking  # noqa: E402
 from ml_worker.training import TrainConfig, train_classifier  # noqa: E402
 
 DEFAULT_DATASET = REPO.parent / "shared/data/classification/pneumoniamnist/pneumoniamnist.npz"
-ARMS = ("random", "entropy", "bald", "diversity", "cold_start", "budget_aware")
+ARMS = (
+    "random",
+    "entropy",
+    "bald",
+    "diversity",
+    "cold_start",
+    "budget_aware",
+    "ml_entropy",
+    "ml_bald",
+)
+SINGLE_LABEL_ARMS = ARMS[:6]
+MULTI_LABEL_ARMS = ("random", "ml_entropy", "ml_bald", "diversity")
 ARM_HELP = {
     "random": "uniform random (baseline)",
     "entropy": "predictive entropy (= margin = least confidence for 2 classes)",
@@ -68,6 +90,8 @@ ARM_HELP = {
     "diversity": "entropy top candidates, k-means clusters served round-robin",
     "cold_start": "typical+diverse first batch (PCA embeddings), then diversity",
     "budget_aware": "random until every class has 50 labels, then diversity",
+    "ml_entropy": "mean binary entropy over the labels (multi-label)",
+    "ml_bald": "MC-dropout BALD per label, averaged (multi-label)",
 }
 # CI's quick run leaves out entropy and cold_start, the parts diversity is built from, to stay
 # within 3 minutes on 2 cores; --arms brings them back.
@@ -90,6 +114,11 @@ class Data:
     class_names: list[str]
     task: str
 
+    @property
+    def multi_label(self) -> bool:
+        """(N, L) 0/1 targets: one sigmoid per label (ml_worker.multilabel)."""
+        return self.train_y.ndim == 2
+
 
 def _images(array: np.ndarray, size: int | None) -> np.ndarray:
     """(N, H, W) or (N, H, W, C) uint8 -> (N, C, S, S) float32 in [0, 1]."""
@@ -103,9 +132,10 @@ def _images(array: np.ndarray, size: int | None) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def load_npz(path: Path, max_size: int = 64) -> Data:
+def load_npz(path: Path, max_size: int = 64, any_finding: bool = False) -> Data:
     """Any MedMNIST-format npz: {train,val,test}_{images,labels}. Multi-label label matrices
-    (ChestMNIST) become a binary "any finding" task; images larger than `max_size` are shrunk."""
+    (ChestMNIST) stay multi-label, or become a binary "any finding" task with `any_finding`;
+    images larger than `max_size` are shrunk."""
     with np.load(path) as d:
         missing = [
             f"{s}_{k}"
@@ -121,7 +151,11 @@ def load_npz(path: Path, max_size: int = 64) -> Data:
     labels = {
         s: raw[f"{s}_labels"].reshape(len(raw[f"{s}_labels"]), -1) for s in ("train", "val", "test")
     }
-    if labels["train"].shape[1] > 1:
+    if labels["train"].shape[1] > 1 and not any_finding:
+        ys = {s: (v > 0).astype(np.float32) for s, v in labels.items()}
+        count = labels["train"].shape[1]
+        names, task = [f"label {i}" for i in range(count)], f"multi-label ({count} labels)"
+    elif labels["train"].shape[1] > 1:
         ys = {s: (v.sum(axis=1) > 0).astype(np.int64) for s, v in labels.items()}
         names, task = ["no finding", "finding"], "multi-label -> binary any-finding"
     else:
@@ -172,7 +206,8 @@ class RoundResult:
     ece_after_iid: float  # 2-fold cross-fit on val: T fitted on one half, ECE on the other
     temperature: float
     seconds: float
-    minority_share: float
+    minority_share: float  # multi-label: the rarest label's positive share
+    label_aucs: list[float] | None = None  # multi-label: each label's test AUC
 
 
 def cross_fit_ece(val_logits: np.ndarray, val_y: np.ndarray, seed: int) -> float:
@@ -195,17 +230,17 @@ _DATA: Data | None = None
 _RECIPE: Recipe | None = None
 
 
-def _init_worker(dataset: str, quick: bool, threads: int) -> None:
+def _init_worker(dataset: str, quick: bool, threads: int, any_finding: bool = False) -> None:
     import torch
 
     global _DATA, _RECIPE
     torch.set_num_threads(threads)
-    _DATA = prepare_data(Path(dataset), quick)
+    _DATA = prepare_data(Path(dataset), quick, any_finding)
     _RECIPE = default_recipe(_DATA)
 
 
-def prepare_data(path: Path, quick: bool) -> Data:
-    data = load_npz(path)
+def prepare_data(path: Path, quick: bool, any_finding: bool = False) -> Data:
+    data = load_npz(path, any_finding=any_finding)
     if quick:  # CI: a 2,000-image pool (seeded) and a 300-image validation split
         pool = np.sort(
             np.random.default_rng(0).choice(
@@ -238,6 +273,8 @@ def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, float, Round
         data.val_y,
         replace(recipe.train, seed=seed),
     )
+    if data.multi_label:
+        return _measure_multilabel(result.model, labeled, started)
     # The product's calibration: T fitted on val plus perturbed copies of it (decision 0333).
     calibration = DriftCalibration(seed=seed)
     val_logits = drift_logits(
@@ -265,6 +302,35 @@ def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, float, Round
     )
 
 
+def _measure_multilabel(
+    model: Any, labeled: np.ndarray, started: float
+) -> tuple[Any, np.ndarray, RoundResult]:
+    """A multi-label model measured as the product's job measures it: temperatures per label on
+    val, macro AUC and per-label AUC and ECE on test (ml_worker.multilabel)."""
+    data, _ = _ctx()
+    val_logits = predict(model, data.val_x, with_embeddings=False).logits
+    temperatures = np.asarray(fit_label_temperatures(val_logits, data.val_y))
+    test_logits = predict(model, data.test_x, with_embeddings=False).logits
+    metrics = evaluate_multilabel(
+        test_logits, data.test_y, data.class_names, temperatures=list(temperatures)
+    )
+    per_label = [metrics["per_label"][n]["auc"] for n in data.class_names]
+    return (
+        model,
+        temperatures,
+        RoundResult(
+            labels=len(labeled),
+            auc=metrics["auc"] if metrics["auc"] is not None else float("nan"),
+            ece_after=metrics["ece_after"],
+            ece_after_iid=float("nan"),  # the cross-fit is single-label only
+            temperature=float(temperatures.mean()),
+            seconds=time.monotonic() - started,
+            minority_share=float(data.train_y[labeled].mean(axis=0).min()),
+            label_aucs=[float("nan") if a is None else float(a) for a in per_label],
+        ),
+    )
+
+
 def initial_labels(data: Data, arm: str, seed: int, count: int) -> np.ndarray:
     """The first `count` labels: random (the same per seed for every arm: paired comparison), or
     typical+diverse by PCA embeddings for the cold-start arm."""
@@ -278,7 +344,7 @@ def initial_labels(data: Data, arm: str, seed: int, count: int) -> np.ndarray:
 
 
 def acquire(
-    arm: str, seed: int, labeled: np.ndarray, model: Any, temperature: float, count: int
+    arm: str, seed: int, labeled: np.ndarray, model: Any, temperature: Any, count: int
 ) -> np.ndarray:
     """Ask `count` more simulated doctors, chosen by the arm's strategy from the current model."""
     data, _ = _ctx()
@@ -294,22 +360,29 @@ def acquire(
         chosen = unlabeled[ranking(get_strategy("random").score(uniform, rng))[:count]]
     else:
         name = "diversity" if arm == "cold_start" else arm
+        multi = data.multi_label
         pool = predict(
             model,
             data.train_x[unlabeled],
-            temperature=temperature,
-            mc_passes=MC_PASSES if name == "bald" else 0,
+            temperature=1.0 if multi else temperature,
+            mc_passes=MC_PASSES if name in ("bald", "ml_bald") else 0,
             seed=seed,
             with_embeddings=name in BATCH_ARMS,
         )
         options: dict[str, Any] = (
             {"batch_size": count, **ARM_OPTIONS.get(name, {})} if name in BATCH_ARMS else {}
         )
-        counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
+        probabilities, mc = pool.probabilities, pool.mc_probabilities
+        if multi:  # independent calibrated sigmoids, as the product's scoring job reads them
+            probabilities = sigmoid(pool.logits, temperature)
+            mc = None if pool.mc_logits is None else sigmoid(pool.mc_logits, temperature)
+            counts = data.train_y[labeled].sum(axis=0).astype(np.int64)
+            if name == "diversity":
+                options["base"] = "ml_entropy"
+        else:
+            counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
         scores = get_strategy(name, **options).score(
-            PoolData(
-                pool.probabilities, pool.embeddings, pool.mc_probabilities, labeled_counts=counts
-            ),
+            PoolData(probabilities, pool.embeddings, mc, labeled_counts=counts),
             rng,
         )
         chosen = unlabeled[ranking(scores)[:count]]
@@ -431,6 +504,12 @@ def plot(
     return path
 
 
+def _mean_label_aucs(rounds: list[RoundResult], names: list[str]) -> dict[str, float]:
+    """Each label's test AUC, averaged over the seeds' rounds (NaN where undefined)."""
+    table = np.asarray([r.label_aucs for r in rounds], dtype=np.float64)
+    return {n: float(np.nanmean(table[:, i])) for i, n in enumerate(names)}
+
+
 def replay_random_labels(seed: int, budgets: list[int]) -> np.ndarray:
     """The random arm's labelled set after `budgets` (its picks never depend on a model)."""
     data, _ = _ctx()
@@ -448,12 +527,15 @@ def extend_random(args: argparse.Namespace) -> int:
     random_entry = summary["strategies"]["random"]
     aucs = [list(row) for row in random_entry["auc_per_seed"]]
     random_budgets = list(summary.get("random_budgets", budgets))
-    data = prepare_data(Path(summary["dataset"]), summary["quick"])
+    any_finding = bool(summary.get("any_finding", False))
+    data = prepare_data(Path(summary["dataset"]), summary["quick"], any_finding)
     later = [b for b in schedule(len(data.train_y), summary["quick"]) if b > random_budgets[-1]]
     context = multiprocessing.get_context("spawn")
     started = time.monotonic()
     with context.Pool(
-        args.workers, initializer=_init_worker, initargs=(summary["dataset"], summary["quick"], 1)
+        args.workers,
+        initializer=_init_worker,
+        initargs=(summary["dataset"], summary["quick"], 1, any_finding),
     ) as pool:
         for budget in later:
             if float(np.mean([row[-1] for row in aucs])) >= target:
@@ -522,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="processes (1 torch thread each)")
     parser.add_argument(
+        "--any-finding",
+        action="store_true",
+        help="a multi-label file becomes the binary 'any finding' task (default: multi-label)",
+    )
+    parser.add_argument(
         "--time-limit-s", type=float, default=None, help="stop extending random's schedule after"
     )
     parser.add_argument(
@@ -537,12 +624,14 @@ def main(argv: list[str] | None = None) -> int:
         return extend_random(args)
 
     seeds = list(range(args.seeds if args.seeds is not None else (2 if args.quick else 5)))
-    arms = [a for a in (args.arms or ",".join(QUICK_ARMS if args.quick else ARMS)).split(",") if a]
-    if set(arms) - set(ARMS) or "random" not in arms:
-        raise SystemExit(f"--arms must include random and only {ARMS}; got {arms}")
     limit = args.time_limit_s or math.inf
     started = time.monotonic()
-    data = prepare_data(args.dataset, args.quick)
+    data = prepare_data(args.dataset, args.quick, args.any_finding)
+    allowed = MULTI_LABEL_ARMS if data.multi_label else SINGLE_LABEL_ARMS
+    default_arms = allowed if data.multi_label else (QUICK_ARMS if args.quick else ARMS[:6])
+    arms = [a for a in (args.arms or ",".join(default_arms)).split(",") if a]
+    if set(arms) - set(allowed) or "random" not in arms:
+        raise SystemExit(f"--arms must include random and only {allowed} here; got {arms}")
     n = len(data.train_y)
     print(
         f"dataset {args.dataset.name}: {data.task}, pool {n}, val {len(data.val_y)}, test "
@@ -552,7 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     context = multiprocessing.get_context("spawn")
     with context.Pool(
-        args.workers, initializer=_init_worker, initargs=(str(args.dataset), args.quick, 1)
+        args.workers,
+        initializer=_init_worker,
+        initargs=(str(args.dataset), args.quick, 1, args.any_finding),
     ) as pool:
         # 1. Full-data reference (same recipe, whole pool labelled).
         full_seeds = seeds[: 1 if args.quick else min(3, len(seeds))]
@@ -611,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": seeds,
         "budgets": budgets,
         "quick": args.quick,
+        "any_finding": args.any_finding,
+        "class_names": data.class_names,
         "model": default_recipe(data).spec.to_dict(),
         "training": {
             k: v for k, v in default_recipe(data).train.to_dict().items() if k != "augment"
@@ -654,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
             "minority_share_final": float(np.mean([r.minority_share for r in final])),
             "description": ARM_HELP[arm],
         }
+        if data.multi_label:
+            entry["final_label_auc"] = _mean_label_aucs(final, data.class_names)
         summary["strategies"][arm] = entry
         print(
             f"{arm:11} {fmt(reach, 'd'):>10} {fmt(saving, '+.0%'):>7} {entry['aubc']:6.4f} "
@@ -662,6 +757,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{entry['seconds_per_round']:7.1f} {entry['minority_share_final']:8.2f} "
             f"{fmt(p_value, '.3f'):>14}"
         )
+    if data.multi_label:
+        summary["full_data_label_auc"] = _mean_label_aucs(full, data.class_names)
+        print("\nper-label test AUC (full data, then each arm at its final budget):")
+        print(f"{'':11} " + " ".join(f"{n:>9}" for n in data.class_names))
+        rows = [("full data", summary["full_data_label_auc"])]
+        rows += [(a, summary["strategies"][a]["final_label_auc"]) for a in arms]
+        for name, per_label in rows:
+            print(f"{name:11} " + " ".join(f"{per_label[n]:9.4f}" for n in data.class_names))
     print("\nmean test AUC per budget, side by side with random:")
     print("labels " + " ".join(f"{a:>10}" for a in arms))
     for i, b in enumerate(budgets):

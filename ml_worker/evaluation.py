@@ -60,7 +60,8 @@ def bootstrap_auc_ci(
 def classification_report(
     predicted: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
 ) -> dict[str, Any]:
-    """Per-class precision/recall/F1/support, macro and weighted averages (0 where undefined)."""
+    """Per-class precision/recall/F1/support, micro, macro and weighted averages (0 where
+    undefined). With one label per item, micro precision = recall = F1 = accuracy."""
     k = len(class_names)
     matrix = confusion_matrix(predicted, labels, k)
     per_class: dict[str, dict[str, float]] = {}
@@ -86,8 +87,11 @@ def classification_report(
             for m in ("precision", "recall", "f1")
         }
         averages[avg]["support"] = total
+    correct = sum(matrix[c][c] for c in range(k))
+    micro = correct / total if total else 0.0
     return {
         "per_class": per_class,
+        "micro_avg": {"precision": micro, "recall": micro, "f1": micro, "support": total},
         "macro_avg": averages["macro"],
         "weighted_avg": averages["weighted"],
     }
@@ -126,15 +130,15 @@ def roc_points(
     return curves
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: clean_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [clean_json(v) for v in value]
     if isinstance(value, np.generic):
-        return _clean(value.item())
+        return clean_json(value.item())
     return value
 
 
@@ -181,5 +185,5 @@ def evaluate(
             "after": reliability_bins(scaled, y, n_bins),
         },
     }
-    cleaned: dict[str, Any] = _clean(result)
+    cleaned: dict[str, Any] = clean_json(result)
     return cleaned

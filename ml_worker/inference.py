@@ -21,6 +21,8 @@ class Predictions:
     probabilities: np.ndarray  # (N, K) softmax(logits / temperature)
     embeddings: np.ndarray | None  # (N, D) backbone features
     mc_probabilities: np.ndarray | None  # (T, N, K) MC-dropout samples (temperature applied)
+    mc_logits: np.ndarray | None = None  # (T, N, K) the same samples' logits (multi-label reads
+    # them through a sigmoid per label instead of the softmax)
 
 
 def _dropout_only_before_head(model: nn.Module) -> bool:
@@ -72,7 +74,7 @@ def predict(
     if mc_passes > 0 and not fast_mc:
         model.eval()
     z = torch.cat(logits).numpy() if logits else np.zeros((0, 0), dtype=np.float32)
-    mc = None
+    mc = mc_logits = None
     if samples:
         mc_logits = torch.cat(samples, dim=1).numpy()  # (T, N, K)
         mc = np.stack([softmax(t, temperature) for t in mc_logits])
@@ -81,6 +83,7 @@ def predict(
         probabilities=softmax(z, temperature) if len(z) else z,
         embeddings=torch.cat(embeddings).numpy() if embeddings else None,
         mc_probabilities=mc,
+        mc_logits=mc_logits,
     )
 
 

@@ -23,6 +23,7 @@ from torch import nn
 from ml_worker.augment import AugmentConfig, augment_batch
 from ml_worker.ema import WeightAverage
 from ml_worker.evaluation import roc_auc
+from ml_worker.multilabel import bce_loss, positive_weights, validation_scores
 
 
 class TrainingCancelled(Exception):
@@ -131,6 +132,8 @@ def _validate(
         for start in range(0, len(x), batch_size * 4):
             logits.append(model(x[start : start + batch_size * 4].to(device)).float().cpu())
     out = torch.cat(logits)
+    if y.ndim == 2:  # multi-label: (N, L) multi-hot targets
+        return validation_scores(out, y)
     loss = float(F.cross_entropy(out, y).item())
     probs = torch.softmax(out, dim=1).numpy()
     accuracy = float((probs.argmax(1) == y.numpy()).mean())
@@ -148,9 +151,11 @@ def train_classifier(
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
-    """Train `model` on (N, C, H, W) float32 images in [0, 1] and integer labels.
+    """Train `model` on (N, C, H, W) float32 images in [0, 1] and integer labels, or (N, L)
+    multi-hot targets for a multi-label model (ml_worker.multilabel).
 
-    - Class-weighted cross-entropy (inverse frequency) when `config.class_weighted`.
+    - Class-weighted cross-entropy (inverse frequency) when `config.class_weighted`; multi-label:
+      binary cross-entropy with per-label positive weights.
     - AdamW with a one-cycle cosine learning rate over `max_epochs`; at least `min_steps`
       optimiser steps in all (tiny sets are resampled).
     - With `ema_decay` > 0, an exponential moving average of the weights is what is validated
@@ -177,15 +182,25 @@ def train_classifier(
     num_classes = int(spec.num_classes) if spec is not None else int(train_labels.max() + 1)
     model.to(device)
 
+    multi_label = train_labels.ndim == 2
+    target_type = np.float32 if multi_label else np.int64
     x_train = torch.from_numpy(np.ascontiguousarray(train_images, dtype=np.float32))
-    y_train = torch.from_numpy(train_labels.astype(np.int64))
+    y_train = torch.from_numpy(train_labels.astype(target_type))
     has_val = val_images is not None and val_labels is not None and len(val_images) > 0
     x_val = (
         torch.from_numpy(np.ascontiguousarray(val_images, dtype=np.float32)) if has_val else None
     )
-    y_val = torch.from_numpy(np.asarray(val_labels).astype(np.int64)) if has_val else None
+    y_val = torch.from_numpy(np.asarray(val_labels).astype(target_type)) if has_val else None
 
-    weight = class_weights(train_labels, num_classes).to(device) if cfg.class_weighted else None
+    weight = None
+    if cfg.class_weighted:
+        weights = (
+            positive_weights(train_labels)
+            if multi_label
+            else class_weights(train_labels, num_classes)
+        )
+        weight = weights.to(device)
+    loss_fn = bce_loss if multi_label else F.cross_entropy
     # Tiny labelled sets are resampled so the schedule still takes `min_steps` optimiser steps.
     samples = max(
         len(x_train),
@@ -231,7 +246,7 @@ def train_classifier(
             if cfg.augment is not None:
                 xb = augment_batch(xb, cfg.augment, gen)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                loss = F.cross_entropy(model(xb), yb, weight=weight)
+                loss = loss_fn(model(xb), yb, weight)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
             scaler.step(optimizer)

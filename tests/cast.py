@@ -224,6 +224,15 @@ def _dicom_bytes(pixels: np.ndarray, patient_id: str, study_uid: str, series_uid
     return buffer.getvalue()
 
 
+def dicom_images(pixels: np.ndarray, patient_prefix: str = "ML") -> list[bytes]:
+    """(N, H, W) uint8 images as Secondary Capture objects, two per patient, for make_project's
+    `dicom` (real images from a data set instead of the synthetic squares)."""
+    return [
+        _dicom_bytes(pixels[i], f"{patient_prefix}-{i // 2:03d}", generate_uid(), generate_uid())
+        for i in range(len(pixels))
+    ]
+
+
 def _add_images(
     project: Project, count: int, labelled: int, size: int, seed: int, classes: Sequence[str]
 ) -> None:

@@ -6,7 +6,9 @@ masks instead (Score.suggestion: {"kind": "mask", "frame", "masks"}), served as 
 version's id and number. A detection model's row holds its boxes ({"kind": "boxes", "frame",
 "boxes": [{label, points, score}]}); only those scoring at least the project's box_threshold are
 served, each with its position in the stored list ("index") so a saved box names the one it
-came from (annotations/services/box_provenance.py)."""
+came from (annotations/services/box_provenance.py). A multi-label model's probabilities are
+independent per label (they do not sum to one); every label at or above the threshold is
+suggested."""
 
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ from django.urls import reverse
 
 from annotations.access import REVIEW_ROLES
 from annotations.models import Project, SuggestionMode
+
+# A multi-label model suggests each label whose calibrated probability reaches this (the same
+# threshold ml_worker.multilabel counts as "predicted" in its metrics).
+MULTI_LABEL_THRESHOLD = 0.5
 
 
 def may_see_suggestion(project: Project, role: str | None, has_answered: bool) -> bool:
@@ -59,8 +65,13 @@ def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict
             name: round(float(p), 6)
             for name, p in zip(names, score.probabilities or [], strict=False)
         }
+        multi_label = bool(version.config.get("multi_label"))
+        predicted_labels = [n for n, p in probabilities.items() if p >= MULTI_LABEL_THRESHOLD]
         predicted = None
-        if score.predicted_class is not None and 0 <= score.predicted_class < len(names):
+        if multi_label:
+            # Independent labels: every label at or above the threshold; none = "no finding".
+            predicted = ", ".join(predicted_labels) if predicted_labels else "no finding"
+        elif score.predicted_class is not None and 0 <= score.predicted_class < len(names):
             predicted = names[score.predicted_class]
         elif probabilities:
             predicted = max(probabilities, key=probabilities.__getitem__)
@@ -69,6 +80,12 @@ def suggestions_for(project: Project, item_ids: Iterable[int]) -> dict[int, dict
             "model_version_id": version.pk,
             "predicted": predicted,
             "probabilities": probabilities,
+            "multi_label": multi_label,
+            "predicted_labels": predicted_labels
+            if multi_label
+            else [predicted]
+            if predicted
+            else [],
             # Grad-CAM of this prediction, computed on demand by the infer queue (reports app).
             "heatmap_url": reverse("item-heatmap", args=[score.item_id]),
         }

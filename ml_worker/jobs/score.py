@@ -10,6 +10,7 @@ clusters model-free PCA embeddings of the pixels so the first batch is typical a
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -23,6 +24,7 @@ from ml_worker.embeddings import pca_embeddings
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.snapshot import class_names_of, task_of
+from ml_worker.multilabel import sigmoid
 from ml_worker.strategies import PoolData, get_strategy, ranking
 
 BATCH_STRATEGIES = ("diversity", "cold_start", "budget_aware")
@@ -61,8 +63,11 @@ def labelled_counts(version: ModelVersion, class_names: list[str]) -> np.ndarray
     return counts
 
 
-def _strategy_options(name: str, project: Project) -> dict[str, int]:
-    return {"batch_size": project.batch_size} if name in BATCH_STRATEGIES else {}
+def _strategy_options(name: str, project: Project) -> dict[str, Any]:
+    options: dict[str, Any] = {"batch_size": project.batch_size} if name in BATCH_STRATEGIES else {}
+    if name == "diversity" and project.multi_label:
+        options["base"] = "ml_entropy"  # its uncertainty over independent labels
+    return options
 
 
 def score_with_version(version_id: int) -> ScoringOutcome | None:
@@ -73,7 +78,7 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
     if version is None or version.status != ModelStatus.ACTIVE:
         return None
     project = version.project
-    strategy_name = effective_strategy(project.task_type, project.strategy)
+    strategy_name = effective_strategy(project.task_type, project.strategy, project.multi_label)
     item_ids = pool_item_ids(project.pk)
     if not item_ids:
         return save_scoring_pass(project.pk, version.pk, strategy_name, [])
@@ -90,14 +95,22 @@ def classification_scores(
     saved = loaded_model(version)
     images = load_items_by_id(project, item_ids, preprocess_config(project))
     strategy = get_strategy(strategy_name, **_strategy_options(strategy_name, project))
-    mc_passes = settings.LEARNING_MC_PASSES if strategy_name == "bald" else 0
+    mc_passes = settings.LEARNING_MC_PASSES if strategy_name in ("bald", "ml_bald") else 0
     preds = predict(
         saved.model, images.images, temperature=saved.temperature, mc_passes=mc_passes, seed=0
     )
+    probabilities, mc_probabilities = preds.probabilities, preds.mc_probabilities
+    multi_label = bool(saved.extra.get("multi_label"))
+    if multi_label:
+        # Independent labels: a calibrated sigmoid per label (ml_worker.multilabel).
+        temperatures = np.asarray(saved.extra["label_temperatures"], dtype=np.float64)
+        probabilities = sigmoid(preds.logits, temperatures)
+        if preds.mc_logits is not None:
+            mc_probabilities = sigmoid(preds.mc_logits, temperatures)
     pool = PoolData(
-        probabilities=preds.probabilities,
+        probabilities=probabilities,
         embeddings=preds.embeddings,
-        mc_probabilities=preds.mc_probabilities,
+        mc_probabilities=mc_probabilities,
         labeled_counts=labelled_counts(version, saved.class_names or class_names_of(project)),
     )
     values = np.asarray(strategy.score(pool, np.random.default_rng(version.pk)), dtype=np.float64)
@@ -107,8 +120,9 @@ def classification_scores(
             item_id=item_id,
             value=float(values[i]),
             priority=float(priorities[i]),
-            probabilities=[round(float(p), 6) for p in preds.probabilities[i]],
-            predicted_class=int(preds.probabilities[i].argmax()),
+            probabilities=[round(float(p), 6) for p in probabilities[i]],
+            # Multi-label: the labels at or above the threshold are suggested (suggestions_for).
+            predicted_class=None if multi_label else int(probabilities[i].argmax()),
         )
         for i, item_id in enumerate(images.item_ids)
     ]

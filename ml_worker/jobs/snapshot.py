@@ -1,7 +1,8 @@
 """Freeze what a run trains on: labelled items, their annotation versions, label and split.
 
 One builder per task type (the registry in ml_worker.task_types says what a target is):
-- classification: the ground truth's first known class;
+- classification: the ground truth's first known class; a multi-label project's items keep all
+  their labels as a multi-hot target, "no finding" as all-negative;
 - segmentation: the ground truth's polygons and masks rasterized by the task's `targets` in the
   image's own pixels (per item frame) into a label map; an item whose doctor answered "no
   findings" is a negative (an all-background map), kept. The entry's "label" is the first class
@@ -26,6 +27,7 @@ from annotations.models import Item, LabelClass, Project
 from annotations.splits import lock_splits
 from learning.models import DatasetSnapshot
 from learning.splits import TEST, TRAIN, VAL
+from ml_worker.multilabel import multi_hot
 from ml_worker.segmentation.rasterize import Shape
 from ml_worker.task_types import TaskType, task_type
 
@@ -40,6 +42,9 @@ class TrainingSet:
     class_names: list[str]
     item_ids: dict[str, list[int]] = field(default_factory=dict)  # split -> item ids
     labels: dict[str, list[int]] = field(default_factory=dict)  # split -> class indices
+    # Multi-label classification: split -> multi-hot targets (ml_worker.multilabel).
+    multi_label: bool = False
+    targets: dict[str, list[list[float]]] = field(default_factory=dict)
     # Segmentation: split -> (rows, cols) uint8 label maps in each image's own pixels.
     masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
@@ -68,6 +73,8 @@ def build_training_set(project: Project) -> TrainingSet:
 
 
 def _classification_set(project: Project, task: TaskType) -> TrainingSet:
+    if project.multi_label:
+        return _multi_label_set(project)
     class_names = class_names_of(project)
     if len(class_names) < 2:
         raise NotTrainable("the project needs at least two label classes to train a classifier")
@@ -105,6 +112,52 @@ def _classification_set(project: Project, task: TaskType) -> TrainingSet:
         chosen = [e for e in entries if e["split"] == split]
         result.item_ids[split] = [e["item"] for e in chosen]
         result.labels[split] = [index_of[e["label"]] for e in chosen]
+    return result
+
+
+def _multi_label_set(project: Project) -> TrainingSet:
+    """Every answered item, its labels as a multi-hot target: "no finding" ({"labels": []}) is a
+    negative for every label and is kept. An answer naming only deleted classes is skipped.
+    Splits are stratified on the first label ("" for no finding), so negatives reach every split.
+    """
+    class_names = class_names_of(project)
+    if len(class_names) < 2:
+        raise NotTrainable("a multi-label project needs at least two label classes to train")
+    known = set(class_names)
+    truths = {
+        item_id: truth
+        for item_id, truth in ground_truth_for(project).items()
+        if not truth.labels or known.intersection(truth.labels)
+    }
+    first = {
+        item_id: next((n for n in class_names if n in truth.labels), "")
+        for item_id, truth in truths.items()
+    }
+    splits = lock_splits(project, sorted(truths), first)
+    entries: list[dict[str, Any]] = [
+        {
+            "item": item_id,
+            "annotations": sorted(truths[item_id].annotation_ids),
+            "label": first[item_id],
+            "labels": [n for n in class_names if n in truths[item_id].labels],
+            "source": truths[item_id].source,
+            "split": splits[item_id],
+        }
+        for item_id in sorted(truths)
+    ]
+    train = [e for e in entries if e["split"] == TRAIN]
+    positives = [sum(name in e["labels"] for e in train) for name in class_names]
+    if not any(0 < count < len(train) for count in positives):
+        raise NotTrainable(
+            "no label has both positive and negative items in the training split yet; a "
+            f"multi-label model cannot learn ({len(entries)} labelled items)"
+        )
+    snapshot = _store_snapshot(project, entries)
+    result = TrainingSet(snapshot=snapshot, class_names=class_names, multi_label=True)
+    for split in (TRAIN, VAL, TEST):
+        chosen = [e for e in entries if e["split"] == split]
+        result.item_ids[split] = [e["item"] for e in chosen]
+        result.targets[split] = [multi_hot(e["labels"], class_names) for e in chosen]
     return result
 
 

@@ -24,7 +24,7 @@ from learning.services import registry, runs
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
-from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
+from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model, scaled_augmentation
 from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
@@ -33,6 +33,7 @@ from ml_worker.jobs.heartbeat import Heartbeat
 from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
 from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set, task_of
 from ml_worker.models import ModelSpec, build_model, load_pretrained
+from ml_worker.multilabel import evaluate_multilabel, fit_label_temperatures
 from ml_worker.promotion import PromotionRule, decide_promotion
 from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
 
@@ -52,10 +53,20 @@ TRAIN_CONFIG_KEYS = (
 def train_config_for(run: TrainingRun) -> TrainConfig:
     """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the run's overrides."""
     merged: dict[str, Any] = {"seed": run.pk, **settings.LEARNING_TRAIN_DEFAULTS}
-    merged.update({k: v for k, v in run.config.items() if k in TRAIN_CONFIG_KEYS or k == "augment"})
+    merged.update(
+        {
+            k: v
+            for k, v in run.config.items()
+            if k in TRAIN_CONFIG_KEYS or k in ("augment", "augment_strength")
+        }
+    )
     augment = merged.pop("augment", True)
+    # A multiple of the default ranges (a hyperparameter search samples it); 0 = no augmentation.
+    strength = float(merged.pop("augment_strength", 1.0))
     config = TrainConfig(**{k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
-    return replace(config, augment=AugmentConfig() if augment else None)
+    if not augment or strength <= 0:
+        return replace(config, augment=None)
+    return replace(config, augment=scaled_augmentation(AugmentConfig(), strength))
 
 
 def promotion_rule_for(run: TrainingRun, default_metric: str | None = None) -> PromotionRule:
@@ -83,6 +94,9 @@ def _arrays(project: Project, data: TrainingSet, split: str) -> Arrays:
     )
     if loaded.item_ids != data.item_ids[split]:
         raise NotTrainable(f"some {split} items disappeared while the run was starting")
+    if data.multi_label:
+        targets = np.asarray(data.targets[split], dtype=np.float32)
+        return Arrays(loaded.images, targets.reshape(len(targets), len(data.class_names)))
     return Arrays(loaded.images, np.asarray(data.labels[split], dtype=np.int64))
 
 
@@ -94,6 +108,7 @@ class ProgressReporter:
         self.history: list[dict[str, Any]] = []
         self.lost = False
         self.notes: list[str] = []  # written to the run's log when it succeeds
+        self.sticky: dict[str, Any] = {}  # kept in every progress write (a search's trials)
 
     def phase(self, name: str, **extra: Any) -> None:
         last = self.history[-1] if self.history else {}
@@ -103,6 +118,7 @@ class ProgressReporter:
             "epochs": extra.pop("epochs", None),
             "history": self.history,
             "eta_s": extra.pop("eta_s", None),
+            **self.sticky,
             **extra,
         }
         if not with_db_retry(runs.record_progress, self.run_id, progress):
@@ -187,13 +203,32 @@ def train_and_register(
     run: TrainingRun, reporter: ProgressReporter, should_stop: Any
 ) -> ModelVersion:
     """Train the project's task type (a NotTrainable names a type without a loop)."""
+    from ml_worker.jobs.hparam_search import search_and_register
     from ml_worker.jobs.seg_train import train_segmenter_and_register
 
+    if run.config.get("search"):
+        return search_and_register(run, reporter, should_stop)
     trainers = {
         "classification": train_classifier_and_register,
         "segmentation": train_segmenter_and_register,
     }
     return trainers[task_of(run.project).name](run, reporter, should_stop)
+
+
+def new_classifier(
+    project: Project, data: TrainingSet, train: Arrays
+) -> tuple[Any, ModelSpec, dict[str, Any] | None]:
+    """The project's network, standardised on the training split, from its uploaded weights if
+    any: (model, spec, what was transferred)."""
+    spec = ModelSpec(
+        architecture=project.architecture,
+        num_classes=len(data.class_names),
+        input_size=project.input_size,
+        input_mean=float(train.images.mean()),
+        input_std=float(train.images.std()) or 1.0,
+    )
+    model = build_model(spec)
+    return model, spec, _load_pretrained(project.pk, model)
 
 
 def train_classifier_and_register(
@@ -204,15 +239,7 @@ def train_classifier_and_register(
     data = with_db_retry(build_training_set, project)
     train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
     config = train_config_for(run)
-    spec = ModelSpec(
-        architecture=project.architecture,
-        num_classes=len(data.class_names),
-        input_size=project.input_size,
-        input_mean=float(train.images.mean()),
-        input_std=float(train.images.std()) or 1.0,
-    )
-    model = build_model(spec)
-    transfer = _load_pretrained(project.pk, model)
+    model, spec, transfer = new_classifier(project, data, train)
     reporter.phase("training", epochs=config.max_epochs)
     result = train_classifier(
         model,
@@ -227,14 +254,11 @@ def train_classifier_and_register(
     if should_stop():
         raise TrainingCancelled(len(result.history))
     reporter.phase("evaluating", epochs=config.max_epochs)
-    temperature = calibrate_model(
-        result.model, val.images, val.labels, config.augment, DRIFT_CALIBRATION
-    )
-    test_logits = predict(result.model, test.images, with_embeddings=False).logits
-    test_metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
+    calibration = _calibrate(result.model, val, config, data.multi_label)
+    test_metrics = _evaluate_on(result.model, test, data.class_names, calibration)
 
     active = with_db_retry(registry.active_version, project.pk)
-    active_metrics = _active_on_same_test(active, test, data.class_names)
+    active_metrics = _active_on_same_test(active, test, data.class_names, data.multi_label)
     rule = promotion_rule_for(run)
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
@@ -243,9 +267,13 @@ def train_classifier_and_register(
     sha256 = save_model(
         path,
         result.model,  # type: ignore[arg-type]
-        temperature=temperature,
+        temperature=calibration.temperature,
         class_names=data.class_names,
-        extra={"run": run.pk, "snapshot": data.snapshot.content_hash},
+        extra={
+            "run": run.pk,
+            "snapshot": data.snapshot.content_hash,
+            **calibration.checkpoint_extra(),
+        },
     )
     version = with_db_retry(
         registry.register_version,
@@ -255,7 +283,8 @@ def train_classifier_and_register(
             "model": spec.to_dict(),
             "pretrained": transfer,
             "training": {**config.to_dict(), "augment": config.augment is not None},
-            "calibration": DRIFT_CALIBRATION.to_dict(),
+            "calibration": calibration.describe(),
+            "multi_label": data.multi_label,
             "preprocess": {
                 "input_size": project.input_size,
                 "window_center": project.window_center,
@@ -289,7 +318,9 @@ def train_classifier_and_register(
     else:
         with_db_retry(registry.reject, version)
     with_db_retry(version.refresh_from_db)
-    if project.random_share > 0:
+    if project.random_share > 0 and data.multi_label:
+        reporter.notes.append("shadow random baseline: not trained for multi-label projects yet")
+    elif project.random_share > 0:
         reporter.phase("shadow baseline", epochs=config.max_epochs)
         _shadow_stage(run, project, data, (train, val, test), config, spec, reporter, should_stop)
     return version
@@ -335,8 +366,51 @@ def _shadow_stage(
         )
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted temperature: one for a softmax model, one per label for a multi-label one."""
+
+    temperature: float = 1.0
+    label_temperatures: list[float] | None = None
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        if self.label_temperatures is None:
+            return {}
+        return {"multi_label": True, "label_temperatures": self.label_temperatures}
+
+    def describe(self) -> dict[str, Any]:
+        if self.label_temperatures is None:
+            return DRIFT_CALIBRATION.to_dict()
+        return {
+            "method": "temperature per label on validation",
+            "temperatures": self.label_temperatures,
+        }
+
+
+def _calibrate(model: Any, val: Arrays, config: TrainConfig, multi_label: bool) -> Calibration:
+    if not multi_label:
+        return Calibration(
+            calibrate_model(model, val.images, val.labels, config.augment, DRIFT_CALIBRATION)
+        )
+    if len(val.labels) == 0:
+        return Calibration(1.0, [1.0] * int(model.spec.num_classes))
+    logits = predict(model, val.images, with_embeddings=False).logits
+    return Calibration(1.0, fit_label_temperatures(logits, val.labels))
+
+
+def _evaluate_on(
+    model: Any, test: Arrays, class_names: list[str], calibration: Calibration
+) -> dict[str, Any]:
+    logits = predict(model, test.images, with_embeddings=False).logits
+    if calibration.label_temperatures is not None:
+        return evaluate_multilabel(
+            logits, test.labels, class_names, temperatures=calibration.label_temperatures
+        )
+    return evaluate(logits, test.labels, class_names, temperature=calibration.temperature)
+
+
 def _active_on_same_test(
-    active: ModelVersion | None, test: Arrays, class_names: list[str]
+    active: ModelVersion | None, test: Arrays, class_names: list[str], multi_label: bool = False
 ) -> dict[str, Any] | None:
     """The active model re-evaluated on today's locked test split, so both face the same items.
 
@@ -356,8 +430,12 @@ def _active_on_same_test(
         return stored
     if saved.class_names and saved.class_names != class_names:
         return active.metrics.get("test")
-    logits = predict(saved.model, test.images, with_embeddings=False).logits
-    return evaluate(logits, test.labels, class_names, temperature=saved.temperature)
+    if bool(saved.extra.get("multi_label")) != multi_label:
+        # The project switched between single- and multi-label: the models answer different
+        # questions, so the stored figures are all there is to compare.
+        return active.metrics.get("test")
+    calibration = Calibration(saved.temperature, saved.extra.get("label_temperatures"))
+    return _evaluate_on(saved.model, test, class_names, calibration)
 
 
 def _summary(metrics: dict[str, Any] | None) -> dict[str, Any] | None:

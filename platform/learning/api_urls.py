@@ -33,6 +33,11 @@ urlpatterns = [
         "projects/<id:project_id>/rescore", views.ProjectRescore.as_view(), name="project-rescore"
     ),
     path(
+        "projects/<id:project_id>/hparam-searches/",
+        views.ProjectHparamSearches.as_view(),
+        name="project-hparam-searches",
+    ),
+    path(
         "projects/<id:project_id>/pretrained-weights/",
         views.ProjectPretrainedWeights.as_view(),
         name="project-pretrained-weights",

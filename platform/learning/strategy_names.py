@@ -15,6 +15,9 @@ STRATEGY_NAMES = (
     "entropy",
     "least_confidence",
     "margin",
+    # Multi-label classification (ml_worker.strategies.multilabel): over independent labels.
+    "ml_bald",
+    "ml_entropy",
     "random",
     # Segmentation (ml_worker.strategies.segmentation): over pixel probability maps.
     "seg_budget_aware",
@@ -51,14 +54,24 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
 DEFAULT_STRATEGY_BY_TASK = {"classification": "budget_aware", "segmentation": "seg_budget_aware"}
 
 
-def strategies_for(task_type: str) -> tuple[str, ...]:
+# A multi-label classification project's outputs are independent per-label probabilities: the
+# strategies that read a softmax vector do not apply to them (decision 0390).
+MULTI_LABEL_STRATEGIES = ("random", "ml_entropy", "ml_bald", "diversity", "cold_start")
+MULTI_LABEL_DEFAULT_STRATEGY = "ml_entropy"
+
+
+def strategies_for(task_type: str, multi_label: bool = False) -> tuple[str, ...]:
+    if multi_label and task_type == "classification":
+        return MULTI_LABEL_STRATEGIES
     return STRATEGIES_BY_TASK.get(task_type, STRATEGY_NAMES)
 
 
-def effective_strategy(task_type: str, strategy: str) -> str:
+def effective_strategy(task_type: str, strategy: str, multi_label: bool = False) -> str:
     """The strategy a scoring pass uses: the project's, else its task's default."""
-    if strategy in strategies_for(task_type):
+    if strategy in strategies_for(task_type, multi_label):
         return strategy
+    if multi_label and task_type == "classification":
+        return MULTI_LABEL_DEFAULT_STRATEGY
     return DEFAULT_STRATEGY_BY_TASK.get(task_type, strategy)
 
 

@@ -26,7 +26,7 @@ from learning.serializers import (
 from learning.services import pretrained, registry, runs, scoring_requests
 from learning.services.registry import RegistryError
 from learning.services.runs import RunError
-from learning.training_config import validated_run_config
+from learning.training_config import SearchRequestSerializer, validated_run_config, validated_search
 
 
 def _error(exc: RunError | RegistryError) -> Response:
@@ -158,3 +158,32 @@ class ProjectPretrainedWeights(APIView):
         except pretrained.PretrainedError as exc:
             return Response({"file": str(exc)}, status=400)
         return Response(PretrainedWeightsSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectHparamSearches(APIView):
+    """A project's hyperparameter searches (training runs whose config holds "search"); their
+    trials and scores are in each run's progress["search"]."""
+
+    @extend_schema(responses=TrainingRunSerializer(many=True))
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        runs.fail_stale_runs()
+        queryset = TrainingRun.objects.filter(project=project, config__has_key="search")
+        return Response(TrainingRunSerializer(queryset.order_by("-pk")[:20], many=True).data)
+
+    @extend_schema(request=SearchRequestSerializer, responses={202: QueuedRunSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        """Start a search: 202 with its run (cancel it like any run)."""
+        project = project_for_member(request.user, project_id)
+        try:
+            runs.check_can_request_run(request.user, project)
+        except RunError as exc:
+            return _error(exc)
+        body = dict(request.data) if isinstance(request.data, dict) else request.data
+        overrides = validated_run_config(body.pop("config", None)) if isinstance(body, dict) else {}
+        search = validated_search(body)
+        run, created = runs.do_request_run(
+            project, user=request.user, trigger="search", config={**overrides, "search": search}
+        )
+        body = TrainingRunSerializer(run).data | {"coalesced": not created}
+        return Response(body, status=status.HTTP_202_ACCEPTED)

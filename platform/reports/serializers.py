@@ -105,6 +105,28 @@ CurrentModel = _shape(
         "reliability": S.DictField(),
     },
 )
+ClassReportRow = _shape(
+    "ClassReportRow",
+    {
+        "name": S.CharField(),
+        "precision": S.FloatField(allow_null=True),
+        "recall": S.FloatField(allow_null=True),
+        "f1": S.FloatField(allow_null=True),
+        "support": S.IntegerField(allow_null=True),
+        "auc": S.FloatField(allow_null=True),
+    },
+)
+ClassReport = _shape(
+    "ClassReport",
+    {
+        "multi_label": S.BooleanField(),
+        "n": S.IntegerField(),
+        "rows": ClassReportRow(many=True),
+        "averages": ClassReportRow(many=True),
+        "class_names": S.ListField(child=S.CharField()),
+        "confusion_matrix": S.ListField(child=S.ListField(child=S.IntegerField()), allow_null=True),
+    },
+)
 RegistryRow = _shape(
     "RegistryRow",
     {
@@ -115,6 +137,8 @@ RegistryRow = _shape(
         "labels_used": S.IntegerField(),
         "auc": S.FloatField(allow_null=True),
         "accuracy": S.FloatField(allow_null=True),
+        "class_report": ClassReport(allow_null=True),
+        "search": S.JSONField(allow_null=True),
         "created_at": S.DateTimeField(),
         "promoted_at": S.DateTimeField(allow_null=True),
     },

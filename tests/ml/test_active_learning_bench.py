@@ -54,27 +54,40 @@ def medmnist_like(
     return path
 
 
-def run_bench(dataset: Path, out: Path, arms: str) -> str:
+def run_bench(dataset: Path, out: Path, arms: str, *extra: str) -> str:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     completed = subprocess.run(
         [sys.executable, str(REPO / "bench" / "active_learning.py"), "--dataset", str(dataset),
-         "--quick", "--seeds", "1", "--workers", "1", "--arms", arms, "--out", str(out)],
+         "--quick", "--seeds", "1", "--workers", "1", "--arms", arms, "--out", str(out), *extra],
         capture_output=True, text=True, timeout=300, env=env, cwd=REPO, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
 
 
+SINGLE = "random,entropy,bald,diversity,cold_start,budget_aware"
+MULTI = "random,ml_entropy,ml_bald,diversity"
+
+
 @pytest.mark.parametrize(
-    ("classes", "channels", "multilabel", "task"),
-    [(4, 3, False, "4-class"), (6, 1, True, "multi-label -> binary any-finding")],
+    ("classes", "channels", "multilabel", "task", "arms", "extra"),
+    [
+        (4, 3, False, "4-class", SINGLE, ()),
+        (6, 1, True, "multi-label (6 labels)", MULTI, ()),
+        (6, 1, True, "multi-label -> binary any-finding", SINGLE, ("--any-finding",)),
+    ],
 )
 def test_the_benchmark_runs_on_another_medmnist_format_file(
-    tmp_path: Path, classes: int, channels: int, multilabel: bool, task: str
+    tmp_path: Path,
+    classes: int,
+    channels: int,
+    multilabel: bool,
+    task: str,
+    arms: str,
+    extra: tuple[str, ...],
 ) -> None:
     dataset = medmnist_like(tmp_path / "other.npz", classes, channels, (360, 80, 100), multilabel)
-    arms = "random,entropy,bald,diversity,cold_start,budget_aware"
-    stdout = run_bench(dataset, tmp_path / "out", arms)
+    stdout = run_bench(dataset, tmp_path / "out", arms, *extra)
 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["task"] == task
@@ -94,6 +107,13 @@ def test_the_benchmark_runs_on_another_medmnist_format_file(
         assert p is None or 0.0 < p <= 1.0
     assert summary["strategies"]["random"]["aubc_gain_p_value"] is None  # random vs itself
     assert summary["calibration"]["strengths"] == [1.0, 2.0]
+    if task.startswith("multi-label ("):
+        # One sigmoid per label: each label's test AUC, for full data and every arm.
+        names = [f"label {i}" for i in range(classes)]
+        assert list(summary["full_data_label_auc"]) == names
+        for entry in summary["strategies"].values():
+            assert list(entry["final_label_auc"]) == names
+        assert "per-label test AUC" in stdout
 
     sets = np.load(tmp_path / "out" / "labelled_sets.npz")
     assert sorted(sets.files) == sorted(f"{a}_seed0" for a in arms.split(","))

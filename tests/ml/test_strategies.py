@@ -24,6 +24,8 @@ def test_all_strategies_are_registered_by_name() -> None:
         "entropy",
         "least_confidence",
         "margin",
+        "ml_bald",
+        "ml_entropy",
         "random",
         "seg_budget_aware",
         "seg_disagreement",

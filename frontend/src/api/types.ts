@@ -112,6 +112,10 @@ export interface ClassSuggestion {
   model_version: number | string;
   predicted: string;
   probabilities: Record<string, number>;
+  /** A multi-label model: probabilities are per label and independent (they need not sum to 1). */
+  multi_label?: boolean;
+  /** The labels the model suggests (multi-label: every one at or above 0.5; empty = no finding). */
+  predicted_labels?: string[];
   heatmap_url: string | null;
 }
 

@@ -40,6 +40,57 @@ export interface CurrentModel {
   reliability: { before?: ReliabilityBin[]; after?: ReliabilityBin[] };
 }
 
+/** One row of a version's per-class table (reports/services/class_report.py). */
+export interface ClassRow {
+  name: string;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  support: number | null;
+  /** Multi-label: the label's test AUC; the macro average row: the headline AUC. */
+  auc: number | null;
+}
+
+export interface ClassReport {
+  multi_label: boolean;
+  n: number;
+  rows: ClassRow[];
+  /** micro, macro and weighted averages. */
+  averages: ClassRow[];
+  class_names: string[];
+  confusion_matrix: number[][] | null;
+}
+
+export interface SearchTrial {
+  number: number;
+  params: {
+    learning_rate: number;
+    max_epochs: number;
+    weight_decay: number;
+    augment_strength: number;
+  };
+  state: string;
+  val_auc: number | null;
+  seconds: number;
+  detail: string;
+}
+
+/** A hyperparameter search's progress (a run's progress.search; a version's metrics.search). */
+export interface SearchSummary {
+  trials_requested: number;
+  time_budget_s: number;
+  trials: SearchTrial[];
+  best_trial: number | null;
+  best_val_auc: number | null;
+  seconds: number;
+}
+
+export interface SearchRequest {
+  trials: number;
+  time_budget_s: number;
+  max_epochs: number;
+}
+
 export interface RegistryRow {
   id: number;
   number: number;
@@ -48,6 +99,9 @@ export interface RegistryRow {
   labels_used: number;
   auc: number | null;
   accuracy: number | null;
+  /** Absent from servers before decision 0392; null for versions without per-class figures. */
+  class_report?: ClassReport | null;
+  search?: SearchSummary | null;
   created_at: string;
   promoted_at: string | null;
 }
@@ -67,6 +121,7 @@ export interface RunProgress {
   epochs?: number | null;
   history?: EpochRecord[];
   eta_s?: number | null;
+  search?: SearchSummary;
 }
 
 /** A training run as the learning API returns it (GET projects/{id}/training-runs/). */
@@ -213,4 +268,17 @@ export function cancelRun(http: Http, runId: number): Promise<TrainingRun> {
 /** Promote a candidate or roll back to an older version (project admins). */
 export function activateVersion(http: Http, versionId: number): Promise<unknown> {
   return http.post(`/api/v1/model-versions/${versionId}/activate`);
+}
+
+export function searches(http: Http, projectId: number): Promise<TrainingRun[]> {
+  return http.get(`/api/v1/projects/${projectId}/hparam-searches/`);
+}
+
+/** Start a hyperparameter search (project admins): 202 with its run. */
+export function startSearch(
+  http: Http,
+  projectId: number,
+  request: SearchRequest,
+): Promise<TrainingRun> {
+  return http.post(`/api/v1/projects/${projectId}/hparam-searches/`, request);
 }

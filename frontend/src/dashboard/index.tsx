@@ -1,6 +1,7 @@
 /**
  * /app/projects/:id/dashboard — what the labels bought: the doctors' work, the learning curve,
- * the active model's test figures, the registry, training runs and the live workers.
+ * the active model's test figures, the per-class table (two versions side by side), the
+ * registry, training runs, the hyperparameter search and the live workers.
  * Polling: runs every 1.5 s (progress bars), workers every 5 s, the rest every 15 s and
  * whenever a run ends or an action succeeds.
  */
@@ -18,9 +19,11 @@ import {
   Reliability,
   RocCurve,
 } from "./ModelCharts";
+import { ClassReportCard } from "./ClassReport";
 import { BoxEditCurve, DetectionCurve, DetectionTable, PerClassAp } from "./DetectionCharts";
 import { Registry } from "./Registry";
 import { Runs } from "./Runs";
+import { SearchPanel } from "./SearchPanel";
 import { usePoll } from "./usePoll";
 import { WorkCharts } from "./WorkCharts";
 import { Workers } from "./Workers";
@@ -33,6 +36,7 @@ export function Dashboard({ projectId }: { projectId: number }) {
   const board = usePoll(() => api.dashboard(http, projectId), 15_000, projectId);
   const runs = usePoll(() => api.trainingRuns(http, projectId), 1_500, projectId);
   const workers = usePoll(() => api.workers(http, projectId), 5_000, projectId);
+  const searches = usePoll(() => api.searches(http, projectId), 3_000, projectId);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
 
@@ -53,6 +57,7 @@ export function Dashboard({ projectId }: { projectId: number }) {
         setMessage({ text: done, error: false });
         runs.reload();
         board.reload();
+        searches.reload();
       },
       (err: unknown) => {
         setBusy(false);
@@ -132,6 +137,20 @@ export function Dashboard({ projectId }: { projectId: number }) {
                 act(() => api.cancelRun(http, run.id), `Cancel requested for run #${run.id}.`)
               }
             />
+            <ClassReportCard rows={data.registry} />
+            {data.project.task_type === "classification" && (
+              <SearchPanel
+                searches={searches.data ?? []}
+                canAct={canAct}
+                busy={busy}
+                onStart={(request) =>
+                  act(() => api.startSearch(http, projectId, request), "Search queued.")
+                }
+                onCancel={(run) =>
+                  act(() => api.cancelRun(http, run.id), `Cancel requested for search #${run.id}.`)
+                }
+              />
+            )}
             <Registry
               rows={data.registry}
               canAct={canAct}

@@ -16,18 +16,22 @@ export function SuggestionPanel({
   onHeatmapOpacity: (percent: number) => void;
 }) {
   const entries = Object.entries(suggestion.probabilities).sort((a, b) => b[1] - a[1]);
+  const multi = suggestion.multi_label === true;
+  const suggested = new Set(suggestion.predicted_labels ?? []);
   return (
     <section className="suggestion" aria-label="Model suggestion" data-testid="suggestion">
       <h2 className="small-title">Model suggests</h2>
       <p>
         <strong>{suggestion.predicted}</strong>{" "}
-        {suggestion.probabilities[suggestion.predicted] !== undefined &&
+        {!multi &&
+          suggestion.probabilities[suggestion.predicted] !== undefined &&
           `(${Math.round(suggestion.probabilities[suggestion.predicted] * 100)}%)`}
         <span className="muted"> · model {String(suggestion.model_version)}</span>
       </p>
-      <ul className="bars">
+      {multi && <p className="muted">Each label scored on its own; suggested from 50%.</p>}
+      <ul className="bars" data-testid={multi ? "label-probabilities" : undefined}>
         {entries.map(([name, p]) => (
-          <li key={name}>
+          <li key={name} data-suggested={multi ? String(suggested.has(name)) : undefined}>
             <span>{name}</span>
             <span className="bar" style={{ width: `${Math.round(p * 100)}%` }} />
             <span>{(p * 100).toFixed(1)}%</span>

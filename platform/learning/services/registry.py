@@ -110,3 +110,11 @@ def check_can_activate(user: User, version: ModelVersion) -> None:
         )
     if not version.checkpoint_path:
         raise RegistryError("this version has no checkpoint to serve", status=409)
+
+
+def add_metrics(version_id: int, key: str, value: Any) -> None:
+    """Store one more entry in a registered version's metrics (a search's trials)."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        version.metrics = {**version.metrics, key: value}
+        version.save(update_fields=["metrics"])

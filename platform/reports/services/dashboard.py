@@ -28,6 +28,7 @@ from annotations.models import (
 )
 from annotations.services.agreement_report import agreement_report
 from learning.models import ModelStatus, ModelVersion, TrainingRun
+from reports.services.class_report import class_report
 from reports.services.detection_dashboard import box_edit_curve, detection_curve
 
 # A model version trained by a shadow random-sampling baseline carries this in its config
@@ -210,6 +211,8 @@ def registry(project: Project) -> list[dict[str, Any]]:
                 "labels_used": version.labels_used,
                 "auc": test.get("auc"),
                 "accuracy": test.get("accuracy"),
+                "class_report": class_report(test),
+                "search": (version.metrics or {}).get("search"),
                 "created_at": version.created_at.isoformat(),
                 "promoted_at": version.promoted_at.isoformat() if version.promoted_at else None,
             }

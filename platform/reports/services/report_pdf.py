@@ -108,7 +108,10 @@ def render_pdf(report: StudyReport) -> bytes:
         colWidths=[5 * cm, 12.5 * cm],
     )
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
-    story += [table, Spacer(1, 12), Paragraph("Images", styles["Heading2"])]
+    story += [table, Spacer(1, 12)]
+    if report.model is not None and report.model.get("class_report"):
+        story += class_table_flowables(report.model["class_report"], styles)
+    story.append(Paragraph("Images", styles["Heading2"]))
     for index, image in enumerate(report.images, start=1):
         picture = Image(
             io.BytesIO(image.picture_png), width=5 * cm, height=5 * cm, kind="proportional"
@@ -139,3 +142,37 @@ def render_pdf(report: StudyReport) -> bytes:
     story.append(Paragraph(f"<i>{escape(report.disclaimer)}.</i>", body))
     doc.build(story)
     return out.getvalue()
+
+
+def class_table_flowables(table: dict[str, Any], styles: Any) -> list[Any]:
+    """The per-class table and the confusion matrix (reports.services.class_report)."""
+    multi = table["multi_label"]
+    header = ["label" if multi else "class", "precision", "recall", "F1", "support"]
+    header += ["AUC"] if multi else []
+
+    def cells(row: dict[str, Any], name: str) -> list[str]:
+        out = [name, _fmt(row["precision"]), _fmt(row["recall"]), _fmt(row["f1"])]
+        out.append(str(row["support"]))
+        return out + ([_fmt(row["auc"])] if multi else [])
+
+    data = [header]
+    data += [cells(row, row["name"]) for row in table["rows"]]
+    data += [cells(row, f"{row['name']} average") for row in table["averages"]]
+    grid = Table(data, hAlign="LEFT")
+    grid.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, len(table["rows"]) + 1), (0, -1), "Helvetica-Bold"),
+            ]
+        )
+    )
+    out: list[Any] = [Paragraph("Per-class figures on the test split", styles["Heading2"]), grid]
+    if table.get("matrix_rows"):
+        matrix = [["true \\ predicted", *table["class_names"]]]
+        matrix += [[row["name"], *map(str, row["counts"])] for row in table["matrix_rows"]]
+        confusion = Table(matrix, hAlign="LEFT")
+        confusion.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+        out += [Spacer(1, 6), Paragraph("Confusion matrix", styles["Heading3"]), confusion]
+    return [*out, Spacer(1, 12)]

@@ -26,6 +26,7 @@ from annotations.models import Annotation, Item, Project, Role, TaskType
 from learning.models import ModelVersion, Score
 from learning.services.registry import active_version
 from reports.models import HeatMap, HeatMapStatus
+from reports.services.class_report import class_report, matrix_rows
 from reports.services.heatmaps import do_request_heatmap
 from reports.services.report_findings import (
     Finding,
@@ -116,7 +117,13 @@ def _model_summary(version: ModelVersion) -> dict[str, Any]:
         "ece_after": test.get("ece_after"),
         "class_names": test.get("class_names") or version.config.get("class_names") or [],
         "detection": detection_summary(version),
+        "class_report": _class_table(test),
     }
+
+
+def _class_table(test: dict[str, Any]) -> dict[str, Any] | None:
+    table = class_report(test)
+    return None if table is None else {**table, "matrix_rows": matrix_rows(table)}
 
 
 def _picture(
