@@ -23,6 +23,7 @@ from torch import nn
 from ml_worker.augment import AugmentConfig, augment_batch
 from ml_worker.ema import WeightAverage
 from ml_worker.evaluation import roc_auc
+from ml_worker.models import freeze_backbone
 
 
 class TrainingCancelled(Exception):
@@ -50,6 +51,10 @@ class TrainConfig:
     early_stop_from: float = 0.5
     ema_decay: float = 0.99  # > 0: validate and keep an exponential moving average of the weights
     class_weighted: bool = True
+    # Transfer learning (decision 0381): "none", "backbone_epochs" (the backbone frozen for the
+    # first `freeze_epochs` epochs, the head learning alone) or "all_but_head" (frozen throughout).
+    freeze: str = "none"
+    freeze_epochs: int = 0
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     seed: int = 0
     device: str | None = None  # None: "cuda" when available, else "cpu"
@@ -64,6 +69,8 @@ class TrainConfig:
             raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be in [0, 1) (0 switches the weight average off)")
+        if self.freeze not in ("none", "backbone_epochs", "all_but_head"):
+            raise ValueError("freeze must be 'none', 'backbone_epochs' or 'all_but_head'")
         if self.min_steps < 0 or self.min_samples_per_epoch < 0:
             raise ValueError("min_steps and min_samples_per_epoch must be >= 0")
 
@@ -216,6 +223,9 @@ def train_classifier(
     for epoch in range(1, cfg.max_epochs + 1):
         epoch_start = time.monotonic()
         model.train()
+        frozen = _frozen_names(model, cfg, epoch)
+        if hasattr(model, "backbone"):
+            freeze_backbone(model, bool(frozen))  # type: ignore[arg-type]
         # Whole passes over the data (shuffled), topped up with a random remainder for tiny sets.
         order = torch.cat(
             [torch.randperm(len(x_train), generator=gen) for _ in range(samples // len(x_train))]
@@ -238,7 +248,7 @@ def train_classifier(
             scaler.update()
             scheduler.step()
             if average is not None:
-                average.update(model)
+                average.update(model, frozen)
             total_loss += float(loss.detach()) * len(index)
             seen += len(index)
             batch_counter += 1
@@ -295,6 +305,17 @@ def train_classifier(
         seconds=time.monotonic() - started,
         stopped_early=stopped_early,
     )
+
+
+def _frozen_names(model: nn.Module, cfg: TrainConfig, epoch: int) -> frozenset[str]:
+    """The state-dict names held fixed during `epoch` (the backbone's, when frozen)."""
+    frozen = cfg.freeze == "all_but_head" or (
+        cfg.freeze == "backbone_epochs" and epoch <= cfg.freeze_epochs
+    )
+    backbone = getattr(model, "backbone", None)
+    if not frozen or backbone is None:
+        return frozenset()
+    return frozenset(f"backbone.{name}" for name in backbone.state_dict())
 
 
 def _monitored(report: EpochReport, monitor: str) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,10 @@ from django.conf import settings
 from annotations.models import Project
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
+from learning.model_settings import augmentation_kwargs
+from learning.services.project_model import model_settings_of
 from learning.splits import TEST, TRAIN, VAL
+from learning.training_config import validated_run_config
 from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
@@ -38,6 +41,7 @@ from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
 
 logger = logging.getLogger(__name__)
 
+# The keys a segmentation run takes from a run's config (ml_worker.jobs.seg_train).
 TRAIN_CONFIG_KEYS = (
     "max_epochs",
     "batch_size",
@@ -47,15 +51,32 @@ TRAIN_CONFIG_KEYS = (
     "min_samples_per_epoch",
     "seed",
 )
+# A run's keys that are the promotion rule's, not TrainConfig's (promotion_rule_for reads them).
+PROMOTION_KEYS = ("promotion_metric", "promotion_tolerance")
 
 
 def train_config_for(run: TrainingRun) -> TrainConfig:
-    """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the run's overrides."""
-    merged: dict[str, Any] = {"seed": run.pk, **settings.LEARNING_TRAIN_DEFAULTS}
-    merged.update({k: v for k, v in run.config.items() if k in TRAIN_CONFIG_KEYS or k == "augment"})
-    augment = merged.pop("augment", True)
-    config = TrainConfig(**{k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
-    return replace(config, augment=AugmentConfig() if augment else None)
+    """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the project's model
+    settings (augmentation, freezing), then the run's overrides.
+
+    The settings' defaults pass the same check as a run's overrides: an unknown key or a value out
+    of range fails the run with its reason instead of being dropped (decision 0380).
+    """
+    defaults = validated_run_config(dict(settings.LEARNING_TRAIN_DEFAULTS))
+    merged: dict[str, Any] = {"seed": run.pk, **defaults}
+    merged.update({k: v for k, v in run.config.items() if k not in PROMOTION_KEYS})
+    project_settings = model_settings_of(run.project)
+    augment_kwargs = augmentation_kwargs(project_settings["augmentation"])
+    augment = merged.pop("augment", augment_kwargs is not None)
+    freeze = project_settings["freeze"]
+    config = TrainConfig(
+        **merged,
+        freeze=freeze["mode"],
+        freeze_epochs=int(freeze["epochs"]) if freeze["mode"] == "backbone_epochs" else 0,
+    )
+    if not augment:
+        return replace(config, augment=None)
+    return replace(config, augment=AugmentConfig(**(augment_kwargs or {})))
 
 
 def promotion_rule_for(run: TrainingRun, default_metric: str | None = None) -> PromotionRule:
@@ -207,12 +228,17 @@ def train_classifier_and_register(
     spec = ModelSpec(
         architecture=project.architecture,
         num_classes=len(data.class_names),
+        in_channels=int(model_settings_of(project)["in_channels"]),
         input_size=project.input_size,
         input_mean=float(train.images.mean()),
         input_std=float(train.images.std()) or 1.0,
     )
     model = build_model(spec)
     transfer = _load_pretrained(project.pk, model)
+    if transfer is None and config.freeze != "none":
+        # Freezing a randomly initialised backbone would train a head on noise features.
+        reporter.notes.append("no uploaded weights: the backbone was trained, not frozen")
+        config = replace(config, freeze="none", freeze_epochs=0)
     reporter.phase("training", epochs=config.max_epochs)
     result = train_classifier(
         model,
@@ -254,7 +280,10 @@ def train_classifier_and_register(
         config={
             "model": spec.to_dict(),
             "pretrained": transfer,
-            "training": {**config.to_dict(), "augment": config.augment is not None},
+            "training": {
+                **config.to_dict(),
+                "augment": None if config.augment is None else asdict(config.augment),
+            },
             "calibration": DRIFT_CALIBRATION.to_dict(),
             "preprocess": {
                 "input_size": project.input_size,
@@ -291,7 +320,10 @@ def train_classifier_and_register(
     with_db_retry(version.refresh_from_db)
     if project.random_share > 0:
         reporter.phase("shadow baseline", epochs=config.max_epochs)
-        _shadow_stage(run, project, data, (train, val, test), config, spec, reporter, should_stop)
+        start_from = None if transfer is None else (lambda m: _load_pretrained(project.pk, m))
+        _shadow_stage(
+            run, project, data, (train, val, test), config, spec, reporter, should_stop, start_from
+        )
     return version
 
 
@@ -304,6 +336,7 @@ def _shadow_stage(
     spec: ModelSpec,
     reporter: ProgressReporter,
     should_stop: Any,
+    start_from: Any = None,
 ) -> None:
     """The shadow random baseline; the main version is already registered (and maybe serving),
     so nothing here may fail the run: a skip, a cancel or an error becomes a note in its log."""
@@ -319,6 +352,7 @@ def _shadow_stage(
             config=config,
             spec=spec,
             should_stop=should_stop,
+            start_from=start_from,
         )
     except ShadowSkipped as exc:
         reporter.notes.append(str(exc))

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from annotations.access import is_project_admin, project_for_member
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.serializers import (
+    ModelRegistrySerializer,
+    ModelSettingsSerializer,
     ModelVersionSerializer,
     ModelVersionSummarySerializer,
     PretrainedUploadSerializer,
@@ -23,7 +25,8 @@ from learning.serializers import (
     RetrainRequestSerializer,
     TrainingRunSerializer,
 )
-from learning.services import pretrained, registry, runs, scoring_requests
+from learning.model_settings import registry_description
+from learning.services import pretrained, project_model, registry, runs, scoring_requests
 from learning.services.registry import RegistryError
 from learning.services.runs import RunError
 from learning.training_config import validated_run_config
@@ -158,3 +161,31 @@ class ProjectPretrainedWeights(APIView):
         except pretrained.PretrainedError as exc:
             return Response({"file": str(exc)}, status=400)
         return Response(PretrainedWeightsSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class ModelArchitectures(APIView):
+    """The registry of architectures and the ranges of every model setting (no torch here)."""
+
+    @extend_schema(responses=ModelRegistrySerializer)
+    def get(self, request: Request) -> Response:
+        return Response(registry_description())
+
+
+class ProjectModelSettings(APIView):
+    """GET (members): the project's model settings. PATCH (admins): change some of them; any
+    unknown key or value out of range is a 400 naming the field and why, and nothing changes."""
+
+    @extend_schema(responses=ModelSettingsSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        return Response(project_model.model_settings_of(project))
+
+    @extend_schema(request=ModelSettingsSerializer, responses=ModelSettingsSerializer)
+    def patch(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        if not is_project_admin(request.user, project):
+            return Response({"detail": "only project admins change model settings"}, status=403)
+        try:
+            return Response(project_model.do_update_model_settings(project, request.data))
+        except project_model.ModelSettingsError as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
