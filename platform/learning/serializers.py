@@ -121,7 +121,12 @@ class RescoreResultSerializer(serializers.Serializer[Any]):
 
 
 class PretrainedUploadSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField(help_text="the checkpoint (a PyTorch state dict)")
+    file = serializers.FileField(
+        required=False, help_text="the checkpoint (a PyTorch state dict, torchvision/timm/MONAI)"
+    )
+    model_version = serializers.IntegerField(
+        required=False, help_text="instead of a file: a model version to start from"
+    )
 
 
 class AugmentationSettingsSerializer(serializers.Serializer[Any]):

@@ -135,7 +135,8 @@ def _version_for(request: Request, version_id: int) -> ModelVersion:
 
 
 class ProjectPretrainedWeights(APIView):
-    """GET: the uploaded checkpoints (newest is used); POST (admins): upload one as `file`."""
+    """GET: the uploaded checkpoints (newest is used); POST (admins): upload one as `file`, or
+    name `model_version`: a version of a project the admin belongs to, copied as the start."""
 
     @extend_schema(responses=PretrainedWeightsSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
@@ -144,7 +145,10 @@ class ProjectPretrainedWeights(APIView):
         return Response(PretrainedWeightsSerializer(rows, many=True).data)
 
     @extend_schema(
-        request={"multipart/form-data": PretrainedUploadSerializer},
+        request={
+            "multipart/form-data": PretrainedUploadSerializer,
+            "application/json": PretrainedUploadSerializer,
+        },
         responses={201: PretrainedWeightsSerializer},
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -152,15 +156,35 @@ class ProjectPretrainedWeights(APIView):
         if not is_project_admin(request.user, project):
             return Response({"detail": "only project admins upload weights"}, status=403)
         upload = request.FILES.get("file")
-        if upload is None:
-            return Response({"file": "attach the checkpoint as the `file` field"}, status=400)
-        try:
-            row = pretrained.do_store_pretrained(
-                project, upload, upload.name or "", request.user.pk
+        source_id = request.data.get("model_version") if upload is None else None
+        if upload is None and source_id in (None, ""):
+            return Response(
+                {"file": "attach the checkpoint as the `file` field, or name a `model_version`"},
+                status=400,
             )
+        try:
+            if upload is not None:
+                row = pretrained.do_store_pretrained(
+                    project, upload, upload.name or "", request.user.pk
+                )
+            else:
+                version = _source_version(request, source_id)
+                if version is None:
+                    return Response({"model_version": "no such model version"}, status=400)
+                row = pretrained.do_store_version_weights(project, version, request.user.pk)
         except pretrained.PretrainedError as exc:
             return Response({"file": str(exc)}, status=400)
         return Response(PretrainedWeightsSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+def _source_version(request: Request, source_id: object) -> ModelVersion | None:
+    """A classification version the user may see (an outsider's version reads as unknown)."""
+    try:
+        pk = int(str(source_id))
+    except ValueError:
+        return None
+    qs = ModelVersion.objects.for_member(request.user).select_related("project")
+    return qs.filter(pk=pk, project__task_type="classification").first()
 
 
 class ModelArchitectures(APIView):

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ml_worker.inference import predict
 from ml_worker.models import ModelSpec, build_model
@@ -127,3 +128,37 @@ def test_bad_schedule_options_are_rejected(squares) -> None:  # type: ignore[no-
                 train_y,
                 config=TrainConfig(**bad),  # type: ignore[arg-type]
             )
+
+
+def test_early_stopping_by_patience_restores_the_best_weights() -> None:
+    """Noise images with random labels: the network can only memorise them, so the validation
+    loss (other noise, other random labels) rises once it does. The run must stop `patience`
+    epochs after the best one and hand back that epoch's weights, not the last."""
+    rng = np.random.default_rng(0)
+    train_x = rng.uniform(0, 1, (64, 1, 16, 16)).astype(np.float32)
+    train_y = rng.integers(0, 2, 64)
+    val_x = rng.uniform(0, 1, (64, 1, 16, 16)).astype(np.float32)
+    val_y = rng.integers(0, 2, 64)
+    config = TrainConfig(
+        max_epochs=40,
+        batch_size=16,
+        min_samples_per_epoch=64,
+        learning_rate=1e-2,
+        patience=3,
+        early_stop_from=0.0,
+        ema_decay=0.0,
+        augment=None,
+        seed=0,
+    )
+    reports: list[EpochReport] = []
+    result = train_classifier(
+        build_model(TINY, seed=0), train_x, train_y, val_x, val_y, config, on_epoch=reports.append
+    )
+    losses = [r.val_loss for r in reports]
+    assert result.stopped_early and len(reports) < 40
+    assert len(reports) == result.best_epoch + config.patience
+    best = losses[result.best_epoch - 1]
+    assert best == min(losses) and losses[-1] > best  # it rose, and the best was kept
+    logits = predict(result.model, val_x, with_embeddings=False).logits
+    restored = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val_y)))
+    assert restored == pytest.approx(best, abs=1e-4)
