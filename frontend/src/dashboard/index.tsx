@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState } from "react";
 
 import { useSession } from "../ui/context";
+import { ModelSettings } from "../ui/project/ModelSettings";
 import { useAsync } from "../ui/useAsync";
 import * as api from "./api";
 import {
@@ -122,6 +123,11 @@ export function Dashboard({ projectId }: { projectId: number }) {
             />
             <Workers data={workers.data} error={workers.error} />
           </div>
+          {canAct && (
+            <div className="dash-grid">
+              <ModelSettings projectId={projectId} canEdit={canAct} />
+            </div>
+          )}
           <h2 className="section">Doctors' work</h2>
           <div className="dash-grid">
             <WorkCharts data={data} />
