@@ -19,9 +19,9 @@ import numpy as np
 from django.conf import settings
 
 from annotations.models import Project
+from learning.model_settings import augmentation_kwargs
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
-from learning.model_settings import augmentation_kwargs
 from learning.services.project_model import model_settings_of
 from learning.splits import TEST, TRAIN, VAL
 from learning.training_config import validated_run_config

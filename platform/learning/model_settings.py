@@ -171,10 +171,16 @@ def check_model_settings(
         if key not in known:
             errors[str(key)] = f"unknown setting; known: {', '.join(sorted(known))}"
     if "architecture" in data:
-        arch = ARCHITECTURES.get(data["architecture"]) if isinstance(data["architecture"], str) else None
+        arch = (
+            ARCHITECTURES.get(data["architecture"])
+            if isinstance(data["architecture"], str)
+            else None
+        )
         if arch is None:
             names = [a.name for a in ARCHITECTURES.values() if a.task_type == task_type]
-            errors["architecture"] = f"unknown architecture; known for {task_type}: {', '.join(names)}"
+            errors["architecture"] = (
+                f"unknown architecture; known for {task_type}: {', '.join(names)}"
+            )
         elif arch.task_type != task_type:
             errors["architecture"] = f"{arch.name} is a {arch.task_type} network, not {task_type}"
         else:
@@ -212,14 +218,12 @@ def check_model_settings(
         out["freeze"].update(cleaned)
         errors.update(group_errors)
     augmentation = out["augmentation"]
-    for low, high in (("scale_min", "scale_max"), ("gamma_min", "gamma_max")):
-        if augmentation[low] > augmentation[high]:
-            errors.setdefault(f"augmentation.{low}", f"must not exceed {high}")
+    for lower, upper in (("scale_min", "scale_max"), ("gamma_min", "gamma_max")):
+        if augmentation[lower] > augmentation[upper]:
+            errors.setdefault(f"augmentation.{lower}", f"must not exceed {upper}")
     arch = ARCHITECTURES.get(str(out.get("architecture", "")))
     if arch is not None and "input_size" in out and out["input_size"] < arch.min_input_size:
-        errors.setdefault(
-            "input_size", f"{arch.name} needs at least {arch.min_input_size} px"
-        )
+        errors.setdefault("input_size", f"{arch.name} needs at least {arch.min_input_size} px")
     if arch is not None and not arch.pretrained and out["freeze"]["mode"] != "none":
         errors.setdefault("freeze.mode", f"{arch.name} takes no pretrained backbone to freeze")
     return out, errors

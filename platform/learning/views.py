@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.access import is_project_admin, project_for_member
+from learning.model_settings import registry_description
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.serializers import (
     ModelRegistrySerializer,
@@ -25,7 +26,6 @@ from learning.serializers import (
     RetrainRequestSerializer,
     TrainingRunSerializer,
 )
-from learning.model_settings import registry_description
 from learning.services import pretrained, project_model, registry, runs, scoring_requests
 from learning.services.registry import RegistryError
 from learning.services.runs import RunError

@@ -32,12 +32,15 @@ def _url(project: Project) -> str:
 def test_the_registry_lists_architectures_and_ranges(cast) -> None:  # type: ignore[no-untyped-def]
     body = cast.client("anna").get("/api/v1/model-architectures/").json()
     names = {a["name"]: a["task_type"] for a in body["architectures"]}
-    assert {k: names[k] for k in ("small_cnn", "resnet18", "resnet50", "densenet121")} == dict.fromkeys(
-        ("small_cnn", "resnet18", "resnet50", "densenet121"), "classification"
-    )
+    assert {
+        k: names[k] for k in ("small_cnn", "resnet18", "resnet50", "densenet121")
+    } == dict.fromkeys(("small_cnn", "resnet18", "resnet50", "densenet121"), "classification")
     assert names["unet"] == "segmentation"
     assert body["augmentation"]["rotation_deg"] == {
-        "kind": "float", "min": 0.0, "max": 180.0, "default": 10.0
+        "kind": "float",
+        "min": 0.0,
+        "max": 180.0,
+        "default": 10.0,
     }
     assert body["freeze_modes"] == ["none", "backbone_epochs", "all_but_head"]
 
@@ -68,10 +71,29 @@ def test_an_admin_sets_resnet18_with_flips_and_a_frozen_backbone(cast) -> None: 
         ({"architecture": "unet"}, "architecture", "segmentation network"),
         ({"input_size": 8}, "input_size", "between"),
         ({"learning_rat": 0.1}, "learning_rat", "unknown setting"),
-        ({"augmentation": {"rotation_deg": 400}}, "augmentation.rotation_deg", "between 0.0 and 180.0"),
-        ({"augmentation": {"flip_diagonal": True}}, "augmentation.flip_diagonal", "unknown setting"),
+        (
+            {"augmentation": {"rotation_deg": 400}},
+            "augmentation.rotation_deg",
+            "between 0.0 and 180.0",
+        ),
+        (
+            {"augmentation": {"flip_diagonal": True}},
+            "augmentation.flip_diagonal",
+            "unknown setting",
+        ),
         ({"augmentation": {"flip_vertical": "yes"}}, "augmentation.flip_vertical", "true or false"),
-        ({"augmentation": {"scale_min": 1.0, "scale_max": 1.0, "gamma_min": 0.9, "gamma_max": 1.0}}, None, None),
+        (
+            {
+                "augmentation": {
+                    "scale_min": 1.0,
+                    "scale_max": 1.0,
+                    "gamma_min": 0.9,
+                    "gamma_max": 1.0,
+                }
+            },
+            None,
+            None,
+        ),
         ({"freeze": {"mode": "half"}}, "freeze.mode", "must be one of"),
         ({"in_channels": 2}, "in_channels", "must be one of 1, 3"),
     ],
@@ -91,7 +113,9 @@ def test_invalid_settings_are_refused_with_their_reason_and_nothing_changes(
 
 @pytest.mark.parametrize(("who", "expected"), [("rita", 403), ("anna", 403), ("otto", 404)])
 def test_only_project_admins_change_model_settings(cast, who, expected) -> None:  # type: ignore[no-untyped-def]
-    response = cast.client(who).patch(_url(cast.project), {"architecture": "resnet18"}, format="json")
+    response = cast.client(who).patch(
+        _url(cast.project), {"architecture": "resnet18"}, format="json"
+    )
     assert response.status_code == expected
     assert Project.objects.get(pk=cast.project.pk).architecture == "small_cnn"
 
@@ -99,8 +123,13 @@ def test_only_project_admins_change_model_settings(cast, who, expected) -> None:
 def test_a_segmentation_project_takes_a_unet_only(cast) -> None:  # type: ignore[no-untyped-def]
     project = make_project(task_type="segmentation", admin=cast.alice)
     client = cast.client("alice")
-    assert client.patch(_url(project), {"architecture": "resnet50"}, format="json").status_code == 400
-    assert client.patch(_url(project), {"architecture": "basic_unet"}, format="json").status_code == 200
+    assert (
+        client.patch(_url(project), {"architecture": "resnet50"}, format="json").status_code == 400
+    )
+    assert (
+        client.patch(_url(project), {"architecture": "basic_unet"}, format="json").status_code
+        == 200
+    )
 
 
 def test_a_run_trains_with_the_projects_augmentation_and_the_settings_defaults(
@@ -120,7 +149,9 @@ def test_a_run_trains_with_the_projects_augmentation_and_the_settings_defaults(
     assert config.augment.flip_horizontal and config.augment.flip_vertical
     assert config.augment.rotation_deg == 0.0
 
-    cast.client("alice").patch(_url(cast.project), {"augmentation": {"enabled": False}}, format="json")
+    cast.client("alice").patch(
+        _url(cast.project), {"augmentation": {"enabled": False}}, format="json"
+    )
     assert train_config_for(TrainingRun.objects.get(pk=run.pk)).augment is None
 
 
@@ -180,7 +211,9 @@ def test_resnet18_from_an_uploaded_torchvision_checkpoint_with_the_backbone_froz
     # That version, in turn, seeds another project (our own versions as a source).
     other = make_project(admin=cast.alice, images=8, labelled=8)
     reply = client.post(
-        f"/api/v1/projects/{other.pk}/pretrained-weights/", {"model_version": version.pk}, format="json"
+        f"/api/v1/projects/{other.pk}/pretrained-weights/",
+        {"model_version": version.pk},
+        format="json",
     )
     assert reply.status_code == 201, reply.content
     assert reply.json()["sha256"] == version.checkpoint_sha256

@@ -48,7 +48,9 @@ def test_a_torchvision_resnet50_maps_onto_monais(tmp_path: Path) -> None:
     report = load_pretrained(model, tmp_path / "rn50.pth")
     state = model.state_dict()
     assert torch.equal(state["backbone.conv1.weight"], source["conv1.weight"])
-    assert torch.equal(state["backbone.layer4.2.bn3.running_var"], source["layer4.2.bn3.running_var"])
+    assert torch.equal(
+        state["backbone.layer4.2.bn3.running_var"], source["layer4.2.bn3.running_var"]
+    )
     # The shortcut's bias torchvision does not have is zero, not a random initialisation.
     assert not state["backbone.layer1.0.downsample.0.bias"].any()
     assert report.skipped_shape == ["head.weight", "head.bias"]  # 1000 ImageNet classes vs 2
@@ -67,7 +69,9 @@ def test_a_monai_checkpoint_with_a_prefix_and_our_own_version_load(tmp_path: Pat
     torch.save({"model": {f"net.{k}": v for k, v in monai.state_dict().items()}}, tmp_path / "m.pt")
     model = build_model(ModelSpec(architecture="resnet18", input_size=32))
     report = load_pretrained(model, tmp_path / "m.pt")
-    assert torch.equal(model.state_dict()["backbone.layer2.1.conv2.weight"], monai.layer2[1].conv2.weight)
+    assert torch.equal(
+        model.state_dict()["backbone.layer2.1.conv2.weight"], monai.layer2[1].conv2.weight
+    )
     assert report.missing == ["head.weight", "head.bias"]
 
     # A version of another project (3 classes) seeds a 2-class project: all but the head.

@@ -7,6 +7,7 @@ import { useCallback, useMemo, useReducer } from "react";
 
 import type { Project, SkipReason } from "../api/types";
 import { useSession } from "./context";
+import { ReportLinks } from "./project/ReportLinks";
 import { SeriesList } from "./SeriesList";
 import { ShortcutHelp } from "./ShortcutHelp";
 import { SkipDialog } from "./SkipDialog";
@@ -109,6 +110,7 @@ export function Workspace({ projectId }: { projectId: number }) {
             onOpen={(s) => void series.openSeries(s.uid)}
           />
         )}
+        {item && <ReportLinks studyUid={item.instance.study_instance_uid} projectId={projectId} />}
       </aside>
       <ViewerArea
         viewportRef={ref}
