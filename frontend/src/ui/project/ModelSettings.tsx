@@ -234,9 +234,11 @@ export function ModelSettings({ projectId, canEdit }: { projectId: number; canEd
         </div>
         <h3>Transfer learning</h3>
         <div className="settings-grid">
-          <label>
-            Freeze{" "}
+          <div className="field">
+            {/* Label and select apart: the options' words are not part of the field's name. */}
+            <label htmlFor={`freeze-mode-${projectId}`}>Freeze</label>
             <select
+              id={`freeze-mode-${projectId}`}
               value={draft.freeze.mode}
               disabled={!canEdit}
               onChange={(e) =>
@@ -250,23 +252,27 @@ export function ModelSettings({ projectId, canEdit }: { projectId: number; canEd
               ))}
             </select>
             <FieldError errors={errors} field="freeze.mode" />
-          </label>
+          </div>
           {draft.freeze.mode === "backbone_epochs" && (
-            <label>
-              Frozen epochs{" "}
-              <input
-                type="number"
-                value={Number.isNaN(draft.freeze.epochs) ? "" : draft.freeze.epochs}
-                disabled={!canEdit}
-                onChange={(e) =>
-                  setDraft({
-                    ...draft,
-                    freeze: { ...draft.freeze, epochs: numeric(e.target.value) },
-                  })
-                }
-              />
+            <div className="field">
+              <label htmlFor={`freeze-epochs-${projectId}`}>Backbone frozen for</label>
+              <span>
+                <input
+                  id={`freeze-epochs-${projectId}`}
+                  type="number"
+                  value={Number.isNaN(draft.freeze.epochs) ? "" : draft.freeze.epochs}
+                  disabled={!canEdit}
+                  onChange={(e) =>
+                    setDraft({
+                      ...draft,
+                      freeze: { ...draft.freeze, epochs: numeric(e.target.value) },
+                    })
+                  }
+                />{" "}
+                epochs
+              </span>
               <FieldError errors={errors} field="freeze.epochs" />
-            </label>
+            </div>
           )}
         </div>
         {Object.keys(errors)
