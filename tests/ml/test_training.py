@@ -16,6 +16,7 @@ from ml_worker.training import (
     TrainConfig,
     TrainingCancelled,
     class_weights,
+    recompute_batchnorm,
     select_device,
     train_classifier,
 )
@@ -162,3 +163,25 @@ def test_early_stopping_by_patience_restores_the_best_weights() -> None:
     logits = predict(result.model, val_x, with_embeddings=False).logits
     restored = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val_y)))
     assert restored == pytest.approx(best, abs=1e-4)
+
+
+def test_precise_batchnorm_gives_the_statistics_the_current_weights_produce(squares) -> None:  # type: ignore[no-untyped-def]
+    """Stale running statistics (what a fast-moving small-set run leaves) are replaced by the
+    exact mean and variance of each batch-norm layer's input over the training images; a frozen
+    layer keeps its own."""
+    train_x, _, _, _ = squares
+    model = build_model(TINY, seed=0).eval()
+    first_conv, first_bn = model.backbone[0][0], model.backbone[0][1]
+    second_bn = model.backbone[1][1]
+    for bn in (first_bn, second_bn):
+        bn.running_mean.fill_(5.0)
+        bn.running_var.fill_(9.0)
+    images = torch.from_numpy(train_x)
+    frozen = frozenset({"backbone.1.1.running_mean"})  # the second block's BN, as if frozen
+    recompute_batchnorm(model, images, torch.device("cpu"), 96, 1024, torch.Generator(), frozen)
+    with torch.no_grad():
+        activations = first_conv(model.norm(images))
+    expected = activations.mean(dim=(0, 2, 3))
+    torch.testing.assert_close(first_bn.running_mean, expected, rtol=1e-4, atol=1e-5)
+    assert torch.all(second_bn.running_mean == 5.0)  # frozen: untouched
+    assert not model.training  # the model is handed back in the mode it came in
