@@ -45,7 +45,7 @@ def test_an_admin_sets_resnet18_with_flips_and_a_frozen_backbone_and_retrains(
     settings.get_by_label("Architecture").select_option("resnet18")
     settings.get_by_label("Input size (px)").fill("32")
     settings.get_by_label("Channels").select_option("3")
-    settings.get_by_label("Flip left–right").check()
+    settings.get_by_label("Flip left").check()
     settings.get_by_label("Freeze").select_option("all_but_head")
     settings.get_by_role("button", name="Save model settings").click()
     expect(settings.get_by_test_id("model-settings-note")).to_contain_text("saved")
