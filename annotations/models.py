@@ -82,6 +82,9 @@ class Project(models.Model):
     window_center = models.FloatField(null=True, blank=True)
     window_width = models.FloatField(null=True, blank=True)
     architecture = models.CharField(max_length=40, default="small_cnn")
+    # Channels, augmentation ranges and what to freeze when starting from uploaded weights,
+    # checked against learning.model_settings (decision 0380); {} means its defaults.
+    model_settings = models.JSONField(default=dict, blank=True)
     lease_seconds = models.PositiveIntegerField(default=600)
     # Review: the share of fully read items sent to review even when readers agree (0..1).
     review_sample_rate = models.FloatField(default=0.0)

@@ -31,13 +31,17 @@ class WeightAverage:
             parameter.requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self, model: nn.Module, exact: frozenset[str] = frozenset()) -> None:
+        """`exact`: names copied rather than averaged (a frozen backbone's: the average of a
+        constant is the constant only up to rounding, and frozen must mean unchanged)."""
         self.updates += 1
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         live = model.state_dict()
         for name, averaged in self.model.state_dict().items():
             value = live[name].detach()
-            if averaged.dtype.is_floating_point:
+            if name in exact:
+                averaged.copy_(value)
+            elif averaged.dtype.is_floating_point:
                 averaged.mul_(decay).add_(value.to(averaged.dtype), alpha=1.0 - decay)
             else:  # counters such as BatchNorm's num_batches_tracked
                 averaged.copy_(value)

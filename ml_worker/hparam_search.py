@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import optuna
 
-from ml_worker.augment import AugmentConfig
 from ml_worker.calibration import softmax
 from ml_worker.drift_calibration import scaled_augmentation
 from ml_worker.evaluation import roc_auc
@@ -90,13 +89,13 @@ class SearchOutcome:
 
 
 def trial_config(base: TrainConfig, params: dict[str, Any]) -> TrainConfig:
-    """`base` with a trial's settings; the augmentation strength scales the default ranges (0, or
+    """`base` with a trial's settings; the augmentation strength scales the project's ranges (0, or
     a base without augmentation, trains without), as ml_worker.jobs.train reads
     "augment_strength" from a run's config."""
     strength = float(params["augment_strength"])
     augment = None
     if base.augment is not None and strength > 0:
-        augment = scaled_augmentation(AugmentConfig(), strength)
+        augment = scaled_augmentation(base.augment, strength)
     return replace(
         base,
         learning_rate=float(params["learning_rate"]),

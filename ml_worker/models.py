@@ -17,9 +17,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from learning.model_settings import ARCHITECTURES as REGISTRY
 from ml_worker.preprocess import normalise
 
-ARCHITECTURES = ("small_cnn", "resnet18", "resnet50", "densenet121")
+# The classification networks of the shared registry (learning.model_settings): one list of names
+# for the web's validation and this factory.
+ARCHITECTURES = tuple(a.name for a in REGISTRY.values() if a.task_type == "classification")
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,20 @@ class InputNorm(nn.Module):
         return normalise(x, self.mean, self.std)  # type: ignore[arg-type]
 
 
+class RepeatChannels(nn.Module):
+    """Grey (N, 1, H, W) inputs repeated to the network's channels: a 3-channel stem pretrained
+    on RGB photographs then sees what it was trained on, with its weights unchanged."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == 1 and self.channels > 1:
+            return x.expand(-1, self.channels, -1, -1)
+        return x
+
+
 class Classifier(nn.Module):
     """InputNorm -> backbone -> dropout -> linear head; `embed` returns the backbone features."""
 
@@ -74,13 +91,14 @@ class Classifier(nn.Module):
         super().__init__()
         self.spec = spec
         self.norm = InputNorm(spec.input_mean, spec.input_std)
+        self.channels = RepeatChannels(spec.in_channels)
         self.backbone = backbone
         self.dropout = nn.Dropout(spec.dropout)
         self.head = nn.Linear(feature_dim, spec.num_classes)
         self.feature_dim = feature_dim
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.backbone(self.norm(x)), 1)
+        return torch.flatten(self.backbone(self.channels(self.norm(x))), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.head(self.dropout(self.embed(x)))
@@ -158,6 +176,16 @@ def enable_mc_dropout(model: nn.Module) -> None:
             module.train()
 
 
+def freeze_backbone(model: Classifier, frozen: bool) -> None:
+    """Stop (or restart) the backbone's learning: no gradients, and its batch-norm layers in eval
+    mode so their running statistics stay those of the source weights too. Call after
+    `model.train()`: that call puts every layer back in training mode."""
+    for parameter in model.backbone.parameters():
+        parameter.requires_grad_(not frozen)
+    if frozen:
+        model.backbone.eval()
+
+
 @dataclass
 class TransferReport:
     """What `load_pretrained` copied: names loaded, adapted, skipped (shape) and missing."""
@@ -183,17 +211,42 @@ def _extract_state_dict(obj: Any) -> dict[str, torch.Tensor]:
     raise ValueError("the file holds no state dict (expected a mapping of parameter tensors)")
 
 
+# Prefixes other code bases put before the network's own names: DataParallel ("module."), MONAI
+# bundles and Lightning ("model.", "net.", "network."), ours ("backbone."). torchvision and timm
+# ResNets name their blocks exactly as MONAI's ResNet does (conv1, bn1, layer1.0.conv1, ...
+# downsample.0/1), so once the prefix is gone only their classifier ("fc.") needs a new name.
+_PREFIXES = ("module.", "model.", "net.", "network.", "backbone.")
+_HEAD_NAMES = {"fc.weight": "head.weight", "fc.bias": "head.bias"}
+
+
+def source_state_dict(raw: Any) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors under our names (torchvision/timm/MONAI/ours), prefixes removed."""
+    out: dict[str, torch.Tensor] = {}
+    for key, tensor in _extract_state_dict(raw).items():
+        name, changed = key, True
+        while changed:
+            changed = False
+            for prefix in _PREFIXES:
+                if name.startswith(prefix):
+                    name, changed = name.removeprefix(prefix), True
+        if name.startswith(("head.", "norm.")):
+            out[name] = tensor  # a Radloop checkpoint: head and input statistics keep their names
+        else:
+            out[_HEAD_NAMES.get(name, f"backbone.{name}")] = tensor
+    return out
+
+
 def load_pretrained(model: Classifier, path: str | Path) -> TransferReport:
     """Copy matching weights from a local checkpoint into `model`, checking every shape.
 
-    Accepts a bare state dict, one under "state_dict"/"model", or a Radloop checkpoint. Names may
-    carry a "module." (DataParallel) prefix and may or may not include our "backbone." prefix.
+    Accepts a bare state dict, one under "state_dict"/"model", or a Radloop checkpoint; names in
+    torchvision/timm, MONAI or our own style (`source_state_dict`).
     Tensors whose shapes differ are skipped (typically the head, when the class count differs),
     except a 3-channel first convolution on a 1-channel model, which is summed over its input
     channels. Raises ValueError when nothing matches, so a wrong file can't pass silently.
     """
     raw = torch.load(Path(path), map_location="cpu", weights_only=True)
-    source = {k.removeprefix("module."): v for k, v in _extract_state_dict(raw).items()}
+    source = source_state_dict(raw)
     report = TransferReport()
     target = model.state_dict()
     updates: dict[str, torch.Tensor] = {}
@@ -201,8 +254,6 @@ def load_pretrained(model: Classifier, path: str | Path) -> TransferReport:
         if name.startswith("norm."):
             continue  # input statistics belong to this project's data, not the source's
         candidate = source.get(name)
-        if candidate is None and name.startswith("backbone."):
-            candidate = source.get(name.removeprefix("backbone."))
         if candidate is None:
             report.missing.append(name)
             continue
@@ -222,5 +273,13 @@ def load_pretrained(model: Classifier, path: str | Path) -> TransferReport:
             report.skipped_shape.append(name)
     if not updates:
         raise ValueError(f"no parameter of {path} matches this {model.spec.architecture} model")
+    for name in list(report.missing):
+        # torchvision's shortcut convolutions have no bias, MONAI's do: a bias the source's
+        # convolution lacked is zero, so the network computes what the source computed.
+        weight = name.removesuffix(".bias") + ".weight"
+        if name.endswith(".bias") and weight in updates and target[weight].ndim == 4:
+            updates[name] = torch.zeros_like(target[name])
+            report.missing.remove(name)
+            report.loaded.append(name)
     model.load_state_dict(updates, strict=False)
     return report

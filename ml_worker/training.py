@@ -23,6 +23,7 @@ from torch import nn
 from ml_worker.augment import AugmentConfig, augment_batch
 from ml_worker.ema import WeightAverage
 from ml_worker.evaluation import roc_auc
+from ml_worker.models import freeze_backbone
 from ml_worker.multilabel import bce_loss, positive_weights, validation_scores
 
 
@@ -49,8 +50,16 @@ class TrainConfig:
     # Share of max_epochs during which no epoch is kept as "best" and no early stop happens: the
     # learning rate is still high and a small set's validation loss swings (decision 0330).
     early_stop_from: float = 0.5
+    # Before each validation, batch-norm statistics are recomputed on up to this many training
+    # images (un-augmented), so the evaluated weights meet their own statistics (decision 0382);
+    # 0 keeps the running averages.
+    precise_bn_samples: int = 1024
     ema_decay: float = 0.99  # > 0: validate and keep an exponential moving average of the weights
     class_weighted: bool = True
+    # Transfer learning (decision 0381): "none", "backbone_epochs" (the backbone frozen for the
+    # first `freeze_epochs` epochs, the head learning alone) or "all_but_head" (frozen throughout).
+    freeze: str = "none"
+    freeze_epochs: int = 0
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     seed: int = 0
     device: str | None = None  # None: "cuda" when available, else "cpu"
@@ -65,6 +74,10 @@ class TrainConfig:
             raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be in [0, 1) (0 switches the weight average off)")
+        if self.freeze not in ("none", "backbone_epochs", "all_but_head"):
+            raise ValueError("freeze must be 'none', 'backbone_epochs' or 'all_but_head'")
+        if self.precise_bn_samples < 0:
+            raise ValueError("precise_bn_samples must be >= 0")
         if self.min_steps < 0 or self.min_samples_per_epoch < 0:
             raise ValueError("min_steps and min_samples_per_epoch must be >= 0")
 
@@ -231,6 +244,9 @@ def train_classifier(
     for epoch in range(1, cfg.max_epochs + 1):
         epoch_start = time.monotonic()
         model.train()
+        frozen = _frozen_names(model, cfg, epoch)
+        if hasattr(model, "backbone"):
+            freeze_backbone(model, bool(frozen))  # type: ignore[arg-type]
         # Whole passes over the data (shuffled), topped up with a random remainder for tiny sets.
         order = torch.cat(
             [torch.randperm(len(x_train), generator=gen) for _ in range(samples // len(x_train))]
@@ -253,7 +269,7 @@ def train_classifier(
             scaler.update()
             scheduler.step()
             if average is not None:
-                average.update(model)
+                average.update(model, frozen)
             total_loss += float(loss.detach()) * len(index)
             seen += len(index)
             batch_counter += 1
@@ -263,6 +279,10 @@ def train_classifier(
                 and should_stop()
             ):
                 raise TrainingCancelled(epoch)
+        if cfg.precise_bn_samples > 0 and (has_val or epoch == cfg.max_epochs):
+            recompute_batchnorm(
+                evaluated, x_train, device, cfg.batch_size, cfg.precise_bn_samples, gen, frozen
+            )
         val_loss = val_auc = val_acc = None
         if has_val:
             assert x_val is not None and y_val is not None
@@ -310,6 +330,66 @@ def train_classifier(
         seconds=time.monotonic() - started,
         stopped_early=stopped_early,
     )
+
+
+@torch.no_grad()
+def recompute_batchnorm(
+    model: nn.Module,
+    images: torch.Tensor,
+    device: torch.device,
+    batch_size: int,
+    max_samples: int,
+    gen: torch.Generator,
+    frozen: frozenset[str] = frozenset(),
+) -> None:
+    """Replace every batch-norm layer's running statistics by the exact average over (up to
+    `max_samples` of) `images`, as the current weights see them ("precise BN", Wu & Johnson 2021).
+
+    The running averages (momentum 0.1) trail weights that move fast: a small set trains a few
+    steps an epoch at a high learning rate, and the weight average lags further, so mid-run an
+    evaluated model met statistics of older weights and its validation loss climbed (0.7 -> 4.0
+    in the demo) with no real change in what it had learnt. A frozen backbone's layers (`frozen`
+    names) keep the source's statistics.
+    """
+    layers = [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, nn.modules.batchnorm._BatchNorm)
+        and module.track_running_stats
+        and f"{name}.running_mean" not in frozen
+    ]
+    if not layers or len(images) < 2:
+        return
+    if len(images) > max_samples:
+        images = images[torch.randperm(len(images), generator=gen)[:max_samples]]
+    saved = [(module, module.momentum, module.training) for _, module in layers]
+    was_training = model.training
+    model.eval()
+    for _, module in layers:
+        module.reset_running_stats()
+        module.momentum = None  # cumulative average over the batches below
+        module.train()
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            if len(batch) > 1:  # one image has no batch statistics (and a 1x1 map fails)
+                model(batch.to(device))
+    finally:
+        for module, momentum, training in saved:
+            module.momentum = momentum
+            module.train(training)
+        model.train(was_training)
+
+
+def _frozen_names(model: nn.Module, cfg: TrainConfig, epoch: int) -> frozenset[str]:
+    """The state-dict names held fixed during `epoch` (the backbone's, when frozen)."""
+    frozen = cfg.freeze == "all_but_head" or (
+        cfg.freeze == "backbone_epochs" and epoch <= cfg.freeze_epochs
+    )
+    backbone = getattr(model, "backbone", None)
+    if not frozen or backbone is None:
+        return frozenset()
+    return frozenset(f"backbone.{name}" for name in backbone.state_dict())
 
 
 def _monitored(report: EpochReport, monitor: str) -> float:

@@ -62,8 +62,12 @@ def train_shadow_baseline(
     config: TrainConfig,
     spec: ModelSpec,
     should_stop: Any,
+    start_from: Any = None,
 ) -> ModelVersion:
-    """Train, calibrate, evaluate and register the shadow version; ShadowSkipped if it can't."""
+    """Train, calibrate, evaluate and register the shadow version; ShadowSkipped if it can't.
+
+    `start_from(model)`, when given, loads the same uploaded weights the main model started from:
+    the baseline differs from it only by how its labels were chosen."""
     mask = random_pick_mask(data.item_ids[TRAIN])
     images, labels = train.images[mask], train.labels[mask]
     if len(labels) < MIN_RANDOM_TRAIN_LABELS or len(np.unique(labels)) < 2:
@@ -72,6 +76,8 @@ def train_shadow_baseline(
             f"of {len(np.unique(labels))} class(es); it needs {MIN_RANDOM_TRAIN_LABELS} of two"
         )
     model = build_model(spec)
+    if start_from is not None:
+        start_from(model)
     result = train_classifier(
         model,
         images,

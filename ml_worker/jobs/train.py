@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,12 @@ import numpy as np
 from django.conf import settings
 
 from annotations.models import Project
+from learning.model_settings import augmentation_kwargs
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
+from learning.services.project_model import model_settings_of
 from learning.splits import TEST, TRAIN, VAL
+from learning.training_config import validated_run_config
 from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model, scaled_augmentation
@@ -39,6 +42,7 @@ from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
 
 logger = logging.getLogger(__name__)
 
+# The keys a segmentation run takes from a run's config (ml_worker.jobs.seg_train).
 TRAIN_CONFIG_KEYS = (
     "max_epochs",
     "batch_size",
@@ -48,25 +52,39 @@ TRAIN_CONFIG_KEYS = (
     "min_samples_per_epoch",
     "seed",
 )
+# A run's keys that are the promotion rule's, not TrainConfig's (promotion_rule_for reads them).
+PROMOTION_KEYS = ("promotion_metric", "promotion_tolerance")
 
 
 def train_config_for(run: TrainingRun) -> TrainConfig:
-    """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the run's overrides."""
-    merged: dict[str, Any] = {"seed": run.pk, **settings.LEARNING_TRAIN_DEFAULTS}
+    """Defaults (seeded by the run id), then LEARNING_TRAIN_DEFAULTS, then the project's model
+    settings (augmentation, freezing), then the run's overrides.
+
+    The settings' defaults pass the same check as a run's overrides: an unknown key or a value out
+    of range fails the run with its reason instead of being dropped (decision 0380). A search's
+    settings ("search") are the search's own (ml_worker.jobs.hparam_search).
+    """
+    defaults = validated_run_config(dict(settings.LEARNING_TRAIN_DEFAULTS))
+    merged: dict[str, Any] = {"seed": run.pk, **defaults}
     merged.update(
-        {
-            k: v
-            for k, v in run.config.items()
-            if k in TRAIN_CONFIG_KEYS or k in ("augment", "augment_strength")
-        }
+        {k: v for k, v in run.config.items() if k not in PROMOTION_KEYS and k != "search"}
     )
-    augment = merged.pop("augment", True)
-    # A multiple of the default ranges (a hyperparameter search samples it); 0 = no augmentation.
+    project_settings = model_settings_of(run.project)
+    augment_kwargs = augmentation_kwargs(project_settings["augmentation"])
+    augment = merged.pop("augment", augment_kwargs is not None)
+    # A multiple of the project's ranges (a hyperparameter search samples it); 0 = no augmentation.
     strength = float(merged.pop("augment_strength", 1.0))
-    config = TrainConfig(**{k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
+    freeze = project_settings["freeze"]
+    config = TrainConfig(
+        **merged,
+        freeze=freeze["mode"],
+        freeze_epochs=int(freeze["epochs"]) if freeze["mode"] == "backbone_epochs" else 0,
+    )
     if not augment or strength <= 0:
         return replace(config, augment=None)
-    return replace(config, augment=scaled_augmentation(AugmentConfig(), strength))
+    return replace(
+        config, augment=scaled_augmentation(AugmentConfig(**(augment_kwargs or {})), strength)
+    )
 
 
 def promotion_rule_for(run: TrainingRun, default_metric: str | None = None) -> PromotionRule:
@@ -223,6 +241,7 @@ def new_classifier(
     spec = ModelSpec(
         architecture=project.architecture,
         num_classes=len(data.class_names),
+        in_channels=int(model_settings_of(project)["in_channels"]),
         input_size=project.input_size,
         input_mean=float(train.images.mean()),
         input_std=float(train.images.std()) or 1.0,
@@ -240,6 +259,10 @@ def train_classifier_and_register(
     train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
     config = train_config_for(run)
     model, spec, transfer = new_classifier(project, data, train)
+    if transfer is None and config.freeze != "none":
+        # Freezing a randomly initialised backbone would train a head on noise features.
+        reporter.notes.append("no uploaded weights: the backbone was trained, not frozen")
+        config = replace(config, freeze="none", freeze_epochs=0)
     reporter.phase("training", epochs=config.max_epochs)
     result = train_classifier(
         model,
@@ -282,7 +305,10 @@ def train_classifier_and_register(
         config={
             "model": spec.to_dict(),
             "pretrained": transfer,
-            "training": {**config.to_dict(), "augment": config.augment is not None},
+            "training": {
+                **config.to_dict(),
+                "augment": None if config.augment is None else asdict(config.augment),
+            },
             "calibration": calibration.describe(),
             "multi_label": data.multi_label,
             "preprocess": {
@@ -322,7 +348,10 @@ def train_classifier_and_register(
         reporter.notes.append("shadow random baseline: not trained for multi-label projects yet")
     elif project.random_share > 0:
         reporter.phase("shadow baseline", epochs=config.max_epochs)
-        _shadow_stage(run, project, data, (train, val, test), config, spec, reporter, should_stop)
+        start_from = None if transfer is None else (lambda m: _load_pretrained(project.pk, m))
+        _shadow_stage(
+            run, project, data, (train, val, test), config, spec, reporter, should_stop, start_from
+        )
     return version
 
 
@@ -335,6 +364,7 @@ def _shadow_stage(
     spec: ModelSpec,
     reporter: ProgressReporter,
     should_stop: Any,
+    start_from: Any = None,
 ) -> None:
     """The shadow random baseline; the main version is already registered (and maybe serving),
     so nothing here may fail the run: a skip, a cancel or an error becomes a note in its log."""
@@ -350,6 +380,7 @@ def _shadow_stage(
             config=config,
             spec=spec,
             should_stop=should_stop,
+            start_from=start_from,
         )
     except ShadowSkipped as exc:
         reporter.notes.append(str(exc))

@@ -42,4 +42,10 @@ urlpatterns = [
         views.ProjectPretrainedWeights.as_view(),
         name="project-pretrained-weights",
     ),
+    path(
+        "projects/<id:project_id>/model-settings",
+        views.ProjectModelSettings.as_view(),
+        name="project-model-settings",
+    ),
+    path("model-architectures/", views.ModelArchitectures.as_view(), name="model-architectures"),
 ]

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from learning.model_settings import ARCHITECTURES, FREEZE_MODES
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.services.scoring_requests import RESCORE_OUTCOMES
 from learning.training_config import RunConfigSerializer
@@ -120,4 +121,49 @@ class RescoreResultSerializer(serializers.Serializer[Any]):
 
 
 class PretrainedUploadSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField(help_text="the checkpoint (a PyTorch state dict)")
+    file = serializers.FileField(
+        required=False, help_text="the checkpoint (a PyTorch state dict, torchvision/timm/MONAI)"
+    )
+    model_version = serializers.IntegerField(
+        required=False, help_text="instead of a file: a model version to start from"
+    )
+
+
+class AugmentationSettingsSerializer(serializers.Serializer[Any]):
+    """For the schema; learning.model_settings checks the ranges (and refuses unknown keys)."""
+
+    enabled = serializers.BooleanField(required=False)
+    rotation_deg = serializers.FloatField(required=False)
+    flip_horizontal = serializers.BooleanField(required=False)
+    flip_vertical = serializers.BooleanField(required=False)
+    scale_min = serializers.FloatField(required=False)
+    scale_max = serializers.FloatField(required=False)
+    crop_shift = serializers.FloatField(required=False)
+    gamma_min = serializers.FloatField(required=False)
+    gamma_max = serializers.FloatField(required=False)
+    contrast_min = serializers.FloatField(required=False)
+    contrast_max = serializers.FloatField(required=False)
+
+
+class FreezeSettingsSerializer(serializers.Serializer[Any]):
+    mode = serializers.ChoiceField(choices=list(FREEZE_MODES), required=False)
+    epochs = serializers.IntegerField(required=False)
+
+
+class ModelSettingsSerializer(serializers.Serializer[Any]):
+    architecture = serializers.ChoiceField(choices=list(ARCHITECTURES), required=False)
+    input_size = serializers.IntegerField(required=False)
+    in_channels = serializers.IntegerField(required=False)
+    window_center = serializers.FloatField(required=False, allow_null=True)
+    window_width = serializers.FloatField(required=False, allow_null=True)
+    augmentation = AugmentationSettingsSerializer(required=False)
+    freeze = FreezeSettingsSerializer(required=False)
+
+
+class ModelRegistrySerializer(serializers.Serializer[Any]):
+    architectures = serializers.ListField(child=serializers.DictField())
+    max_input_size = serializers.IntegerField()
+    channels = serializers.ListField(child=serializers.IntegerField())
+    freeze_modes = serializers.ListField(child=serializers.CharField())
+    augmentation = serializers.DictField()
+    freeze = serializers.DictField()

@@ -12,8 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.access import is_project_admin, project_for_member
+from learning.model_settings import registry_description
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.serializers import (
+    ModelRegistrySerializer,
+    ModelSettingsSerializer,
     ModelVersionSerializer,
     ModelVersionSummarySerializer,
     PretrainedUploadSerializer,
@@ -23,7 +26,7 @@ from learning.serializers import (
     RetrainRequestSerializer,
     TrainingRunSerializer,
 )
-from learning.services import pretrained, registry, runs, scoring_requests
+from learning.services import pretrained, project_model, registry, runs, scoring_requests
 from learning.services.registry import RegistryError
 from learning.services.runs import RunError
 from learning.training_config import SearchRequestSerializer, validated_run_config, validated_search
@@ -132,7 +135,8 @@ def _version_for(request: Request, version_id: int) -> ModelVersion:
 
 
 class ProjectPretrainedWeights(APIView):
-    """GET: the uploaded checkpoints (newest is used); POST (admins): upload one as `file`."""
+    """GET: the uploaded checkpoints (newest is used); POST (admins): upload one as `file`, or
+    name `model_version`: a version of a project the admin belongs to, copied as the start."""
 
     @extend_schema(responses=PretrainedWeightsSerializer(many=True))
     def get(self, request: Request, project_id: int) -> Response:
@@ -141,7 +145,10 @@ class ProjectPretrainedWeights(APIView):
         return Response(PretrainedWeightsSerializer(rows, many=True).data)
 
     @extend_schema(
-        request={"multipart/form-data": PretrainedUploadSerializer},
+        request={
+            "multipart/form-data": PretrainedUploadSerializer,
+            "application/json": PretrainedUploadSerializer,
+        },
         responses={201: PretrainedWeightsSerializer},
     )
     def post(self, request: Request, project_id: int) -> Response:
@@ -149,12 +156,22 @@ class ProjectPretrainedWeights(APIView):
         if not is_project_admin(request.user, project):
             return Response({"detail": "only project admins upload weights"}, status=403)
         upload = request.FILES.get("file")
-        if upload is None:
-            return Response({"file": "attach the checkpoint as the `file` field"}, status=400)
-        try:
-            row = pretrained.do_store_pretrained(
-                project, upload, upload.name or "", request.user.pk
+        source_id = request.data.get("model_version") if upload is None else None
+        if upload is None and source_id in (None, ""):
+            return Response(
+                {"file": "attach the checkpoint as the `file` field, or name a `model_version`"},
+                status=400,
             )
+        try:
+            if upload is not None:
+                row = pretrained.do_store_pretrained(
+                    project, upload, upload.name or "", request.user.pk
+                )
+            else:
+                version = _source_version(request, source_id)
+                if version is None:
+                    return Response({"model_version": "no such model version"}, status=400)
+                row = pretrained.do_store_version_weights(project, version, request.user.pk)
         except pretrained.PretrainedError as exc:
             return Response({"file": str(exc)}, status=400)
         return Response(PretrainedWeightsSerializer(row).data, status=status.HTTP_201_CREATED)
@@ -187,3 +204,41 @@ class ProjectHparamSearches(APIView):
         )
         body = TrainingRunSerializer(run).data | {"coalesced": not created}
         return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+def _source_version(request: Request, source_id: object) -> ModelVersion | None:
+    """A classification version the user may see (an outsider's version reads as unknown)."""
+    try:
+        pk = int(str(source_id))
+    except ValueError:
+        return None
+    qs = ModelVersion.objects.for_member(request.user).select_related("project")
+    return qs.filter(pk=pk, project__task_type="classification").first()
+
+
+class ModelArchitectures(APIView):
+    """The registry of architectures and the ranges of every model setting (no torch here)."""
+
+    @extend_schema(responses=ModelRegistrySerializer)
+    def get(self, request: Request) -> Response:
+        return Response(registry_description())
+
+
+class ProjectModelSettings(APIView):
+    """GET (members): the project's model settings. PATCH (admins): change some of them; any
+    unknown key or value out of range is a 400 naming the field and why, and nothing changes."""
+
+    @extend_schema(responses=ModelSettingsSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        return Response(project_model.model_settings_of(project))
+
+    @extend_schema(request=ModelSettingsSerializer, responses=ModelSettingsSerializer)
+    def patch(self, request: Request, project_id: int) -> Response:
+        project = project_for_member(request.user, project_id)
+        if not is_project_admin(request.user, project):
+            return Response({"detail": "only project admins change model settings"}, status=403)
+        try:
+            return Response(project_model.do_update_model_settings(project, request.data))
+        except project_model.ModelSettingsError as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)

@@ -29,4 +29,5 @@ urlpatterns = [
         views.StudyReportPdf.as_view(),
         name="study-report-pdf",
     ),
+    path("studies/<str:study_uid>/reports", views.StudyReportLinks.as_view(), name="study-reports"),
 ]

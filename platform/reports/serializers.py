@@ -235,3 +235,15 @@ HeatmapPending = _shape(
         "detail": S.CharField(required=False),
     },
 )
+
+
+class ReportPreparing(serializers.Serializer[Any]):
+    status = serializers.CharField()
+    pending_heatmaps = serializers.IntegerField()
+
+
+class ReportLink(serializers.Serializer[Any]):
+    project = serializers.IntegerField()
+    project_name = serializers.CharField()
+    url = serializers.CharField()
+    pdf_url = serializers.CharField()

@@ -12,12 +12,12 @@ from rest_framework.views import APIView
 
 from annotations import access
 from reports.models import HeatMap, HeatMapStatus
-from reports.serializers import Dashboard, HeatmapPending, Workers
+from reports.serializers import Dashboard, HeatmapPending, ReportLink, ReportPreparing, Workers
 from reports.services import dashboard, workers
 from reports.services.heatmap_dicom import heatmap_dicom
 from reports.services.heatmaps import check_can_see_heatmap, do_request_heatmap
 from reports.services.report_pdf import render_pdf
-from reports.services.study_report import build_report, check_can_see_report
+from reports.services.study_report import build_report, check_can_see_report, report_links
 
 
 def _heatmap_responses(media_type: str) -> dict[object, object]:
@@ -78,23 +78,54 @@ class ProjectWorkers(APIView):
 
 
 class StudyReportPage(APIView):
-    @extend_schema(responses={(200, "text/html"): OpenApiTypes.STR})
+    @extend_schema(
+        responses={
+            (200, "text/html"): OpenApiTypes.STR,
+            (202, "text/html"): OpenApiTypes.STR,
+        }
+    )
     def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse:
         user = access.signed_in(request)
         project, study = check_can_see_report(user, project_id, study_uid)
         report = build_report(project, study, user)
         pdf_url = f"/api/v1/projects/{project.pk}/studies/{study.study_instance_uid}/report.pdf"
         context = {"report": report, "pdf_url": pdf_url}
+        if report.pending:
+            # 202 and a page that reloads itself until every heat map is computed.
+            page = render(request._request, "reports/study_report_pending.html", context)
+            page.status_code = 202
+            page["Retry-After"] = "2"
+            return page
         return render(request._request, "reports/study_report.html", context)
 
 
 class StudyReportPdf(APIView):
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse:
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            202: OpenApiResponse(
+                ReportPreparing, description="heat maps still being computed: poll again"
+            ),
+        }
+    )
+    def get(self, request: Request, project_id: int, study_uid: str) -> HttpResponse | Response:
         user = access.signed_in(request)
         project, study = check_can_see_report(user, project_id, study_uid)
-        response = HttpResponse(
-            render_pdf(build_report(project, study, user)), content_type="application/pdf"
-        )
+        report = build_report(project, study, user)
+        if report.pending:
+            return Response(
+                {"status": "preparing", "pending_heatmaps": report.pending},
+                status=202,
+                headers={"Retry-After": "2"},
+            )
+        response = HttpResponse(render_pdf(report), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="ai-report-{study.pk}.pdf"'
         return response
+
+
+class StudyReportLinks(APIView):
+    """The AI reports of a study the caller may read, one per project holding it."""
+
+    @extend_schema(responses=ReportLink(many=True))
+    def get(self, request: Request, study_uid: str) -> Response:
+        return Response(report_links(access.signed_in(request), study_uid))

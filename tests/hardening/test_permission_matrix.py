@@ -101,6 +101,8 @@ RULES: dict[str, Rule] = {
     "api/v1/model-versions/<id:version_id>/activate": api(POST=ADMIN),
     "api/v1/projects/<id:project_id>/rescore": api(POST=ADMIN),
     "api/v1/projects/<id:project_id>/pretrained-weights/": api(GET=MEMBER, POST=ADMIN),
+    "api/v1/projects/<id:project_id>/model-settings": api(GET=MEMBER, PATCH=ADMIN),
+    "api/v1/model-architectures/": api(GET=SIGNED_IN),
     # Exports.
     "api/v1/projects/<id:project_id>/snapshots/": api(GET=ADMIN, POST=ADMIN),
     "api/v1/snapshots/<id:snapshot_id>/": api(GET=ADMIN),
@@ -116,6 +118,8 @@ RULES: dict[str, Rule] = {
     # Annotators only where suggestions show before an answer (not this world's project).
     "api/v1/projects/<id:project_id>/studies/<str:study_uid>/report": api(GET=REVIEWER),
     "api/v1/projects/<id:project_id>/studies/<str:study_uid>/report.pdf": api(GET=REVIEWER),
+    # The reports of a study the caller may read (an empty list for everyone else).
+    "api/v1/studies/<str:study_uid>/reports": api(GET=SIGNED_IN),
     # WADO-URI.
     "wado": api(GET=MEMBER),
 }

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from ml_worker.inference import predict
 from ml_worker.models import ModelSpec, build_model
@@ -15,6 +16,8 @@ from ml_worker.training import (
     TrainConfig,
     TrainingCancelled,
     class_weights,
+    recompute_batchnorm,
+    select_device,
     train_classifier,
 )
 
@@ -33,7 +36,8 @@ def test_training_on_a_tiny_synthetic_set_learns(squares) -> None:  # type: igno
     assert [r.epoch for r in reports] == list(range(1, len(reports) + 1))
     assert reports[-1].epochs == 4 and reports[-1].val_auc is not None
     assert reports[0].eta_s >= reports[-1].eta_s == 0 or result.stopped_early
-    assert result.device == "cpu"
+    # Whatever device the trainer picks by itself (CUDA where present): the same code path.
+    assert result.device == str(select_device())
 
 
 def test_same_seed_gives_the_same_model(squares) -> None:  # type: ignore[no-untyped-def]
@@ -125,3 +129,59 @@ def test_bad_schedule_options_are_rejected(squares) -> None:  # type: ignore[no-
                 train_y,
                 config=TrainConfig(**bad),  # type: ignore[arg-type]
             )
+
+
+def test_early_stopping_by_patience_restores_the_best_weights() -> None:
+    """Noise images with random labels: the network can only memorise them, so the validation
+    loss (other noise, other random labels) rises once it does. The run must stop `patience`
+    epochs after the best one and hand back that epoch's weights, not the last."""
+    rng = np.random.default_rng(0)
+    train_x = rng.uniform(0, 1, (64, 1, 16, 16)).astype(np.float32)
+    train_y = rng.integers(0, 2, 64)
+    val_x = rng.uniform(0, 1, (64, 1, 16, 16)).astype(np.float32)
+    val_y = rng.integers(0, 2, 64)
+    config = TrainConfig(
+        max_epochs=40,
+        batch_size=16,
+        min_samples_per_epoch=64,
+        learning_rate=1e-2,
+        patience=3,
+        early_stop_from=0.0,
+        ema_decay=0.0,
+        augment=None,
+        seed=0,
+    )
+    reports: list[EpochReport] = []
+    result = train_classifier(
+        build_model(TINY, seed=0), train_x, train_y, val_x, val_y, config, on_epoch=reports.append
+    )
+    losses = [r.val_loss for r in reports]
+    assert result.stopped_early and len(reports) < 40
+    assert len(reports) == result.best_epoch + config.patience
+    best = losses[result.best_epoch - 1]
+    assert best == min(losses) and losses[-1] > best  # it rose, and the best was kept
+    logits = predict(result.model, val_x, with_embeddings=False).logits
+    restored = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(val_y)))
+    assert restored == pytest.approx(best, abs=1e-4)
+
+
+def test_precise_batchnorm_gives_the_statistics_the_current_weights_produce(squares) -> None:  # type: ignore[no-untyped-def]
+    """Stale running statistics (what a fast-moving small-set run leaves) are replaced by the
+    exact mean and variance of each batch-norm layer's input over the training images; a frozen
+    layer keeps its own."""
+    train_x, _, _, _ = squares
+    model = build_model(TINY, seed=0).eval()
+    first_conv, first_bn = model.backbone[0][0], model.backbone[0][1]
+    second_bn = model.backbone[1][1]
+    for bn in (first_bn, second_bn):
+        bn.running_mean.fill_(5.0)
+        bn.running_var.fill_(9.0)
+    images = torch.from_numpy(train_x)
+    frozen = frozenset({"backbone.1.1.running_mean"})  # the second block's BN, as if frozen
+    recompute_batchnorm(model, images, torch.device("cpu"), 96, 1024, torch.Generator(), frozen)
+    with torch.no_grad():
+        activations = first_conv(model.norm(images))
+    expected = activations.mean(dim=(0, 2, 3))
+    torch.testing.assert_close(first_bn.running_mean, expected, rtol=1e-4, atol=1e-5)
+    assert torch.all(second_bn.running_mean == 5.0)  # frozen: untouched
+    assert not model.training  # the model is handed back in the mode it came in

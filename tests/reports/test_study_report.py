@@ -116,7 +116,7 @@ def test_who_may_read_a_report(cast) -> None:  # type: ignore[no-untyped-def]
     assert cast.client("alice").get(other).status_code == 404
 
 
-def test_an_annotator_sees_only_their_own_labels_in_the_report(cast) -> None:  # type: ignore[no-untyped-def]
+def test_an_annotator_sees_only_their_own_labels_in_the_report(cast, version) -> None:  # type: ignore[no-untyped-def]
     """Blinding (docs/workflow.md): an annotator allowed to read the report (suggestions
     "before") sees their own label, never another reader's, submitted or not; reviewers see
     every reader's."""
@@ -128,6 +128,7 @@ def test_an_annotator_sees_only_their_own_labels_in_the_report(cast) -> None:  #
         item=item, author=cast.ben, kind="class", source="human", payload={"labels": ["normal"]}
     )
     url = f"/api/v1/projects/{cast.project.pk}/studies/{study.study_instance_uid}/report"
+    _computed_heatmaps(cast, version, url)
 
     own = cast.client("anna").get(url).content.decode()
     assert "anna: pneumonia" in own

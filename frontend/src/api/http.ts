@@ -115,6 +115,39 @@ export class Http {
   async post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
     return (await this.request<T>(path, { method: "POST", body: body ?? {}, headers })).data;
   }
+
+  async patch<T>(path: string, body: unknown): Promise<T> {
+    return (await this.request<T>(path, { method: "PATCH", body })).data;
+  }
+
+  /** A multipart upload (a file field): the browser sets the boundary, so no Content-Type. */
+  async postForm<T>(path: string, form: FormData): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.options.csrfToken) headers["X-CSRFToken"] = this.options.csrfToken;
+    if (this.options.token) headers.Authorization = `Token ${this.options.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(this.url(path), {
+        method: "POST",
+        headers,
+        body: form,
+        credentials: "same-origin",
+      });
+    } catch (err) {
+      throw new NetworkError(`POST ${path}: ${(err as Error).message}`);
+    }
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = text;
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, data, describe("POST", path, response.status, data));
+    }
+    return data as T;
+  }
 }
 
 function describe(method: string, path: string, status: number, data: unknown): string {

@@ -8,6 +8,7 @@
 import { useEffect, useRef, useState } from "react";
 
 import { useSession } from "../ui/context";
+import { ModelSettings } from "../ui/project/ModelSettings";
 import { ProjectAdminNav } from "../ui/project/ProjectAdminNav";
 import { useAsync } from "../ui/useAsync";
 import * as api from "./api";
@@ -161,6 +162,11 @@ export function Dashboard({ projectId }: { projectId: number }) {
             />
             <Workers data={workers.data} error={workers.error} />
           </div>
+          {canAct && (
+            <div className="dash-grid">
+              <ModelSettings projectId={projectId} canEdit={canAct} />
+            </div>
+          )}
           <h2 className="section">Doctors' work</h2>
           <div className="dash-grid">
             <WorkCharts data={data} />

@@ -6,6 +6,7 @@ import type { ViewState } from "../viewer/stackViewer";
 import { installTestHook } from "../viewer/testHook";
 import { useNavigationKeys } from "./navigationKeys";
 import { Overlay } from "./Overlay";
+import { ReportLinks } from "./project/ReportLinks";
 import { SeriesList, type SeriesEntry } from "./SeriesList";
 import { ViewerToolbar } from "./ViewerToolbar";
 import { useStackViewer } from "./useStackViewer";
@@ -54,6 +55,7 @@ export function StudyView({ studyUid }: { studyUid: string }) {
       <aside className="side">
         <h2 className="small-title">Series</h2>
         <SeriesList studyUid={studyUid} activeUid={series} onOpen={(s) => void open(s)} />
+        <ReportLinks studyUid={studyUid} />
       </aside>
       <section className="viewer-column">
         {viewer && <ViewerToolbar viewer={viewer} modality={metaModality(metadata[0])} />}

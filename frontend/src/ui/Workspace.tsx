@@ -8,6 +8,7 @@ import { useCallback, useMemo, useReducer } from "react";
 import type { Project, SkipReason } from "../api/types";
 import { useSession } from "./context";
 import { describe } from "./labellingLoop";
+import { ReportLinks } from "./project/ReportLinks";
 import { SeriesList } from "./SeriesList";
 import { ShortcutHelp } from "./ShortcutHelp";
 import { SkipDialog } from "./SkipDialog";
@@ -122,6 +123,7 @@ export function Workspace({ projectId }: { projectId: number }) {
             onOpen={(s) => void series.openSeries(s.uid)}
           />
         )}
+        {item && <ReportLinks studyUid={item.instance.study_instance_uid} projectId={projectId} />}
       </aside>
       <ViewerArea
         viewportRef={ref}

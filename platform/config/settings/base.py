@@ -260,7 +260,10 @@ LEARNING_PROMOTION_RULE = {
     "tolerance": float(env_str("LEARNING_PROMOTION_TOLERANCE", "0.0")),
 }
 LEARNING_MC_PASSES = env_int("LEARNING_MC_PASSES", 10)  # MC-dropout passes for the "bald" strategy
-LEARNING_TRAIN_DEFAULTS: dict[str, object] = {}  # TrainConfig overrides for every run
+# Overrides for every classification run, as JSON (the keys a run's "retrain now" config takes,
+# checked the same way: an unknown key or a value out of range fails the run with its reason),
+# e.g. '{"max_epochs": 10}'.
+LEARNING_TRAIN_DEFAULTS: dict[str, object] = json.loads(env_str("LEARNING_TRAIN_DEFAULTS", "{}"))
 # Overrides for every segmentation run (SegTrainConfig keys, as a run's config takes them), as
 # JSON, e.g. '{"max_epochs": 10}': a small machine or a test worker trains shorter automatic runs.
 LEARNING_SEG_TRAIN_DEFAULTS: dict[str, object] = json.loads(

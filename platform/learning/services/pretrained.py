@@ -18,7 +18,7 @@ from typing import IO
 from django.conf import settings
 
 from annotations.models import Project
-from learning.models import PretrainedWeights
+from learning.models import ModelVersion, PretrainedWeights
 
 MAX_BYTES = 2 * 1024**3
 
@@ -69,6 +69,20 @@ def do_store_pretrained(
         size_bytes=size,
         uploaded_by_id=user_id,
     )
+
+
+def do_store_version_weights(
+    project: Project, version: ModelVersion, user_id: int | None
+) -> PretrainedWeights:
+    """Start this project from a model version of another (or the same) project: its checkpoint
+    is stored like an upload, content-addressed, so later changes to that version's file (or its
+    deletion) cannot change what this project starts from."""
+    try:
+        with open(version.checkpoint_path, "rb") as source:
+            name = f"{version.project.name} v{version.number}.pt"
+            return do_store_pretrained(project, source, name, user_id)
+    except OSError as exc:
+        raise PretrainedError(f"model v{version.number}'s checkpoint is unreadable: {exc}") from exc
 
 
 def current_pretrained(project_id: int) -> PretrainedWeights | None:

@@ -63,6 +63,49 @@ def _findings(report: StudyReport, image: Any) -> list[str]:
     return [f"Proposed findings: {escape(listed or 'none above the threshold')}"]
 
 
+def calibration_section(report: StudyReport, styles: Any) -> list[Any]:
+    """The model's calibration on the locked test split: temperature, ECE and Brier score before
+    and after it, and the reliability bins (stated confidence against observed accuracy)."""
+    if report.model is None or report.model.get("detection"):
+        return []  # a detector's scores are not class probabilities calibrated by a temperature
+    c = report.model["calibration"]
+    body = styles["BodyText"]
+    rows = [
+        ["Temperature", _fmt(c["temperature"])],
+        ["ECE before / after", f"{_fmt(c['ece_before'])} / {_fmt(c['ece_after'])}"],
+        ["Brier score before / after", f"{_fmt(c['brier_before'])} / {_fmt(c['brier_after'])}"],
+    ]
+    facts = Table(rows, colWidths=[5 * cm, 12.5 * cm])
+    facts.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+    out: list[Any] = [
+        Paragraph("Calibration", styles["Heading2"]),
+        Paragraph(
+            f"On the locked test split (n = {report.model['n_test']}); a temperature fitted on "
+            "the validation split divides the logits.",
+            body,
+        ),
+        facts,
+    ]
+    if c["bins"]:
+        header = ["Stated confidence", "Images", "Mean confidence", "Observed accuracy"]
+        bins = Table(
+            [header]
+            + [
+                [
+                    f"{b['lower']:.2f}-{b['upper']:.2f}",
+                    str(b["count"]),
+                    _fmt(b["confidence"]),
+                    _fmt(b["accuracy"]),
+                ]
+                for b in c["bins"]
+            ],
+            colWidths=[4.4 * cm, 3 * cm, 5 * cm, 5.1 * cm],
+        )
+        bins.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey)]))
+        out += [Spacer(1, 6), bins]
+    return [*out, Spacer(1, 12)]
+
+
 def render_pdf(report: StudyReport) -> bytes:
     out = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -111,6 +154,7 @@ def render_pdf(report: StudyReport) -> bytes:
     story += [table, Spacer(1, 12)]
     if report.model is not None and report.model.get("class_report"):
         story += class_table_flowables(report.model["class_report"], styles)
+    story += calibration_section(report, styles)
     story.append(Paragraph("Images", styles["Heading2"]))
     for index, image in enumerate(report.images, start=1):
         picture = Image(

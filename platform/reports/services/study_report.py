@@ -4,9 +4,12 @@ labels. In a detection project, each image's proposed findings (label and score,
 image; reports.services.report_findings) and the version's FROC and mAP instead. Decision
 support, not a diagnosis: every rendering (HTML, PDF) says so at the top.
 
-Probabilities are the active version's stored Score rows: softmax(logits / T) with the
-temperature fitted on the validation split (ml_worker.calibration), i.e. calibrated. Heat maps
-not computed yet are requested here (the infer queue) and reported as pending.
+Probabilities are calibrated: softmax(logits / T) with the temperature fitted on the validation
+split (ml_worker.calibration), from the active version's Score row (pool items) or, for every image
+labelled or not, from its heat map's computation, which scores the image too. The report is
+complete only once every image's heat map is computed: until then `pending` counts those still
+on the infer queue and the views answer "being prepared" instead of printing "queued"
+(decision 0383).
 """
 
 from __future__ import annotations
@@ -80,8 +83,34 @@ class StudyReport:
     model: dict[str, Any] | None
     images: list[ReportImage]
     generated_at: datetime
+    pending: int = 0  # heat maps still being computed: the report is not ready
     disclaimer: str = DISCLAIMER
     disclaimer_detail: str = DISCLAIMER_DETAIL
+
+
+def may_read_report(user: Any, project: Project) -> bool:
+    role = access.role_of(user, project)
+    return role in access.REVIEW_ROLES or (
+        role == Role.ANNOTATOR and project.suggestions == "before"
+    )
+
+
+def report_links(user: Any, study_uid: str) -> list[dict[str, Any]]:
+    """The projects holding this study whose report `user` may read, with the report's address:
+    what the study view and the workspace link to."""
+    projects = access.member_projects(user).filter(
+        items__instance__series__study__study_instance_uid=study_uid
+    )
+    return [
+        {
+            "project": project.pk,
+            "project_name": project.name,
+            "url": f"/api/v1/projects/{project.pk}/studies/{study_uid}/report",
+            "pdf_url": f"/api/v1/projects/{project.pk}/studies/{study_uid}/report.pdf",
+        }
+        for project in projects.distinct().order_by("pk")
+        if may_read_report(user, project)
+    ]
 
 
 def check_can_see_report(user: Any, project_id: int, study_uid: str) -> tuple[Project, Study]:
@@ -118,6 +147,21 @@ def _model_summary(version: ModelVersion) -> dict[str, Any]:
         "class_names": test.get("class_names") or version.config.get("class_names") or [],
         "detection": detection_summary(version),
         "class_report": _class_table(test),
+        "calibration": calibration_summary(test),
+    }
+
+
+def calibration_summary(test: dict[str, Any]) -> dict[str, Any]:
+    """How far the model's stated confidence can be trusted, on the locked test split: the fitted
+    temperature, ECE and Brier score before and after it, and the reliability bins (after)."""
+    bins = (test.get("reliability") or {}).get("after") or []
+    return {
+        "temperature": test.get("temperature"),
+        "ece_before": test.get("ece_before"),
+        "ece_after": test.get("ece_after"),
+        "brier_before": test.get("brier_before"),
+        "brier_after": test.get("brier_after"),
+        "bins": [b for b in bins if b.get("count")],
     }
 
 
@@ -198,6 +242,18 @@ def build_report(
             # Grad-CAM explains a class; a detector's explanation is its boxes.
             if request_heatmaps and not detection and item.instance_id is not None:
                 heatmaps[item.pk] = do_request_heatmap(item, version).heatmap
+    pending = sum(
+        1 for h in heatmaps.values() if h.status in (HeatMapStatus.QUEUED, HeatMapStatus.RUNNING)
+    )
+    if pending:  # not ready: nothing rendered until every image can show its heat map
+        return StudyReport(
+            project=project,
+            study=study,
+            model=_model_summary(version) if version is not None else None,
+            images=[],
+            generated_at=timezone.now(),
+            pending=pending,
+        )
     doctors = _doctor_labels(items, viewer, access.role_of(viewer, project))
     images = []
     for item in items:
@@ -241,8 +297,11 @@ def build_report(
 
 
 def _heatmap_status(heatmap: HeatMap | None, version: ModelVersion | None, detection: bool) -> str:
-    if heatmap is not None:
-        return heatmap.status
-    if version is not None and detection:
-        return "none for a detector (its proposed boxes are outlined)"
-    return "no model"
+    if heatmap is None:
+        if version is not None and detection:
+            return "none for a detector (its proposed boxes are outlined)"
+        return "no model"
+    if heatmap.status == HeatMapStatus.FAILED:
+        reason = heatmap.error.splitlines()[0][:120] if heatmap.error else "error"
+        return f"could not be computed ({reason})"
+    return str(heatmap.status)

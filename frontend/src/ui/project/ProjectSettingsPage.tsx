@@ -3,13 +3,15 @@
  * admins and superusers; the API refuses anyone else. One form of sections; Enter in any field
  * saves; the server's reason for a refused value shows under that field.
  *
- * Sections are components of their own (./sections): the model settings (architecture, input
- * size, augmentation) join as one more section beside LearningSection.
+ * Sections are components of their own (./sections). The model settings (architecture, input
+ * size, augmentation, transfer learning) are their own form below (ModelSettings, also on the
+ * dashboard): they are saved through their own endpoint, which checks them against the registry.
  */
 import { useEffect, useState, type FormEvent } from "react";
 
 import { useSession } from "../context";
 import { linkHandler, navigate } from "../router";
+import { ModelSettings } from "./ModelSettings";
 import { useAsync } from "../useAsync";
 import {
   draftOf,
@@ -170,6 +172,7 @@ function SettingsForm({
           </p>
         )}
       </form>
+      {project && <ModelSettings projectId={project.id} canEdit />}
     </main>
   );
 }
