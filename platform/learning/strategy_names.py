@@ -86,6 +86,10 @@ STRATEGY_DESCRIPTIONS: dict[str, str] = {
     "diversity": "Uncertain images spread over the feature space, not near-duplicates.",
     "entropy": "Images whose predicted class probabilities are most spread out first.",
     "least_confidence": "Images whose top prediction the model is least sure of first.",
+    "ml_bald": "Multi-label: images whose dropout samples disagree most, label by label (BALD "
+    "averaged over labels).",
+    "ml_entropy": "Multi-label: images whose labels are, on average, least certain (mean binary "
+    "entropy).",
     "margin": "Images with the smallest gap between the two likeliest classes first.",
     "random": "Uniform random order: the baseline every other strategy must beat.",
     "seg_budget_aware": "Random until the model learns, then uncertain and diverse images "

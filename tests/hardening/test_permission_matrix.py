@@ -94,6 +94,7 @@ RULES: dict[str, Rule] = {
     "api/v1/items/<id:item_id>/flag": api(POST=MEMBER),
     # Learning.
     "api/v1/projects/<id:project_id>/training-runs/": api(GET=MEMBER, POST=ADMIN),
+    "api/v1/projects/<id:project_id>/hparam-searches/": api(GET=MEMBER, POST=ADMIN),
     "api/v1/training-runs/<id:run_id>/": api(GET=MEMBER),
     "api/v1/training-runs/<id:run_id>/cancel": api(POST=ADMIN),
     "api/v1/projects/<id:project_id>/model-versions/": api(GET=MEMBER),

@@ -36,6 +36,14 @@ def test_all_strategies_are_registered_by_name() -> None:
         get_strategy("magic")
 
 
+def test_every_registered_strategy_has_a_line_for_the_settings_page() -> None:
+    from learning.strategy_names import STRATEGY_DESCRIPTIONS, STRATEGY_NAMES
+
+    # The settings page lists each with its description; a name without one was a 500 there.
+    assert set(STRATEGY_NAMES) == set(strategy_names())
+    assert sorted(set(STRATEGY_NAMES) - set(STRATEGY_DESCRIPTIONS)) == []
+
+
 def test_random_is_a_seeded_permutation_independent_of_predictions() -> None:
     pool = PoolData(probabilities=np.full((50, 2), 0.5))
     first, again = rank_of("random", pool), rank_of("random", pool)

@@ -14,6 +14,18 @@ from ml_worker.jobs.train import run_training
 from tests.cast import Cast, make_project
 
 
+def computed_heatmaps(cast: Cast, version: ModelVersion, url: str) -> None:
+    """Open a study report once (which requests its heat maps), then compute them in-process: the
+    report answers 202 "preparing" until they are done (decision 0383)."""
+    from reports.models import HeatMap
+
+    from ml_worker.explain_tasks import compute_heatmap
+
+    cast.client("rita").get(url)
+    for heatmap in HeatMap.objects.filter(model_version=version):
+        compute_heatmap(heatmap.pk)
+
+
 def train_active_model(project: Project) -> ModelVersion:
     run = TrainingRun.objects.create(project=project, config={"max_epochs": 4, "seed": 0})
     assert run_training(run.pk, worker="test") == "succeeded", TrainingRun.objects.get(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from annotations.models import Item
+from tests.reports.conftest import computed_heatmaps
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,7 @@ def test_the_study_report_prints_the_per_class_table(cast, version, tmp_path: Pa
     item = Item.objects.filter(project=cast.project).order_by("pk").first()
     study_uid = item.instance.series.study.study_instance_uid
     base = f"/api/v1/projects/{cast.project.pk}/studies/{study_uid}/report"
+    computed_heatmaps(cast, version, base)
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(cast.client("rita").get(f"{base}.pdf").content)
     text = subprocess.run(
