@@ -11,6 +11,11 @@ STRATEGY_NAMES = (
     "bald",
     "budget_aware",
     "cold_start",
+    # Detection (ml_worker.strategies.detection): over the detector's boxes and scores.
+    "det_budget_aware",
+    "det_diversity",
+    "det_flip_disagreement",
+    "det_uncertainty",
     "diversity",
     "entropy",
     "least_confidence",
@@ -45,10 +50,22 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
         "cold_start",
         "seg_budget_aware",
     ),
+    "detection": (
+        "random",
+        "det_uncertainty",
+        "det_flip_disagreement",
+        "det_diversity",
+        "cold_start",
+        "det_budget_aware",
+    ),
 }
 # What a project of that task type scores with when its stored strategy does not apply to it
 # (the model default "budget_aware" on a segmentation project created before this table).
-DEFAULT_STRATEGY_BY_TASK = {"classification": "budget_aware", "segmentation": "seg_budget_aware"}
+DEFAULT_STRATEGY_BY_TASK = {
+    "classification": "budget_aware",
+    "segmentation": "seg_budget_aware",
+    "detection": "det_budget_aware",
+}
 
 
 def strategies_for(task_type: str) -> tuple[str, ...]:
