@@ -17,7 +17,7 @@ from ml_worker.training import select_device
 class Detections:
     boxes: list[BoxTarget]  # per image: (x0, y0, x1, y1) in input pixels and class indices
     scores: list[np.ndarray]  # per image: (M,) sigmoid scores, descending
-    flipped: list[Detections] | None = None  # the same images flipped left-right (un-flipped)
+    flipped: Detections | None = None  # the same images flipped left-right (un-flipped)
     embeddings: np.ndarray | None = None  # (N, D)
 
 

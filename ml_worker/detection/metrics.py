@@ -94,7 +94,9 @@ def coco_map(
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    images, annotations, detections = [], [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    detections: list[dict[str, Any]] = []
     for image_id, (pred, score, truth) in enumerate(zip(predictions, scores, truths, strict=True)):
         images.append({"id": image_id})
         for box, label in zip(truth.boxes, truth.labels, strict=True):

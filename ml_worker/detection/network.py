@@ -12,7 +12,7 @@ Boxes inside the detector are MONAI's 2D "xyxy" along the tensor's spatial axes,
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -158,7 +158,7 @@ class Detector(RetinaNetDetector):
         self,
         anchors: list[torch.Tensor],
         targets: list[dict[str, torch.Tensor]],
-        num_anchor_locs_per_level: list[int],
+        num_anchor_locs_per_level: Sequence[int],
     ) -> list[torch.Tensor]:
         """ATSS matching only. MONAI's version first asks `isinstance(matcher, torchvision's
         Matcher)`, which raises without torchvision even when the ATSS matcher is set."""
@@ -185,7 +185,8 @@ class Detector(RetinaNetDetector):
         return matched
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        extractor: ResNetFPN = self.network.feature_extractor
+        extractor = self.network.feature_extractor
+        assert isinstance(extractor, ResNetFPN)
         return extractor.embed(x)
 
 

@@ -6,8 +6,6 @@ theirs is background for the focal-free sigmoid loss and the hard-negative sampl
 
 from __future__ import annotations
 
-import copy
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,14 +13,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from ml_worker.detection.boxes import BoxTarget, to_monai
 from ml_worker.detection.inference import predict_boxes
 from ml_worker.detection.metrics import froc
 from ml_worker.detection.network import Detector
 from ml_worker.detection.transforms import DetAugmentConfig, augment_sample, build_augment
-from ml_worker.ema import WeightAverage
-from ml_worker.training import TrainingCancelled, seed_everything, select_device
+from ml_worker.epoch_loop import run_epochs
+from ml_worker.training import seed_everything, select_device
 
 
 @dataclass(frozen=True)
@@ -137,105 +136,33 @@ def train_detector(
     x_train = torch.from_numpy(np.ascontiguousarray(train_images, dtype=np.float32))
     has_val = val_images is not None and val_boxes is not None and len(val_images) > 0
 
-    samples = max(len(x_train), cfg.min_samples_per_epoch)
-    steps_per_epoch = max(1, math.ceil(samples / cfg.batch_size))
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=cfg.learning_rate,
-        total_steps=steps_per_epoch * cfg.max_epochs,
-        pct_start=0.15,
-        anneal_strategy="cos",
-    )
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    evaluated: Detector = average.model if average is not None else model  # type: ignore[assignment]
     augment = build_augment(cfg.augment, cfg.seed) if cfg.augment is not None else None
-    first_candidate = math.ceil(cfg.early_stop_from * cfg.max_epochs)
 
-    history: list[DetEpochReport] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    best_value, best_epoch, waited = -math.inf, 0, 0
-    stopped_early = False
-    batch_counter = 0
-    for epoch in range(1, cfg.max_epochs + 1):
-        epoch_start = time.monotonic()
-        model.train()
-        order = torch.cat(
-            [torch.randperm(len(x_train), generator=gen) for _ in range(samples // len(x_train))]
-            + [torch.randperm(len(x_train), generator=gen)[: samples % len(x_train)]]
-        )
-        total_loss, seen = 0.0, 0
-        for step in range(steps_per_epoch):
-            index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            if len(index) == 0:
-                break
-            xb, targets = _batch_targets(
-                x_train[index], [train_boxes[int(i)] for i in index], augment
-            )
-            xb = xb.to(device, non_blocking=True)
-            targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                losses = model(xb, targets)
-            loss = losses["classification"].float() + losses["box_regression"].float()
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            if average is not None:
-                average.update(model)
-            total_loss += float(loss.detach()) * len(index)
-            seen += len(index)
-            batch_counter += 1
-            if (
-                should_stop is not None
-                and batch_counter % cfg.stop_check_every == 0
-                and should_stop()
-            ):
-                raise TrainingCancelled(epoch)
-        val_froc = None
-        if has_val:
-            assert val_images is not None and val_boxes is not None
-            val_froc = validation_froc(evaluated, val_images, val_boxes, str(device))
-        report = DetEpochReport(
-            epoch=epoch,
-            epochs=cfg.max_epochs,
-            train_loss=total_loss / max(seen, 1),
-            val_loss=None,
-            val_froc=val_froc,
-            seconds=time.monotonic() - epoch_start,
-            eta_s=(time.monotonic() - started) / epoch * (cfg.max_epochs - epoch),
-        )
-        history.append(report)
-        if on_epoch is not None:
-            on_epoch(report)
-        if should_stop is not None and should_stop():
-            raise TrainingCancelled(epoch)
-        if val_froc is None or epoch < first_candidate:
-            continue
-        if val_froc > best_value + 1e-4:
-            best_value, best_epoch, waited = val_froc, epoch, 0
-            best_state = copy.deepcopy(evaluated.state_dict())
-        else:
-            waited += 1
-            if waited >= cfg.patience:
-                stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
-        if average is not None:
-            model.load_state_dict(average.model.state_dict())
-    model.eval()
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        xb, targets = _batch_targets(x_train[index], [train_boxes[int(i)] for i in index], augment)
+        xb = xb.to(device, non_blocking=True)
+        targets = [{k: v.to(device) for k, v in t.items()} for t in targets]
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            losses = model(xb, targets)
+        return losses["classification"].float() + losses["box_regression"].float()
+
+    def validate(evaluated: nn.Module) -> tuple[float | None, float | None]:
+        assert val_images is not None and val_boxes is not None
+        return None, validation_froc(evaluated, val_images, val_boxes, str(device))  # type: ignore[arg-type]
+
+    def report(epoch: int, loss: float, _: float | None, froc_: float | None, seconds: float,
+               eta: float) -> DetEpochReport:  # fmt: skip
+        return DetEpochReport(epoch, cfg.max_epochs, loss, None, froc_, seconds, eta)
+
+    outcome = run_epochs(
+        model, cfg, len(x_train), gen, use_amp, batch_loss, validate if has_val else None,
+        report, on_epoch, should_stop,
+    )  # fmt: skip
     return DetTrainResult(
         model=model,
-        history=history,
-        best_epoch=best_epoch,
+        history=outcome.history,
+        best_epoch=outcome.best_epoch,
         device=str(device),
         seconds=time.monotonic() - started,
-        stopped_early=stopped_early,
+        stopped_early=outcome.stopped_early,
     )

@@ -38,12 +38,19 @@ class DetAugmentConfig:
 
 def build_augment(config: DetAugmentConfig, seed: int) -> Compose:
     """A seeded pipeline over {"image": (C, H, W), "boxes": (M, 4) MONAI order, "labels": (M,)}."""
-    box = {"image_keys": "image", "box_keys": "boxes", "box_ref_image_keys": "image"}
     pipeline = Compose(
         [
-            RandFlipBoxd(**box, prob=config.flip_prob, spatial_axis=1),
+            RandFlipBoxd(
+                image_keys="image",
+                box_keys="boxes",
+                box_ref_image_keys="image",
+                prob=config.flip_prob,
+                spatial_axis=1,
+            ),
             RandZoomBoxd(
-                **box,
+                image_keys="image",
+                box_keys="boxes",
+                box_ref_image_keys="image",
                 prob=config.zoom_prob,
                 min_zoom=config.min_zoom,
                 max_zoom=config.max_zoom,

@@ -129,7 +129,7 @@ class DetBudgetAware(SegBudgetAware):
         candidates_factor: int = 4,
     ) -> None:
         super().__init__(min_per_class, early, batch_size, candidates_factor)
-        self.later = DetDiversity(batch_size=batch_size, candidates_factor=candidates_factor)
+        self.later = DetDiversity(batch_size=batch_size, candidates_factor=candidates_factor)  # type: ignore[assignment]
 
     def phase(self, pool: PoolData) -> str:
         if pool.box_scores is None:

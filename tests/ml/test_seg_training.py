@@ -150,7 +150,7 @@ def test_metrics_on_hand_made_masks() -> None:
 
 
 def test_registry_seam_and_pool_scoring() -> None:
-    assert task_names() == ["classification", "segmentation"]
+    assert task_names() == ["classification", "detection", "segmentation"]
     seg = task_type("segmentation")
     assert seg.promotion_metric == "dice" and seg.suggestion_kind == "mask"
     assert task_type("classification").promotion_metric == "auc"
