@@ -161,7 +161,7 @@ def test_registry_seam_and_pool_scoring() -> None:
         == 1
     )
     with pytest.raises(ValueError, match="no learning loop"):
-        task_type("detection")
+        task_type("keypoints")
     train_x, _ = arrays(16, 6)
     model = seg.build_network(spec_for(train_x, 1, **TINY).to_dict(), 0)
     for name in seg.strategies:
