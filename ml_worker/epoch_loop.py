@@ -11,7 +11,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -19,6 +19,36 @@ from torch import nn
 
 from ml_worker.ema import WeightAverage
 from ml_worker.training import TrainingCancelled
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """What the epoch loop reads; each trainer's config extends it (stored with the version)."""
+
+    max_epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 4
+    min_samples_per_epoch: int = 160  # tiny labelled sets are resampled up to this per epoch
+    early_stop_from: float = 0.4  # share of max_epochs before an epoch may be kept as best
+    ema_decay: float = 0.99
+    seed: int = 0
+    device: str | None = None
+    amp: bool = True
+    num_threads: int = 2
+    stop_check_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.max_epochs < 1 or self.batch_size < 1:
+            raise ValueError("max_epochs and batch_size must be >= 1")
+        if not 0.0 <= self.early_stop_from <= 1.0:
+            raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -30,8 +60,7 @@ class LoopOutcome:
 
 def run_epochs(
     model: nn.Module,
-    cfg: Any,  # max_epochs, batch_size, learning_rate, weight_decay, patience,
-    # min_samples_per_epoch, early_stop_from, ema_decay, stop_check_every
+    cfg: LoopConfig,
     n_train: int,
     gen: torch.Generator,
     use_amp: bool,

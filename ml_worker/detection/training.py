@@ -20,39 +20,17 @@ from ml_worker.detection.inference import predict_boxes
 from ml_worker.detection.metrics import froc
 from ml_worker.detection.network import Detector
 from ml_worker.detection.transforms import DetAugmentConfig, augment_sample, build_augment
-from ml_worker.epoch_loop import run_epochs
+from ml_worker.epoch_loop import LoopConfig, run_epochs
 from ml_worker.training import seed_everything, select_device
 
 
 @dataclass(frozen=True)
-class DetTrainConfig:
+class DetTrainConfig(LoopConfig):
     """Hyper-parameters of one detection run (stored with the model version)."""
 
-    max_epochs: int = 30
-    batch_size: int = 16
     learning_rate: float = 2e-3
-    weight_decay: float = 1e-4
     patience: int = 5
-    min_samples_per_epoch: int = 160  # tiny labelled sets are resampled up to this per epoch
-    early_stop_from: float = 0.4  # share of max_epochs before an epoch may be kept as best
-    ema_decay: float = 0.99
     augment: DetAugmentConfig | None = field(default_factory=DetAugmentConfig)
-    seed: int = 0
-    device: str | None = None
-    amp: bool = True
-    num_threads: int = 2
-    stop_check_every: int = 10
-
-    def __post_init__(self) -> None:
-        if self.max_epochs < 1 or self.batch_size < 1:
-            raise ValueError("max_epochs and batch_size must be >= 1")
-        if not 0.0 <= self.early_stop_from <= 1.0:
-            raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError("ema_decay must be in [0, 1)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
