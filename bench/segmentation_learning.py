@@ -7,7 +7,7 @@ U-Net, Dice + cross-entropy, paired augmentation, EMA, early stopping on validat
 `ml_worker.segmentation.pipeline.evaluate_model` (temperature on validation pixels, Dice on test)
 and `score_pool` with the strategies registered in `ml_worker.strategies`.
 
-Protocol (as bench/active_learning.py):
+Protocol (bench/learning_protocol.py, shared with the detection bench; as bench/active_learning.py):
 - pool = the train split (masks hidden until "asked"), val = early stopping and temperature,
   test = reporting only. The full-data reference trains on the whole pool; target = 95 % of its
   mean test Dice (mean foreground Dice per image).
@@ -29,9 +29,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/active_learning.py
 
 import argparse
-import json
-import math
-import multiprocessing
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -44,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
+from bench.learning_protocol import Bench, Round, first_labels, images_at, run_protocol  # noqa: E402
 from ml_worker.segmentation.network import SegSpec, build_segmenter  # noqa: E402
 from ml_worker.segmentation.pipeline import evaluate_model, score_pool, spec_for  # noqa: E402
 from ml_worker.segmentation.training import SegTrainConfig, train_segmenter  # noqa: E402
@@ -58,14 +56,23 @@ ARMS = (
     "cold_start",
     "seg_budget_aware",
 )
-ARM_HELP = {
-    "random": "uniform random (baseline)",
-    "seg_entropy": "pixel entropy over predicted foreground + boundary band",
-    "seg_disagreement": "test-time flip disagreement (mutual information) over the same region",
-    "seg_diversity": "seg_entropy candidates spread over k-means clusters of embeddings",
-    "cold_start": "typical+diverse first batch (PCA embeddings), then seg_diversity",
-    "seg_budget_aware": "random until each class is in 30 labelled images, then seg_diversity",
-}
+BENCH = Bench(
+    module="bench.segmentation_learning",
+    metric="dice",
+    metric_label="Dice",
+    arms=ARMS,
+    arm_help={
+        "random": "uniform random (baseline)",
+        "seg_entropy": "pixel entropy over predicted foreground + boundary band",
+        "seg_disagreement": "test-time flip disagreement (mutual information) over the same region",
+        "seg_diversity": "seg_entropy candidates spread over k-means clusters of embeddings",
+        "cold_start": "typical+diverse first batch (PCA embeddings), then seg_diversity",
+        "seg_budget_aware": "random until each class is in 30 labelled images, then seg_diversity",
+    },
+    plot_name="segmentation_learning.png",
+    extras=("correction_effort",),
+    extra_label="median correction effort (pixels changed / lesion pixels)",
+)
 QUICK_ARMS = ("random", "seg_entropy", "seg_diversity")
 
 
@@ -101,20 +108,6 @@ class Settings:
         }
 
 
-def _images(array: np.ndarray, size: int) -> np.ndarray:
-    """(N, H, W) or (N, H, W, C) -> (N, C, S, S) float32 in [0, 1] (area resize)."""
-    x = array.astype(np.float32) / (
-        255.0 if array.dtype == np.uint8 else max(1.0, float(array.max()))
-    )
-    x = x[:, None] if x.ndim == 3 else np.moveaxis(x, -1, 1)
-    if x.shape[-1] != size or x.shape[-2] != size:
-        import torch
-        import torch.nn.functional as F
-
-        x = F.interpolate(torch.from_numpy(x), size=(size, size), mode="area").numpy()
-    return np.ascontiguousarray(x)
-
-
 def _masks(array: np.ndarray, size: int) -> np.ndarray:
     """(N, H, W) label maps -> (N, S, S) int64, nearest-neighbour resize."""
     y = np.asarray(array)
@@ -139,7 +132,7 @@ def load_npz(path: Path, settings: Settings) -> Data:
         *(
             f(raw[f"{s}_{k}"], settings.size)
             for s in ("train", "val", "test")
-            for k, f in (("images", _images), ("masks", _masks))
+            for k, f in (("images", images_at), ("masks", _masks))
         ),
         class_names=names,
     )
@@ -176,16 +169,13 @@ def default_settings(args: argparse.Namespace) -> Settings:
     )
 
 
-# Worker-process state, loaded once per process.
+# Worker-process state (bench/learning_protocol.py calls these in its worker processes).
 _DATA: Data | None = None
 _SETTINGS: Settings | None = None
 
 
-def _init_worker(dataset: str, settings: Settings, threads: int) -> None:
-    import torch
-
+def init(dataset: str, settings: Settings) -> None:
     global _DATA, _SETTINGS
-    torch.set_num_threads(threads)
     _SETTINGS = settings
     _DATA = load_npz(Path(dataset), settings)
 
@@ -195,16 +185,11 @@ def _ctx() -> tuple[Data, Settings]:
     return _DATA, _SETTINGS
 
 
-@dataclass
-class RoundResult:
-    labels: int
-    dice: float
-    effort: float  # median correction effort over test images with a lesion
-    temperature: float
-    seconds: float
+def pool_size() -> int:
+    return len(_ctx()[0].train_y)
 
 
-def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, RoundResult]:
+def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
     data, settings = _ctx()
     started = time.monotonic()
     spec = spec_for(
@@ -226,26 +211,21 @@ def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, RoundResult]
         result.model, data.val_x, data.val_y, data.test_x, data.test_y, data.class_names
     )
     effort = report["correction_effort_median"]
-    return result.model, RoundResult(
+    return result.model, Round(
         labels=len(labeled),
-        dice=float(report["dice"]),
-        effort=float("nan") if effort is None else float(effort),
-        temperature=temperature,
+        value=float(report["dice"]),
         seconds=time.monotonic() - started,
+        extras={"correction_effort": float("nan") if effort is None else float(effort)},
+        state=temperature,
     )
 
 
 def initial_labels(arm: str, seed: int, count: int) -> np.ndarray:
-    data, _ = _ctx()
-    n = len(data.train_y)
-    if arm == "cold_start":
-        scores = score_pool(None, data.train_x, "cold_start", batch_size=count, seed=seed)
-        return np.sort(ranking(scores)[:count])
-    return np.sort(np.random.default_rng(1000 + seed).choice(n, size=count, replace=False))
+    return first_labels(arm, seed, count, _ctx()[0].train_x, score_pool)
 
 
 def acquire(
-    arm: str, seed: int, labeled: np.ndarray, model: Any, temperature: float, count: int
+    arm: str, seed: int, labeled: np.ndarray, model: Any, temperature: float | None, count: int
 ) -> np.ndarray:
     """Ask `count` more simulated doctors, chosen by the arm's strategy from the current model."""
     data, _ = _ctx()
@@ -262,114 +242,12 @@ def acquire(
         None if name == "random" else model,
         data.train_x[unlabeled],
         name,
-        temperature=temperature,
+        temperature=1.0 if temperature is None else temperature,
         labeled_counts=counts,
         batch_size=count,
         seed=10_000 * seed + len(labeled),
     )
     return np.sort(np.concatenate([labeled, unlabeled[ranking(scores)[:count]]]))
-
-
-def run_random_round(
-    seed: int, budget: int, previous: np.ndarray | None
-) -> tuple[np.ndarray, RoundResult]:
-    started = time.monotonic()
-    if previous is None:
-        labeled = initial_labels("random", seed, budget)
-    else:
-        labeled = acquire("random", seed, previous, None, 1.0, budget - len(previous))
-    _, result = train_and_measure(labeled, seed)
-    result.seconds = time.monotonic() - started
-    return labeled, result
-
-
-def run_chain(arm: str, seed: int, budgets: list[int]) -> list[RoundResult]:
-    labeled = initial_labels(arm, seed, budgets[0])
-    results: list[RoundResult] = []
-    model, temperature = None, 1.0
-    for budget in budgets:
-        started = time.monotonic()
-        if len(labeled) < budget:
-            labeled = acquire(arm, seed, labeled, model, temperature, budget - len(labeled))
-        model, result = train_and_measure(labeled, seed)
-        temperature = result.temperature
-        result.seconds = time.monotonic() - started
-        results.append(result)
-        print(
-            f"  {arm:16} seed {seed} @ {budget:5d}: Dice {result.dice:.4f} "
-            f"({result.seconds:.0f} s)",
-            flush=True,
-        )
-    return results
-
-
-def run_full_reference(seed: int) -> RoundResult:
-    data, _ = _ctx()
-    return train_and_measure(np.arange(len(data.train_y)), seed)[1]
-
-
-def schedule(pool_size: int, quick: bool, fixed: tuple[int, ...] | None) -> list[int]:
-    if fixed:
-        steps = list(fixed)
-    elif quick:
-        steps = [10, 20, 40, 80, 160, 320]
-    else:
-        steps = [10, 15, 20, 30, 45, 65, 100, 140, 200, 280, 400, 560, 800, 1120]
-    return [b for b in steps if b < pool_size] + [pool_size]
-
-
-def aubc(budgets: list[int], values: list[float]) -> float:
-    """Normalised area under the metric-vs-log(labels) curve."""
-    if len(budgets) < 2:
-        return float(values[0]) if values else float("nan")
-    x = np.log(np.asarray(budgets, dtype=np.float64))
-    y = np.asarray(values, dtype=np.float64)
-    return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
-
-
-def labels_to_target(budgets: list[int], means: list[float], target: float) -> int | None:
-    for b, m in zip(budgets, means, strict=True):
-        if m >= target:
-            return b
-    return None
-
-
-def plot(
-    out: Path,
-    budgets: list[int],
-    curves: dict[str, np.ndarray],
-    efforts: dict[str, np.ndarray],
-    target: float,
-    title: str,
-) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)
-    for arm, dice in curves.items():
-        x = budgets[: dice.shape[1]]
-        (line,) = ax.plot(x, dice.mean(axis=0), marker="o", ms=3, label=f"{arm}: {ARM_HELP[arm]}")
-        ax.fill_between(x, dice.min(axis=0), dice.max(axis=0), color=line.get_color(), alpha=0.15)
-        bx.plot(
-            x, np.nanmean(efforts[arm], axis=0), marker="o", ms=3, color=line.get_color(), label=arm
-        )
-    ax.axhline(target, color="black", ls="--", lw=1, label=f"95% of full-data Dice ({target:.3f})")
-    for a in (ax, bx):
-        a.set_xscale("log")
-        a.set_xlabel("labelled images (simulated doctors' outlines)")
-        a.grid(True, which="both", alpha=0.3)
-    ax.set_ylabel("test Dice (mean over seeds; band = min..max)")
-    bx.set_ylabel("median correction effort (pixels changed / lesion pixels)")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
-    bx.legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "segmentation_learning.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,145 +285,32 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = list(range(args.seeds))
     arms = [a for a in (args.arms or ",".join(QUICK_ARMS if args.quick else ARMS)).split(",") if a]
-    if set(arms) - set(ARMS) or "random" not in arms:
-        raise SystemExit(f"--arms must include random and only {ARMS}; got {arms}")
     settings = default_settings(args)
-    limit = args.time_limit_s or math.inf
-    started = time.monotonic()
     data = load_npz(args.dataset, settings)
     n = len(data.train_y)
     empty = float((data.train_y.reshape(n, -1).max(axis=1) == 0).mean())
-    print(
-        f"dataset {args.dataset.name}: classes {data.class_names}, pool {n} ({empty:.0%} empty), "
-        f"val {len(data.val_y)}, test {len(data.test_y)}, {settings.size} px; seeds {seeds}; "
-        f"arms {arms}; "
-        f"{args.workers} workers x 1 thread; load average {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(
-        args.workers, initializer=_init_worker, initargs=(str(args.dataset), settings, 1)
-    ) as pool:
-        full_seeds = seeds[: 1 if args.quick else min(3, len(seeds))]
-        full = pool.map(run_full_reference, full_seeds)
-        for seed, r in zip(full_seeds, full, strict=True):
-            print(
-                f"full data, seed {seed}: test Dice {r.dice:.4f}, effort {r.effort:.3f}, "
-                f"{r.seconds:.0f} s",
-                flush=True,
-            )
-        full_dice = float(np.mean([r.dice for r in full]))
-        target = 0.95 * full_dice
-        print(f"full-data Dice {full_dice:.4f}; target = 95% = {target:.4f}", flush=True)
-
-        budgets: list[int] = []
-        labeled: dict[int, np.ndarray | None] = dict.fromkeys(seeds)
-        random_results: dict[int, list[RoundResult]] = {s: [] for s in seeds}
-        for budget in schedule(n, args.quick, settings.budgets):
-            out = pool.starmap(run_random_round, [(s, budget, labeled[s]) for s in seeds])
-            for s, (lab, result) in zip(seeds, out, strict=True):
-                labeled[s] = lab
-                random_results[s].append(result)
-            budgets.append(budget)
-            mean = float(np.mean([r.dice for _, r in out]))
-            print(
-                f"random           @ {budget:5d}: Dice {mean:.4f}  "
-                f"[{time.monotonic() - started:.0f} s]",
-                flush=True,
-            )
-            if mean >= target:
-                break
-            if time.monotonic() - started > limit:
-                print("time limit: random's schedule stops here (target not reached)", flush=True)
-                break
-        jobs = [(arm, s) for arm in arms if arm != "random" for s in seeds]
-        chains = pool.starmap(run_chain, [(arm, s, budgets) for arm, s in jobs])
-    results = {("random", s): random_results[s] for s in seeds}
-    results.update(dict(zip(jobs, chains, strict=True)))
-
-    curves = {a: np.array([[r.dice for r in results[(a, s)]] for s in seeds]) for a in arms}
-    efforts = {a: np.array([[r.effort for r in results[(a, s)]] for s in seeds]) for a in arms}
-    random_mean = curves["random"].mean(axis=0)
-    l_random = labels_to_target(budgets, random_mean.tolist(), target)
-    summary: dict[str, Any] = {
-        "dataset": str(args.dataset),
-        "class_names": data.class_names,
-        "full_data_dice": full_dice,
-        "full_data_dice_per_seed": [r.dice for r in full],
-        "full_data_correction_effort": float(np.mean([r.effort for r in full])),
-        "target_dice": target,
-        "seeds": seeds,
-        "budgets": budgets,
-        "quick": args.quick,
-        "settings": settings.to_dict(),
-        "workers": args.workers,
-        "strategies": {},
-    }
-    print(
-        f"\n{'strategy':17} {'labels→95%':>10} {'saving':>7} {'AUBC':>6} {'worst gap':>9} "
-        f"{'final Dice':>10} {'s/round':>7}"
-    )
-    for arm in arms:
-        means = curves[arm].mean(axis=0)
-        reach = labels_to_target(budgets, means.tolist(), target)
-        saving = None if reach is None or l_random is None else 1 - reach / l_random
-        rounds = [r for s in seeds for r in results[(arm, s)]]
-        entry = {
-            "labels_to_target": reach,
-            "saving_vs_random": saving,
-            "aubc": aubc(budgets, means.tolist()),
-            "worst_gap_to_random": float((means - random_mean).min()),
-            "final_dice": float(means[-1]),
-            "dice_mean": means.tolist(),
-            "dice_per_seed": curves[arm].tolist(),
-            "correction_effort_median": np.nanmean(efforts[arm], axis=0).tolist(),
-            "seconds_per_round": float(np.mean([r.seconds for r in rounds])),
-            "description": ARM_HELP[arm],
-        }
-        summary["strategies"][arm] = entry
-        saving_text = "—" if saving is None else f"{saving:+.0%}"
-        print(
-            f"{arm:17} {reach if reach is not None else '—':>10} {saving_text:>7} "
-            f"{entry['aubc']:6.4f} {entry['worst_gap_to_random']:+9.4f} "
-            f"{entry['final_dice']:10.4f} {entry['seconds_per_round']:7.1f}"
-        )
-    print("\nmean test Dice / median correction effort per budget:")
-    print("labels " + " ".join(f"{a:>22}" for a in arms))
-    for i, b in enumerate(budgets):
-        print(
-            f"{b:6d} "
-            + " ".join(
-                f"{curves[a][:, i].mean():12.4f} / {np.nanmean(efforts[a][:, i]):7.3f}"
-                for a in arms
-            )
-        )
-    summary["total_seconds"] = time.monotonic() - started
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    png = plot(
-        args.out,
-        budgets,
-        curves,
-        efforts,
-        target,
-        f"{args.dataset.name}, {settings.size} px, {len(seeds)} seeds",
-    )
-    print(f"\nwrote {args.out / 'summary.json'} and {png}")
-    others = [a for a in arms if a != "random"] or ["random"]
-    best = max(
-        others,
-        key=lambda a: (
-            summary["strategies"][a]["saving_vs_random"] or -math.inf,
-            summary["strategies"][a]["aubc"],
+    run_protocol(
+        BENCH,
+        dataset=args.dataset,
+        settings=settings,
+        seeds=seeds,
+        arms=arms,
+        quick=args.quick,
+        workers=args.workers,
+        out=args.out,
+        time_limit_s=args.time_limit_s,
+        budgets_fixed=settings.budgets,
+        header=(
+            f"dataset {args.dataset.name}: classes {data.class_names}, pool {n} ({empty:.0%} "
+            f"empty), val {len(data.val_y)}, test {len(data.test_y)}, {settings.size} px"
         ),
-    )
-    b = summary["strategies"][best]
-    saving_text = "None" if b["saving_vs_random"] is None else f"{b['saving_vs_random']:.3f}"
-    print(
-        f"full_data_dice={full_dice:.4f} target_dice={target:.4f} "
-        f"random_labels_to_target={l_random} "
-        f"best={best} best_saving={saving_text} best_worst_gap={b['worst_gap_to_random']:.4f} "
-        f"total_s={summary['total_seconds']:.0f}"
+        title=f"{args.dataset.name}, {settings.size} px, {len(seeds)} seeds",
+        summary_extra={"class_names": data.class_names},
+        full_extras=lambda full: {
+            "full_data_correction_effort": float(
+                np.mean([r.extras["correction_effort"] for r in full])
+            )
+        },
     )
     return 0
 

@@ -218,3 +218,66 @@ register_task(
         suggestion_kind="mask",
     )
 )
+
+
+# Detection --------------------------------------------------------------------------------------
+
+
+def boxes_target(
+    shapes: Sequence[Shape], class_names: Sequence[str], rows: int, cols: int, frame: int = 1
+) -> Any:
+    """One frame's boxes (ml_worker.detection.boxes.BoxTarget, points as small boxes); None when
+    the frame has no answer; "no findings" alone is a negative with no boxes."""
+    from ml_worker.detection.boxes import box_target
+
+    return box_target(shapes, class_names, rows, cols, frame)
+
+
+def _build_detector(spec: Mapping[str, Any], seed: int | None) -> Any:
+    from ml_worker.detection.network import DetSpec, build_detector
+
+    return build_detector(DetSpec.from_dict(spec), seed=seed)
+
+
+def _train_detector(*args: Any, **kwargs: Any) -> Any:
+    from ml_worker.detection.training import train_detector
+
+    return train_detector(*args, **kwargs)
+
+
+def _detector_config() -> Any:
+    from ml_worker.detection.training import DetTrainConfig
+
+    return DetTrainConfig()
+
+
+def _evaluate_detector(*args: Any, **kwargs: Any) -> tuple[float, dict[str, Any]]:
+    from ml_worker.detection.pipeline import evaluate_model
+
+    return evaluate_model(*args, **kwargs)
+
+
+register_task(
+    TaskType(
+        name="detection",
+        kinds=frozenset({"class", "box", "point"}),
+        targets=boxes_target,
+        build_network=_build_detector,
+        train=_train_detector,
+        default_config=_detector_config,
+        loss="retinanet (MONAI: sigmoid BCE over ATSS-matched, hard-negative-sampled anchors "
+        "+ smooth L1 box regression)",
+        evaluate=_evaluate_detector,
+        promotion_metric="froc_mean",
+        strategies=(
+            "random",
+            "det_uncertainty",
+            "det_flip_disagreement",
+            "det_diversity",
+            "cold_start",
+            "det_budget_aware",
+        ),
+        default_strategy="det_budget_aware",
+        suggestion_kind="boxes",
+    )
+)

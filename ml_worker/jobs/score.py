@@ -82,9 +82,14 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
     item_ids = pool_item_ids(project.pk)
     if not item_ids:
         return save_scoring_pass(project.pk, version.pk, strategy_name, [])
+    from ml_worker.jobs.det_score import detection_scores
     from ml_worker.jobs.seg_score import segmentation_scores
 
-    scorers = {"classification": classification_scores, "segmentation": segmentation_scores}
+    scorers = {
+        "classification": classification_scores,
+        "segmentation": segmentation_scores,
+        "detection": detection_scores,
+    }
     rows = scorers[task_of(project).name](version, project, item_ids, strategy_name)
     return save_scoring_pass(project.pk, version.pk, strategy_name, rows)
 

@@ -11,6 +11,7 @@ an empty list when the model sees nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,14 +31,21 @@ SUGGESTION_BATCH = 64  # images predicted at a time for the suggestions: bounds 
 _models: OrderedDict[int, SavedSegmenter] = OrderedDict()
 
 
-def loaded_segmenter(version: ModelVersion) -> SavedSegmenter:
+def load_cached(
+    cache: OrderedDict[int, Any], version: ModelVersion, loader: Callable[[str, str], Any]
+) -> Any:
     """Load a version's checkpoint once per worker process (sha256 checked), keep the last two."""
-    if version.pk not in _models:
-        _models[version.pk] = load_segmenter(version.checkpoint_path, version.checkpoint_sha256)
-        while len(_models) > 2:
-            _models.popitem(last=False)
-    _models.move_to_end(version.pk)
-    return _models[version.pk]
+    if version.pk not in cache:
+        cache[version.pk] = loader(version.checkpoint_path, version.checkpoint_sha256)
+        while len(cache) > 2:
+            cache.popitem(last=False)
+    cache.move_to_end(version.pk)
+    return cache[version.pk]
+
+
+def loaded_segmenter(version: ModelVersion) -> SavedSegmenter:
+    saved: SavedSegmenter = load_cached(_models, version, load_segmenter)
+    return saved
 
 
 def suggestion_for(labels: np.ndarray, class_names: list[str], frame: int) -> dict[str, Any]:

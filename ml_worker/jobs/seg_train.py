@@ -1,4 +1,6 @@
-"""A segmentation run's training, evaluation and registration (its life: ml_worker.jobs.train).
+"""A segmentation or detection run's training, evaluation and registration (its life:
+ml_worker.jobs.train). The two tasks share every step; what differs (targets at the input size,
+the checkpoint format, the headline metric) sits in one `GeometryIO` per task below.
 
 Snapshot (polygons and masks rasterized in each image's own pixels, negatives kept) → images
 preprocessed as for classification (the whole frame resized to the project's square input) and
@@ -6,12 +8,14 @@ label maps resized with the same geometry (labels_to_input) → the task's U-Net
 Dice + cross-entropy, early stopping on validation Dice → pixel temperature fitted on validation,
 metrics on the locked test split → atomic checkpoint → registry, promoted by the task's
 promotion metric (test Dice) against the active model re-evaluated on the same test images →
-the shadow random baseline when the project serves a random share.
+the shadow random baseline when the project serves a random share. Detection follows the same
+steps with box targets scaled to the input, a RetinaNet, early stopping and promotion on FROC.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,9 +34,7 @@ from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_se
 from ml_worker.jobs.train import TRAIN_CONFIG_KEYS, promotion_rule_for
 from ml_worker.promotion import decide_promotion
 from ml_worker.segmentation.checkpoint import load_segmenter, save_segmenter
-from ml_worker.segmentation.network import SegSpec
-from ml_worker.segmentation.pipeline import labels_to_input, spec_for
-from ml_worker.segmentation.training import SegTrainConfig
+from ml_worker.segmentation.pipeline import labels_to_input
 from ml_worker.task_types import TaskType
 from ml_worker.training import TrainingCancelled
 
@@ -42,16 +44,78 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SegArrays:
     images: np.ndarray  # (N, 1, S, S) float32
-    masks: np.ndarray  # (N, S, S) uint8 label maps
+    masks: Any  # segmentation: (N, S, S) uint8 label maps; detection: N BoxTargets at S
 
     def __len__(self) -> int:
         return len(self.masks)
 
 
-def seg_config_for(run: TrainingRun, task: TaskType) -> SegTrainConfig:
+@dataclass(frozen=True)
+class GeometryIO:
+    """What differs between the segmentation and detection runs."""
+
+    targets_at_input: Callable[[list[Any], int], Any]  # native targets -> at the input size
+    spec_for: Callable[..., Any]  # (train images, number of classes) -> the network spec
+    save: Callable[..., str]  # (path, model, temperature=, class_names=, extra=) -> sha256
+    load: Callable[[str, str | None], Any]  # -> saved (.model, .spec, .class_names)
+    has_finding: Callable[[Any], bool]  # does one target hold a lesion?
+    headline: tuple[str, str]  # (metric key, its name) for the shadow note
+    summary_keys: tuple[str, ...]
+
+
+def _seg_io() -> GeometryIO:
+    from ml_worker.segmentation.pipeline import spec_for
+
+    def at_input(native: list[np.ndarray], size: int) -> np.ndarray:
+        masks = np.zeros((len(native), size, size), dtype=np.uint8)
+        for i, labels in enumerate(native):
+            masks[i] = labels_to_input(labels, size)
+        return masks
+
+    return GeometryIO(
+        targets_at_input=at_input,
+        spec_for=spec_for,
+        save=save_segmenter,
+        load=load_segmenter,
+        has_finding=lambda mask: bool(np.asarray(mask).any()),
+        headline=("dice", "Dice"),
+        summary_keys=("n_images", "dice", "iou", "pixel_ece"),
+    )
+
+
+def _det_io() -> GeometryIO:
+    from ml_worker.detection.checkpoint import load_detector, save_detector
+    from ml_worker.detection.pipeline import spec_for
+
+    def save(path: Path, model: Any, *, temperature: float, **kwargs: Any) -> str:
+        return save_detector(path, model, **kwargs)  # box scores carry no temperature
+
+    def at_input(native: list[Any], size: int) -> list[Any]:
+        return [t.scaled(size / t.cols, size / t.rows) for t in native]
+
+    return GeometryIO(
+        targets_at_input=at_input,
+        spec_for=spec_for,
+        save=save,
+        load=load_detector,
+        has_finding=lambda target: len(target) > 0,
+        headline=("froc_mean", "FROC"),
+        summary_keys=("n_test_images", "froc_mean", "froc", "map_50", "map_50_95"),
+    )
+
+
+def _io(task: TaskType) -> GeometryIO:
+    return _det_io() if task.name == "detection" else _seg_io()
+
+
+def _native_targets(data: TrainingSet, task: TaskType, split: str) -> list[Any]:
+    return data.boxes[split] if task.name == "detection" else data.masks[split]
+
+
+def seg_config_for(run: TrainingRun, task: TaskType) -> Any:
     """The task's defaults (seeded by the run id), then LEARNING_SEG_TRAIN_DEFAULTS, then the
     run's overrides (same keys as a classification run's; `augment: false` turns it off)."""
-    base: SegTrainConfig = task.default_config()
+    base = task.default_config()
     merged: dict[str, Any] = {**settings.LEARNING_SEG_TRAIN_DEFAULTS, **run.config}
     overrides: dict[str, Any] = {"seed": run.pk}
     overrides.update({k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
@@ -60,35 +124,34 @@ def seg_config_for(run: TrainingRun, task: TaskType) -> SegTrainConfig:
     return replace(base, **overrides)
 
 
-def _arrays(project: Project, data: TrainingSet, split: str) -> SegArrays:
-    size = project.input_size
+def _arrays(project: Project, data: TrainingSet, task: TaskType, split: str) -> SegArrays:
     loaded = with_db_retry(
         load_items_by_id, project, data.item_ids[split], preprocess_config(project)
     )
     if loaded.item_ids != data.item_ids[split]:
         raise NotTrainable(f"some {split} items disappeared while the run was starting")
-    masks = np.zeros((len(loaded.item_ids), size, size), dtype=np.uint8)
-    for i, native in enumerate(data.masks[split]):
-        masks[i] = labels_to_input(native, size)
-    return SegArrays(loaded.images, masks)
+    native = _native_targets(data, task, split)
+    return SegArrays(loaded.images, _io(task).targets_at_input(native, project.input_size))
 
 
 def _optional(arrays: SegArrays) -> tuple[np.ndarray | None, np.ndarray | None]:
     return (arrays.images, arrays.masks) if len(arrays) else (None, None)
 
 
-def train_segmenter_and_register(run: TrainingRun, reporter: Any, should_stop: Any) -> ModelVersion:
+def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: Any) -> ModelVersion:
+    """A segmentation or a detection run (the project's task type)."""
     project = run.project
     task = task_of(project)
+    io = _io(task)
     reporter.phase("loading data")
     data = with_db_retry(build_training_set, project)
     if not data.item_ids[TEST]:
         raise NotTrainable("the locked test split has no answered item yet; label a few more")
-    train, val, test = (_arrays(project, data, s) for s in (TRAIN, VAL, TEST))
+    train, val, test = (_arrays(project, data, task, s) for s in (TRAIN, VAL, TEST))
     config = seg_config_for(run, task)
     try:
-        spec = spec_for(train.images, len(data.class_names))
-    except ValueError as exc:  # an input size the U-Net's levels cannot halve
+        spec = io.spec_for(train.images, len(data.class_names))
+    except ValueError as exc:  # an input size the network's levels cannot halve
         raise NotTrainable(f"project input size {project.input_size}: {exc}") from exc
     model = task.build_network(spec.to_dict(), config.seed)
     reporter.phase("training", epochs=config.max_epochs)
@@ -109,15 +172,18 @@ def train_segmenter_and_register(run: TrainingRun, reporter: Any, should_stop: A
     temperature, test_metrics = task.evaluate(
         result.model, val_x, val_y, test.images, test.masks, data.class_names
     )
+    for row in test_metrics.get("worst_test_images", []):  # test index -> the item to open
+        if "index" in row:
+            row["item_id"] = data.item_ids[TEST][row.pop("index")]
 
     active = with_db_retry(registry.active_version, project.pk)
-    active_metrics = _active_on_same_test(active, task, test, data.class_names)
+    active_metrics = _active_on_same_test(active, task, io, test, data.class_names)
     rule = promotion_rule_for(run, default_metric=task.promotion_metric)
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
     reporter.phase("registering", epochs=config.max_epochs)
     path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}.pt"
-    sha256 = save_segmenter(
+    sha256 = io.save(
         path,
         result.model,
         temperature=temperature,
@@ -139,7 +205,7 @@ def train_segmenter_and_register(run: TrainingRun, reporter: Any, should_stop: A
             },
             "training": _training_summary(result, reporter.history),
             "promotion": decision.to_dict(),
-            "active_on_same_test": _summary(active_metrics),
+            "active_on_same_test": _summary(active_metrics, io),
         },
         checkpoint_path=str(path),
         checkpoint_sha256=sha256,
@@ -160,8 +226,8 @@ def train_segmenter_and_register(run: TrainingRun, reporter: Any, should_stop: A
 
 def _version_config(
     task: TaskType,
-    spec: SegSpec,
-    config: SegTrainConfig,
+    spec: Any,
+    config: Any,
     project: Project,
     data: TrainingSet,
     rule: Any,
@@ -193,17 +259,23 @@ def _training_summary(result: Any, history: list[dict[str, Any]]) -> dict[str, A
 
 
 def _active_on_same_test(
-    active: ModelVersion | None, task: TaskType, test: SegArrays, class_names: list[str]
+    active: ModelVersion | None,
+    task: TaskType,
+    io: GeometryIO,
+    test: SegArrays,
+    class_names: list[str],
 ) -> dict[str, Any] | None:
-    """The active segmenter re-evaluated on today's test split (its stored metrics when its
+    """The active model re-evaluated on today's test split (its stored metrics when its
     checkpoint is unreadable, of another task, or of other classes)."""
     if active is None:
         return None
     stored: dict[str, Any] | None = active.metrics.get("test")
     try:
-        saved = load_segmenter(active.checkpoint_path, active.checkpoint_sha256)
+        saved = io.load(active.checkpoint_path, active.checkpoint_sha256)
     except (OSError, ValueError, RuntimeError, KeyError):
-        logger.warning("active version %s: not a readable segmenter; stored metrics", active.pk)
+        logger.warning(
+            "active version %s: not a readable %s model; stored metrics", active.pk, task.name
+        )
         return stored
     if saved.class_names != class_names or saved.spec.input_size != test.images.shape[-1]:
         return stored
@@ -213,11 +285,10 @@ def _active_on_same_test(
     return metrics
 
 
-def _summary(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+def _summary(metrics: dict[str, Any] | None, io: GeometryIO) -> dict[str, Any] | None:
     if metrics is None:
         return None
-    keys = ("n_images", "dice", "iou", "pixel_ece")
-    return {k: metrics[k] for k in keys if k in metrics}
+    return {k: metrics[k] for k in io.summary_keys if k in metrics}
 
 
 def _shadow_stage(
@@ -226,17 +297,18 @@ def _shadow_stage(
     task: TaskType,
     data: TrainingSet,
     arrays: tuple[SegArrays, SegArrays, SegArrays],
-    config: SegTrainConfig,
-    spec: SegSpec,
+    config: Any,
+    spec: Any,
     reporter: Any,
     should_stop: Any,
 ) -> None:
     """The same recipe on the randomly served training labels only (ml_worker.jobs.shadow); the
     main version is registered already, so nothing here fails the run."""
     train, val, test = arrays
+    io = _io(task)
     picked = random_pick_mask(data.item_ids[TRAIN])
-    masks = train.masks[picked]
-    positives = int(masks.reshape(len(masks), -1).any(axis=1).sum())
+    masks = _pick(train.masks, picked)
+    positives = sum(1 for target in masks if io.has_finding(target))
     if len(masks) < MIN_RANDOM_TRAIN_LABELS or positives == 0:
         reporter.notes.append(
             f"shadow random baseline skipped: {len(masks)} randomly served training labels "
@@ -257,7 +329,7 @@ def _shadow_stage(
         path = (
             Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}-shadow.pt"
         )
-        sha256 = save_segmenter(
+        sha256 = io.save(
             path,
             result.model,
             temperature=temperature,
@@ -296,5 +368,12 @@ def _shadow_stage(
     else:
         reporter.notes.append(
             f"shadow random baseline v{version.number}: {sizes[TRAIN]} random training labels, "
-            f"test Dice {metrics['dice']:.3f}"
+            f"test {io.headline[1]} {metrics[io.headline[0]]:.3f}"
         )
+
+
+def _pick(targets: Any, picked: np.ndarray) -> Any:
+    """The picked rows of a label-map array or of a list of box targets."""
+    if isinstance(targets, np.ndarray):
+        return targets[picked]
+    return [t for t, keep in zip(targets, picked, strict=True) if keep]

@@ -7,6 +7,8 @@ One builder per task type (the registry in ml_worker.task_types says what a targ
   image's own pixels (per item frame) into a label map; an item whose doctor answered "no
   findings" is a negative (an all-background map), kept. The entry's "label" is the first class
   present, or "" for a negative; splits are stratified on it so negatives reach every split.
+- detection: the same walk, the task's `targets` turning boxes (and points, as small boxes) into
+  a BoxTarget in the image's own pixels; "no findings" is a negative with no boxes.
 
 Splits are by patient and locked (annotations.splits.lock_splits, shared with exports). The
 snapshot's entries name the exact
@@ -47,6 +49,8 @@ class TrainingSet:
     targets: dict[str, list[list[float]]] = field(default_factory=dict)
     # Segmentation: split -> (rows, cols) uint8 label maps in each image's own pixels.
     masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    # Detection: split -> each item's boxes (ml_worker.detection.boxes.BoxTarget), native pixels.
+    boxes: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -161,10 +165,11 @@ def _multi_label_set(project: Project) -> TrainingSet:
     return result
 
 
-def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
+def _geometry_set(project: Project, task: TaskType) -> TrainingSet:
+    """Segmentation and detection: each answered item's target in its own pixels."""
     class_names = class_names_of(project)
     if not class_names:
-        raise NotTrainable("the project needs at least one label class to train a segmenter")
+        raise NotTrainable(f"the project needs at least one label class to train {task.name}")
     truths = ground_truth_for(project)
     items = {
         item.pk: item
@@ -172,7 +177,7 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
             "instance"
         )
     }
-    masks: dict[int, np.ndarray] = {}
+    masks: dict[int, Any] = {}
     for item_id in sorted(items):
         item, truth = items[item_id], truths[item_id]
         assert item.instance is not None
@@ -191,8 +196,10 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
             raise NotTrainable(
                 f"item {item_id}: its annotation cannot be rasterized: {exc}"
             ) from exc
-        if target is not None:
+        if isinstance(target, np.ndarray):
             masks[item_id] = np.asarray(target, dtype=np.uint8)
+        elif target is not None:
+            masks[item_id] = target
     first_class = {item_id: _first_class(mask, class_names) for item_id, mask in masks.items()}
     splits = lock_splits(project, sorted(masks), first_class)
     entries: list[dict[str, Any]] = [
@@ -208,8 +215,8 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
     train_positive = sum(1 for e in entries if e["split"] == TRAIN and e["label"])
     if train_positive == 0:
         raise NotTrainable(
-            f"the training split has no outlined region yet ({len(entries)} answered items); "
-            "outline at least one lesion before a model can learn"
+            f"the training split has no {_FINDING[task.name]} yet ({len(entries)} answered "
+            f"items); {_ASK[task.name]} at least one lesion before a model can learn"
         )
     snapshot = _store_snapshot(project, entries)
     result = TrainingSet(snapshot=snapshot, class_names=class_names)
@@ -219,17 +226,30 @@ def _segmentation_set(project: Project, task: TaskType) -> TrainingSet:
         result.labels[split] = [
             class_names.index(first_class[i]) + 1 if first_class[i] else 0 for i in chosen
         ]
-        result.masks[split] = [masks[i] for i in chosen]
+        targets = result.masks if task.name == "segmentation" else result.boxes
+        targets[split] = [masks[i] for i in chosen]
     return result
 
 
-def _first_class(mask: np.ndarray, class_names: list[str]) -> str:
-    present = np.unique(mask)
-    present = present[present > 0]
-    return class_names[int(present[0]) - 1] if len(present) else ""
+_FINDING = {"segmentation": "outlined region", "detection": "boxed finding"}
+_ASK = {"segmentation": "outline", "detection": "box"}
 
 
-_BUILDERS = {"classification": _classification_set, "segmentation": _segmentation_set}
+def _first_class(target: Any, class_names: list[str]) -> str:
+    """The first class (schema order) present in a label map or a BoxTarget; "" for none."""
+    if isinstance(target, np.ndarray):
+        present = np.unique(target)
+        present = present[present > 0]
+        return class_names[int(present[0]) - 1] if len(present) else ""
+    labels = np.asarray(target.labels)
+    return class_names[int(labels.min())] if len(labels) else ""
+
+
+_BUILDERS = {
+    "classification": _classification_set,
+    "segmentation": _geometry_set,
+    "detection": _geometry_set,
+}
 
 
 def _store_snapshot(project: Project, entries: list[dict[str, Any]]) -> DatasetSnapshot:

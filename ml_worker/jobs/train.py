@@ -4,7 +4,7 @@ promote (or reject) → the follow-up run. The task in ml_worker.tasks claims th
 
 The run's life (claim, heartbeat, progress, cancel, failure) is the same for every task type;
 `train_and_register` hands the project's task type (ml_worker.task_types) to its trainer:
-classification here, segmentation in ml_worker.jobs.seg_train.
+classification here, segmentation and detection in ml_worker.jobs.seg_train.
 """
 
 from __future__ import annotations
@@ -143,13 +143,14 @@ class ProgressReporter:
             self.lost = True
 
     def on_epoch(self, report: Any) -> None:
-        """An EpochReport (classification) or SegEpochReport (its validation Dice instead)."""
+        """An EpochReport (classification), SegEpochReport (validation Dice) or DetEpochReport
+        (validation FROC)."""
         entry = {
             "epoch": report.epoch,
             "train_loss": report.train_loss,
             "val_loss": report.val_loss,
         }
-        for key in ("val_auc", "val_accuracy", "val_dice"):
+        for key in ("val_auc", "val_accuracy", "val_dice", "val_froc"):
             if hasattr(report, key):
                 entry[key] = getattr(report, key)
         self.history.append({**entry, "seconds": round(report.seconds, 3)})
@@ -222,13 +223,14 @@ def train_and_register(
 ) -> ModelVersion:
     """Train the project's task type (a NotTrainable names a type without a loop)."""
     from ml_worker.jobs.hparam_search import search_and_register
-    from ml_worker.jobs.seg_train import train_segmenter_and_register
+    from ml_worker.jobs.seg_train import train_geometry_and_register
 
     if run.config.get("search"):
         return search_and_register(run, reporter, should_stop)
     trainers = {
         "classification": train_classifier_and_register,
-        "segmentation": train_segmenter_and_register,
+        "segmentation": train_geometry_and_register,
+        "detection": train_geometry_and_register,
     }
     return trainers[task_of(run.project).name](run, reporter, should_stop)
 

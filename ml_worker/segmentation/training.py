@@ -9,8 +9,6 @@ the lesions of the other images of the batch.
 
 from __future__ import annotations
 
-import copy
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +19,7 @@ import torch
 from monai.losses import DiceCELoss
 from torch import nn
 
-from ml_worker.ema import WeightAverage
+from ml_worker.epoch_loop import LoopConfig, run_epochs
 from ml_worker.segmentation.metrics import mean_foreground_dice
 from ml_worker.segmentation.transforms import (
     SegAugmentConfig,
@@ -29,40 +27,16 @@ from ml_worker.segmentation.transforms import (
     augment_pairs,
     build_augment,
 )
-from ml_worker.training import TrainingCancelled, seed_everything, select_device
+from ml_worker.training import seed_everything, select_device
 
 
 @dataclass(frozen=True)
-class SegTrainConfig:
+class SegTrainConfig(LoopConfig):
     """Hyper-parameters of one segmentation run (stored with the model version)."""
 
-    max_epochs: int = 30
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    weight_decay: float = 1e-4
-    patience: int = 4
-    min_samples_per_epoch: int = 160  # tiny labelled sets are resampled up to this per epoch
-    early_stop_from: float = 0.4  # share of max_epochs before an epoch may be kept as best
-    ema_decay: float = 0.99
     lambda_dice: float = 1.0
     lambda_ce: float = 1.0
     augment: SegAugmentConfig | None = field(default_factory=SegAugmentConfig)
-    seed: int = 0
-    device: str | None = None
-    amp: bool = True
-    num_threads: int = 2
-    stop_check_every: int = 10
-
-    def __post_init__(self) -> None:
-        if self.max_epochs < 1 or self.batch_size < 1:
-            raise ValueError("max_epochs and batch_size must be >= 1")
-        if not 0.0 <= self.early_stop_from <= 1.0:
-            raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError("ema_decay must be in [0, 1)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -161,111 +135,41 @@ def train_segmenter(
     y_val = np.asarray(val_masks, dtype=np.int64) if has_val else None
 
     loss_fn = dice_ce_loss(cfg)
-    samples = max(len(x_train), cfg.min_samples_per_epoch)
-    steps_per_epoch = max(1, math.ceil(samples / cfg.batch_size))
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=cfg.learning_rate,
-        total_steps=steps_per_epoch * cfg.max_epochs,
-        pct_start=0.15,
-        anneal_strategy="cos",
-    )
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    evaluated = average.model if average is not None else model
     augment = (
         build_augment(cfg.augment, int(x_train.shape[-1]), cfg.seed)
         if cfg.augment is not None
         else None
     )
-    first_candidate = math.ceil(cfg.early_stop_from * cfg.max_epochs)
 
-    history: list[SegEpochReport] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    best_value, best_epoch, waited = -math.inf, 0, 0
-    stopped_early = False
-    batch_counter = 0
-    for epoch in range(1, cfg.max_epochs + 1):
-        epoch_start = time.monotonic()
-        model.train()
-        order = torch.cat(
-            [torch.randperm(len(x_train), generator=gen) for _ in range(samples // len(x_train))]
-            + [torch.randperm(len(x_train), generator=gen)[: samples % len(x_train)]]
-        )
-        total_loss, seen = 0.0, 0
-        for step in range(steps_per_epoch):
-            index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            if len(index) == 0:
-                break
-            xb, yb = x_train[index], y_train[index]
-            if augment is not None:
-                xb, yb = augment_pairs(augment, xb, yb)
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                logits = model(xb)
-            loss = loss_fn(logits.float(), yb)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            if average is not None:
-                average.update(model)
-            total_loss += float(loss.detach()) * len(index)
-            seen += len(index)
-            batch_counter += 1
-            if (
-                should_stop is not None
-                and batch_counter % cfg.stop_check_every == 0
-                and should_stop()
-            ):
-                raise TrainingCancelled(epoch)
-        val_loss = val_dice = None
-        if has_val:
-            assert x_val is not None and y_val is not None
-            logits_val = logits_of(evaluated, x_val, device, cfg.batch_size * 4)
-            val_loss = float(loss_fn(logits_val, torch.from_numpy(y_val[:, None])).item())
-            val_dice = mean_foreground_dice(y_val, logits_val.argmax(1).numpy(), num_classes)
-        seconds = time.monotonic() - epoch_start
-        report = SegEpochReport(
-            epoch=epoch,
-            epochs=cfg.max_epochs,
-            train_loss=total_loss / max(seen, 1),
-            val_loss=val_loss,
-            val_dice=val_dice,
-            seconds=seconds,
-            eta_s=(time.monotonic() - started) / epoch * (cfg.max_epochs - epoch),
-        )
-        history.append(report)
-        if on_epoch is not None:
-            on_epoch(report)
-        if should_stop is not None and should_stop():
-            raise TrainingCancelled(epoch)
-        if val_dice is None or epoch < first_candidate:
-            continue
-        if val_dice > best_value + 1e-4:
-            best_value, best_epoch, waited = val_dice, epoch, 0
-            best_state = copy.deepcopy(evaluated.state_dict())
-        else:
-            waited += 1
-            if waited >= cfg.patience:
-                stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
-        if average is not None:
-            model.load_state_dict(average.model.state_dict())
-    model.eval()
+    def batch_loss(index: torch.Tensor) -> torch.Tensor:
+        xb, yb = x_train[index], y_train[index]
+        if augment is not None:
+            xb, yb = augment_pairs(augment, xb, yb)
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+            logits = model(xb)
+        loss: torch.Tensor = loss_fn(logits.float(), yb)
+        return loss
+
+    def validate(evaluated: nn.Module) -> tuple[float | None, float | None]:
+        assert x_val is not None and y_val is not None
+        logits_val = logits_of(evaluated, x_val, device, cfg.batch_size * 4)
+        val_loss = float(loss_fn(logits_val, torch.from_numpy(y_val[:, None])).item())
+        return val_loss, mean_foreground_dice(y_val, logits_val.argmax(1).numpy(), num_classes)
+
+    def report(epoch: int, loss: float, val_loss: float | None, dice: float | None,
+               seconds: float, eta: float) -> SegEpochReport:  # fmt: skip
+        return SegEpochReport(epoch, cfg.max_epochs, loss, val_loss, dice, seconds, eta)
+
+    outcome = run_epochs(
+        model, cfg, len(x_train), gen, use_amp, batch_loss, validate if has_val else None,
+        report, on_epoch, should_stop,
+    )  # fmt: skip
     return SegTrainResult(
         model=model,
-        history=history,
-        best_epoch=best_epoch,
+        history=outcome.history,
+        best_epoch=outcome.best_epoch,
         device=str(device),
         seconds=time.monotonic() - started,
-        stopped_early=stopped_early,
+        stopped_early=outcome.stopped_early,
     )

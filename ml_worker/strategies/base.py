@@ -7,7 +7,7 @@ Strategies are registered by name and built with `get_strategy(name, **options)`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -29,6 +29,9 @@ class PoolData:
     pixel_probabilities: (N, K+1, H, W) per-pixel class probabilities (segmentation; channel 0 is
         background).
     pixel_samples: (S, N, K+1, H, W) stochastic or test-time-augmented pixel probabilities.
+    box_scores: per image, the (M,) scores of the detector's boxes (detection).
+    boxes: per image, the (M, 4) boxes (x0, y0, x1, y1) those scores belong to.
+    flipped_boxes, flipped_scores: the same from the left-right flipped image, mirrored back.
     """
 
     probabilities: np.ndarray | None = None
@@ -38,6 +41,10 @@ class PoolData:
     labeled_counts: np.ndarray | None = None
     pixel_probabilities: np.ndarray | None = None
     pixel_samples: np.ndarray | None = None
+    box_scores: Sequence[np.ndarray] | None = None
+    boxes: Sequence[np.ndarray] | None = None
+    flipped_boxes: Sequence[np.ndarray] | None = None
+    flipped_scores: Sequence[np.ndarray] | None = None
 
     @property
     def size(self) -> int:
@@ -47,6 +54,8 @@ class PoolData:
         for samples in (self.mc_probabilities, self.pixel_samples):
             if samples is not None:
                 return int(samples.shape[1])
+        if self.box_scores is not None:
+            return len(self.box_scores)
         raise ValueError("PoolData holds no arrays")
 
     def require_probabilities(self, who: str) -> np.ndarray:

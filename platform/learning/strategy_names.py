@@ -11,6 +11,11 @@ STRATEGY_NAMES = (
     "bald",
     "budget_aware",
     "cold_start",
+    # Detection (ml_worker.strategies.detection): over the detector's boxes and scores.
+    "det_budget_aware",
+    "det_diversity",
+    "det_flip_disagreement",
+    "det_uncertainty",
     "diversity",
     "entropy",
     "least_confidence",
@@ -48,10 +53,22 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
         "cold_start",
         "seg_budget_aware",
     ),
+    "detection": (
+        "random",
+        "det_uncertainty",
+        "det_flip_disagreement",
+        "det_diversity",
+        "cold_start",
+        "det_budget_aware",
+    ),
 }
 # What a project of that task type scores with when its stored strategy does not apply to it
 # (the model default "budget_aware" on a segmentation project created before this table).
-DEFAULT_STRATEGY_BY_TASK = {"classification": "budget_aware", "segmentation": "seg_budget_aware"}
+DEFAULT_STRATEGY_BY_TASK = {
+    "classification": "budget_aware",
+    "segmentation": "seg_budget_aware",
+    "detection": "det_budget_aware",
+}
 
 
 # A multi-label classification project's outputs are independent per-label probabilities: the
@@ -83,6 +100,12 @@ STRATEGY_DESCRIPTIONS: dict[str, str] = {
     "budget_aware": "Random until every class has labels enough, then uncertain and diverse "
     "images (decision 0331).",
     "cold_start": "Typical and mutually different images, from image features alone.",
+    "det_budget_aware": "Random until the detector learns, then uncertain and diverse images "
+    "(detection).",
+    "det_diversity": "Uncertain images spread over the feature space (detection).",
+    "det_flip_disagreement": "Images whose boxes move or vanish when the image is flipped first.",
+    "det_uncertainty": "Images whose proposed boxes are least certain (or where nothing is "
+    "confident) first.",
     "diversity": "Uncertain images spread over the feature space, not near-duplicates.",
     "entropy": "Images whose predicted class probabilities are most spread out first.",
     "least_confidence": "Images whose top prediction the model is least sure of first.",

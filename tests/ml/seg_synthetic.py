@@ -10,7 +10,13 @@ from scipy import ndimage
 
 
 def synthetic_split(
-    n: int, size: int, classes: int, seed: int, empty_share: float = 0.25, max_objects: int = 3
+    n: int,
+    size: int,
+    classes: int,
+    seed: int,
+    empty_share: float = 0.25,
+    max_objects: int = 3,
+    radius: tuple[float, float] = (0.1, 0.2),
 ) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     images = rng.normal(60, 20, (n, size, size))
@@ -21,7 +27,7 @@ def synthetic_split(
             continue
         for _ in range(int(rng.integers(1, max_objects + 1))):
             k = int(rng.integers(1, classes + 1))
-            r = rng.uniform(size * 0.1, size * 0.2)
+            r = rng.uniform(size * radius[0], size * radius[1])
             cy, cx = rng.uniform(r + 1, size - r - 1, 2)
             if k % 2:  # odd classes are discs, even classes squares, brighter by class
                 shape = (ys - cy) ** 2 + (xs - cx) ** 2 <= r * r
@@ -41,12 +47,22 @@ def synthetic_split(
     }
 
 
-def write_synthetic_npz(path: Path, classes: int = 2, size: int = 32, sizes=(60, 24, 24)) -> Path:
+def write_synthetic_npz(
+    path: Path,
+    classes: int = 2,
+    size: int = 32,
+    sizes: tuple[int, int, int] = (60, 24, 24),
+    max_objects: int = 3,
+    radius: tuple[float, float] = (0.1, 0.2),
+) -> Path:
     arrays: dict[str, np.ndarray] = {
         "class_names": np.array([f"kind{k}" for k in range(1, classes + 1)])
     }
     for split, n, seed in zip(("train", "val", "test"), sizes, (1, 2, 3), strict=True):
-        for key, value in synthetic_split(n, size, classes, seed).items():
+        split_arrays = synthetic_split(
+            n, size, classes, seed, max_objects=max_objects, radius=radius
+        )
+        for key, value in split_arrays.items():
             arrays[f"{split}_{key}"] = value
     np.savez_compressed(path, **arrays)
     return path

@@ -150,7 +150,7 @@ def test_metrics_on_hand_made_masks() -> None:
 
 
 def test_registry_seam_and_pool_scoring() -> None:
-    assert task_names() == ["classification", "segmentation"]
+    assert task_names() == ["classification", "detection", "segmentation"]
     seg = task_type("segmentation")
     assert seg.promotion_metric == "dice" and seg.suggestion_kind == "mask"
     assert task_type("classification").promotion_metric == "auc"
@@ -161,7 +161,7 @@ def test_registry_seam_and_pool_scoring() -> None:
         == 1
     )
     with pytest.raises(ValueError, match="no learning loop"):
-        task_type("detection")
+        task_type("keypoints")
     train_x, _ = arrays(16, 6)
     model = seg.build_network(spec_for(train_x, 1, **TINY).to_dict(), 0)
     for name in seg.strategies:

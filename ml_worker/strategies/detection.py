@@ -1,0 +1,142 @@
+"""Detection strategies: which image should a doctor box next?
+
+Each scores one image from the detector's boxes and their sigmoid scores (PoolData.box_scores,
+boxes, and for disagreement the flipped image's boxes mirrored back). Pure functions over arrays.
+
+- det_uncertainty: the image's most uncertain finding: max over its boxes of the binary entropy of
+  the score (in bits, 1 at 0.5), or 1 - max score when nothing is confident (an image where the
+  detector finds nothing is where it misses lesions; decision 0360).
+- det_flip_disagreement: boxes of the image and of its left-right flip matched greedily by IoU;
+  a matched pair disagrees by (1 - IoU) x max score + |score difference|, a box without a partner
+  by its score; the image scores its largest disagreement.
+- det_diversity: det_uncertainty candidates spread over k-means clusters of image embeddings.
+- det_budget_aware: random until every class is boxed in `min_per_class` labelled images, then
+  det_diversity (segmentation's rule, decision 0331).
+The model-free `random` and `cold_start` apply unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from ml_worker.detection.boxes import box_iou
+from ml_worker.strategies.base import PoolData, register
+from ml_worker.strategies.batch import Diversity
+from ml_worker.strategies.segmentation import SegBudgetAware
+
+
+def binary_entropy(p: np.ndarray) -> np.ndarray:
+    """Entropy in bits of Bernoulli(p), 0 at 0 and 1, 1 at 0.5."""
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return np.asarray(-(q * np.log2(q) + (1 - q) * np.log2(1 - q)))
+
+
+def image_uncertainty(scores: np.ndarray) -> float:
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        return 1.0
+    return float(max(binary_entropy(s).max(), 1.0 - s.max()))
+
+
+def flip_disagreement(
+    boxes: np.ndarray, scores: np.ndarray, flipped_boxes: np.ndarray, flipped_scores: np.ndarray
+) -> float:
+    a_s = np.asarray(scores, dtype=np.float64)
+    b_s = np.asarray(flipped_scores, dtype=np.float64)
+    if a_s.size == 0 and b_s.size == 0:
+        return 0.0
+    overlaps = (
+        box_iou(boxes, flipped_boxes) if a_s.size and b_s.size else np.zeros((a_s.size, b_s.size))
+    )
+    free_a, free_b = np.ones(a_s.size, bool), np.ones(b_s.size, bool)
+    worst = 0.0
+    # Greedy: the most overlapping pair first, so each box has at most one partner.
+    for flat in np.argsort(-overlaps, axis=None, kind="stable"):
+        i, j = np.unravel_index(flat, overlaps.shape)
+        if overlaps[i, j] <= 0:
+            break
+        if free_a[i] and free_b[j]:
+            free_a[i] = free_b[j] = False
+            d = (1 - overlaps[i, j]) * max(a_s[i], b_s[j]) + abs(a_s[i] - b_s[j])
+            worst = max(worst, float(d))
+    unmatched = np.concatenate([a_s[free_a], b_s[free_b]])
+    if unmatched.size:
+        worst = max(worst, float(unmatched.max()))
+    return worst
+
+
+@register
+class DetUncertainty:
+    name: ClassVar[str] = "det_uncertainty"
+
+    def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
+        if pool.box_scores is None:
+            raise ValueError("strategy 'det_uncertainty' needs box scores (train a model)")
+        return np.asarray([image_uncertainty(s) for s in pool.box_scores])
+
+
+@register
+class DetFlipDisagreement:
+    name: ClassVar[str] = "det_flip_disagreement"
+
+    def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
+        if (
+            pool.boxes is None
+            or pool.box_scores is None
+            or pool.flipped_boxes is None
+            or pool.flipped_scores is None
+        ):
+            raise ValueError("strategy 'det_flip_disagreement' needs boxes of flipped images")
+        return np.asarray(
+            [
+                flip_disagreement(b, s, fb, fs)
+                for b, s, fb, fs in zip(
+                    pool.boxes,
+                    pool.box_scores,
+                    pool.flipped_boxes,
+                    pool.flipped_scores,
+                    strict=True,
+                )
+            ]
+        )
+
+
+@register
+class DetDiversity(Diversity):
+    name: ClassVar[str] = "det_diversity"
+
+    def __init__(
+        self,
+        base: str = "det_uncertainty",
+        batch_size: int = 10,
+        candidates_factor: int = 4,
+        method: str = "kmeans",
+    ) -> None:
+        super().__init__(base, batch_size, candidates_factor, method)
+
+
+@register
+class DetBudgetAware(SegBudgetAware):
+    name: ClassVar[str] = "det_budget_aware"
+
+    def __init__(
+        self,
+        min_per_class: int = 30,
+        early: str = "random",
+        batch_size: int = 10,
+        candidates_factor: int = 4,
+    ) -> None:
+        super().__init__(min_per_class, early, batch_size, candidates_factor)
+        self.later = DetDiversity(batch_size=batch_size, candidates_factor=candidates_factor)  # type: ignore[assignment]
+
+    def phase(self, pool: PoolData) -> str:
+        if pool.box_scores is None:
+            return "early"
+        if pool.labeled_counts is None:
+            raise ValueError("strategy 'det_budget_aware' needs labeled_counts (images per class)")
+        counts = np.asarray(pool.labeled_counts)
+        if len(counts) == 0 or counts.min() < self.min_per_class:
+            return "early"
+        return "uncertainty"

@@ -1,0 +1,84 @@
+"""Detection strategies on hand-made box sets rank images as expected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml_worker.strategies import PoolData, get_strategy, ranking, strategy_names
+from ml_worker.task_types import task_type
+
+
+def b(*rows: list[float]) -> np.ndarray:
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def rank(name: str, pool: PoolData, **options: object) -> list[int]:
+    strategy = get_strategy(name, **options)
+    return ranking(strategy.score(pool, np.random.default_rng(0))).tolist()
+
+
+def test_every_detection_strategy_is_registered_and_listed_for_the_task() -> None:
+    for name in task_type("detection").strategies:
+        assert name in strategy_names()
+
+
+def test_uncertainty_asks_first_about_an_undecided_box_then_an_image_with_nothing_confident() -> (
+    None
+):
+    pool = PoolData(
+        box_scores=[
+            np.array([0.97]),  # a confident lesion, nothing else
+            np.array([0.96, 0.5]),  # a confident lesion and an undecided box: entropy 1 bit
+            np.array([0.2]),  # nothing confident: 1 - 0.2 = 0.8, entropy 0.72
+            np.array([]),  # nothing above the floor at all: 1 - 0 = 1... ties with image 1
+            np.array([0.99, 0.02]),  # confident about both
+        ]
+    )
+    order = rank("det_uncertainty", pool)
+    assert order[:2] == [1, 3]  # both score 1.0; ties by index
+    assert order[2] == 2
+    assert order[-2:] == [0, 4]
+
+
+def test_flip_disagreement_ranks_boxes_that_move_or_vanish_under_the_flip_first() -> None:
+    same = b([10, 10, 30, 30])
+    pool = PoolData(
+        boxes=[same, same, same, b()],
+        box_scores=[np.array([0.9]), np.array([0.9]), np.array([0.9]), np.array([])],
+        flipped_boxes=[same, b([14, 10, 34, 30]), b(), b()],
+        flipped_scores=[np.array([0.88]), np.array([0.9]), np.array([]), np.array([])],
+    )
+    scores = get_strategy("det_flip_disagreement").score(pool, np.random.default_rng(0))
+    # Vanished (0.9) > moved (IoU 2/3: (1/3) x 0.9 = 0.3) > stable (0.02) > nothing at all (0).
+    assert scores == pytest.approx([0.02, 0.3, 0.9, 0.0], abs=1e-6)
+    assert ranking(scores).tolist() == [2, 1, 0, 3]
+
+
+def test_diversity_spreads_the_uncertain_candidates_over_clusters() -> None:
+    # Eight uncertain images in two tight embedding clusters (0-3 slightly more uncertain) and
+    # four confident ones: a batch of 2 takes one from each cluster.
+    scores = [np.array([0.5])] * 4 + [np.array([0.6])] * 4 + [np.array([0.99])] * 4
+    embeddings = np.concatenate(
+        [np.zeros((4, 2)), np.full((4, 2), 10.0), np.full((4, 2), -10.0)]
+    ) + np.random.default_rng(0).normal(0, 0.01, (12, 2))
+    pool = PoolData(box_scores=scores, embeddings=embeddings)
+    first_two = rank("det_diversity", pool, batch_size=2, candidates_factor=4)[:2]
+    assert sorted(i // 4 for i in first_two) == [0, 1]
+
+
+def test_budget_aware_is_random_until_each_class_is_boxed_often_enough() -> None:
+    scores = [np.array([0.99])] * 10 + [np.array([0.5])] * 10
+    embeddings = np.random.default_rng(1).normal(size=(20, 4))
+    early = PoolData(box_scores=scores, embeddings=embeddings, labeled_counts=np.array([3]))
+    later = PoolData(box_scores=scores, embeddings=embeddings, labeled_counts=np.array([40]))
+    strategy = get_strategy("det_budget_aware", min_per_class=30, batch_size=5)
+    assert strategy.phase(early) == "early" and strategy.phase(later) == "uncertainty"
+    top = rank("det_budget_aware", later, min_per_class=30, batch_size=5, candidates_factor=2)
+    assert set(top[:5]) <= set(
+        range(10, 20)  # the uncertain half only
+    )
+    with pytest.raises(ValueError, match="needs box scores"):
+        get_strategy("det_uncertainty").score(
+            PoolData(embeddings=embeddings), np.random.default_rng()
+        )

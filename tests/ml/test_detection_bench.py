@@ -1,0 +1,57 @@
+"""`bench/detection_learning.py` runs unchanged on any npz in the standard layout: a generated
+file with two classes, many small objects per image and images without any goes through the
+whole protocol (every arm) with tiny settings and leaves the documented summary, plot and line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.ml.seg_synthetic import write_synthetic_npz
+
+REPO = Path(__file__).resolve().parents[2]
+ARMS = "random,det_uncertainty,det_flip_disagreement,det_diversity,cold_start,det_budget_aware"
+
+
+def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
+    tmp_path: Path,
+) -> None:
+    dataset = write_synthetic_npz(
+        tmp_path / "many.npz", classes=2, size=64, sizes=(24, 8, 8), max_objects=8,
+        radius=(0.04, 0.08),
+    )  # fmt: skip
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "detection_learning.py"), "--dataset",
+         str(dataset), "--size", "64", "--max-epochs", "1", "--samples-per-epoch", "16",
+         "--budgets", "8", "--seeds", "1", "--workers", "1", "--arms", ARMS, "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "pool 24 (" in completed.stdout and "without objects" in completed.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["class_names"] == ["kind1", "kind2"]
+    assert {"full_data_froc", "target_froc", "total_seconds"} <= set(summary)
+    assert summary["budgets"][0] == 8 and summary["budgets"][-1] <= 24
+    assert set(summary["strategies"]) == set(ARMS.split(","))
+    for entry in summary["strategies"].values():
+        assert {
+            "labels_to_target",
+            "saving_vs_random",
+            "aubc",
+            "worst_gap_to_random",
+            "final_froc",
+        } <= set(entry)
+        assert 0.0 <= entry["final_froc"] <= 1.0
+    assert (out / "detection_learning.png").stat().st_size > 0
+    last = completed.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"full_data_froc=[0-9.]+ target_froc=[0-9.]+ random_labels_to_target=\S+ best=\w+ "
+        r"best_saving=\S+ best_worst_gap=-?[0-9.]+ total_s=\d+",
+        last,
+    ), last
