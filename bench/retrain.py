@@ -7,6 +7,9 @@ Stages, each timed: load (npz -> float arrays), train (the product's default `Mo
 image, then the default strategy's scores). Target: total < 60 s on 2 cores.
 
 Last line (machine-readable): `train_s=X score_s=Y total_s=Z pool=N`.
+
+`--task segmentation` runs the segmentation project's loop instead (bench/retrain_segmentation.py:
+U-Net on BUS-BRA at 128 px, 1,500-image pool, target < 3 minutes), with the same last line.
 """
 
 from __future__ import annotations
@@ -43,6 +46,23 @@ DEFAULT_DATASET = REPO.parent / "shared/data/classification/pneumoniamnist/pneum
 
 
 def main(argv: list[str] | None = None) -> int:
+    task = argparse.ArgumentParser(add_help=False)
+    task.add_argument(
+        "--task", choices=["classification", "segmentation"], default="classification"
+    )
+    known, rest = task.parse_known_args(argv)
+    if known.task == "segmentation":
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(
+            "retrain_segmentation", REPO / "bench" / "retrain_segmentation.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        code: int = module.main(rest)
+        return code
+    argv = rest
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--strategy", default="diversity")

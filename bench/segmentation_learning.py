@@ -29,6 +29,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/active_learning.py
 
 import argparse
+import hashlib
 import json
 import math
 import multiprocessing
@@ -66,7 +67,8 @@ ARM_HELP = {
     "cold_start": "typical+diverse first batch (PCA embeddings), then seg_diversity",
     "seg_budget_aware": "random until each class is in 30 labelled images, then seg_diversity",
 }
-QUICK_ARMS = ("random", "seg_entropy", "seg_diversity")
+# --quick: random, the product's default (seg_budget_aware) and its uncertainty phase alone.
+QUICK_ARMS = ("random", "seg_budget_aware", "seg_diversity")
 
 
 @dataclass
@@ -170,7 +172,7 @@ def default_settings(args: argparse.Namespace) -> Settings:
     if args.samples_per_epoch:
         train = replace(train, min_samples_per_epoch=args.samples_per_epoch)
     budgets = tuple(int(b) for b in args.budgets.split(",")) if args.budgets else None
-    pool = args.pool_size or (500 if args.quick else None)
+    pool = args.pool_size or (400 if args.quick else None)
     return Settings(
         size, pool, args.val_size or (100 if args.quick else None), spec, train, budgets
     )
@@ -308,11 +310,43 @@ def run_full_reference(seed: int) -> RoundResult:
     return train_and_measure(np.arange(len(data.train_y)), seed)[1]
 
 
+def reference_key(dataset: Path, settings: Settings, seed: int) -> str:
+    """The full-data reference depends only on the file, the settings and the seed."""
+    stat = dataset.stat()
+    text = json.dumps(
+        [str(dataset.resolve()), stat.st_size, stat.st_mtime_ns, settings.to_dict(), seed],
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ReferenceCache:
+    """Full-data reference rounds kept between runs (next to --out): the reference trains on the
+    whole pool, the most expensive round of a run, and does not change while the dataset and the
+    settings do not (they are the key)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.entries: dict[str, dict[str, float]] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def get(self, key: str) -> RoundResult | None:
+        entry = self.entries.get(key)
+        return RoundResult(**entry) if entry else None  # type: ignore[arg-type]
+
+    def put(self, key: str, result: RoundResult) -> None:
+        self.entries[key] = asdict(result)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.entries, indent=1))
+
+
 def schedule(pool_size: int, quick: bool, fixed: tuple[int, ...] | None) -> list[int]:
     if fixed:
         steps = list(fixed)
     elif quick:
-        steps = [10, 20, 40, 80, 160, 320]
+        steps = [10, 20, 40, 80, 160, 320]  # x2 per round: 6 rounds to the 400-image pool
     else:
         steps = [10, 15, 20, 30, 45, 65, 100, 140, 200, 280, 400, 560, 800, 1120]
     return [b for b in steps if b < pool_size] + [pool_size]
@@ -379,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--quick", action="store_true", help="64 px, 500-image pool, 12 epochs: < 15 min on 2 cores"
+        "--quick",
+        action="store_true",
+        help="64 px, 400-image pool, 12 epochs, 3 arms: < 15 min on 2 cores",
     )
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "out" / "segmentation_learning"
@@ -427,11 +463,20 @@ def main(argv: list[str] | None = None) -> int:
         args.workers, initializer=_init_worker, initargs=(str(args.dataset), settings, 1)
     ) as pool:
         full_seeds = seeds[: 1 if args.quick else min(3, len(seeds))]
-        full = pool.map(run_full_reference, full_seeds)
-        for seed, r in zip(full_seeds, full, strict=True):
+        cache = ReferenceCache(args.out.parent / "segmentation_reference_cache.json")
+        keys = [reference_key(args.dataset, settings, s) for s in full_seeds]
+        todo = [s for s, k in zip(full_seeds, keys, strict=True) if cache.get(k) is None]
+        fresh = dict(zip(todo, pool.map(run_full_reference, todo), strict=True))
+        full = []
+        for seed, key in zip(full_seeds, keys, strict=True):
+            r = fresh.get(seed) or cache.get(key)
+            assert r is not None
+            if seed in fresh:
+                cache.put(key, r)
+            full.append(r)
             print(
                 f"full data, seed {seed}: test Dice {r.dice:.4f}, effort {r.effort:.3f}, "
-                f"{r.seconds:.0f} s",
+                f"{r.seconds:.0f} s" + ("" if seed in fresh else f" (cached in {cache.path})"),
                 flush=True,
             )
         full_dice = float(np.mean([r.dice for r in full]))
@@ -473,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         "full_data_dice": full_dice,
         "full_data_dice_per_seed": [r.dice for r in full],
         "full_data_correction_effort": float(np.mean([r.effort for r in full])),
+        "full_data_seconds": [r.seconds for r in full],
+        "full_data_from_cache": [s not in fresh for s in full_seeds],
         "target_dice": target,
         "seeds": seeds,
         "budgets": budgets,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from django.conf import settings
 from annotations.models import Project
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.augment import AugmentConfig
 from ml_worker.checkpoint import load_model, save_model
@@ -239,7 +239,7 @@ def train_classifier_and_register(
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
     reporter.phase("registering", epochs=config.max_epochs)
-    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}.pt"
+    path = run_checkpoint_path(project.pk, run.pk)
     sha256 = save_model(
         path,
         result.model,  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.services.runs import STALE_RUN_ERROR, fail_stale_runs
 from tests.learning.conftest import sent_tasks
 
@@ -84,3 +85,56 @@ def test_listing_runs_applies_the_check(cast, settings):  # type: ignore[no-unty
     body = cast.client("anna").get(f"/api/v1/training-runs/{dead.pk}/").json()
 
     assert body["status"] == "failed"
+
+
+def test_the_sweep_removes_the_dead_runs_unregistered_checkpoints_and_keeps_registered_ones(
+    cast, settings, tmp_path
+):  # type: ignore[no-untyped-def]
+    """A worker killed after writing its checkpoint (or mid-write) but before registering a
+    version leaves files nothing points at; failing the run removes exactly those."""
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.MODEL_STORAGE_DIR = tmp_path
+    earlier = TrainingRun.objects.create(project=cast.project, status=RunStatus.SUCCEEDED)
+    kept = run_checkpoint_path(cast.project.pk, earlier.pk)
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"active weights")
+    ModelVersion.objects.create(
+        project=cast.project,
+        number=1,
+        architecture="small_cnn",
+        status=ModelStatus.ACTIVE,
+        checkpoint_path=str(kept),
+    )
+    dead = running(cast.project, beat_seconds_ago=61)
+    orphan = run_checkpoint_path(cast.project.pk, dead.pk)
+    orphan_shadow = run_checkpoint_path(cast.project.pk, dead.pk, shadow=True)
+    half_written = orphan.parent / f".{orphan.name}.k3j2.tmp"
+    for path in (orphan, orphan_shadow, half_written):
+        path.write_bytes(b"weights of a run that never registered")
+    other_run = run_checkpoint_path(cast.project.pk, dead.pk + 1)  # not the failed run's
+    other_run.write_bytes(b"another run's weights")
+
+    assert fail_stale_runs().failed == [dead.pk]
+
+    assert sorted(p.name for p in kept.parent.iterdir()) == sorted([kept.name, other_run.name])
+    assert kept.read_bytes() == b"active weights"
+
+
+def test_a_file_a_version_points_at_is_kept_even_when_its_run_is_failed(cast, settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.MODEL_STORAGE_DIR = tmp_path
+    dead = running(cast.project, beat_seconds_ago=61)
+    registered = run_checkpoint_path(cast.project.pk, dead.pk)
+    registered.parent.mkdir(parents=True)
+    registered.write_bytes(b"registered just before the worker died")
+    ModelVersion.objects.create(
+        project=cast.project,
+        number=1,
+        architecture="small_cnn",
+        status=ModelStatus.CANDIDATE,
+        checkpoint_path=str(registered),
+    )
+
+    assert fail_stale_runs().failed == [dead.pk]
+
+    assert registered.read_bytes() == b"registered just before the worker died"
