@@ -7,7 +7,6 @@ roughly triples wall time, stack notes §7).
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time
@@ -21,16 +20,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml_worker.augment import AugmentConfig, augment_batch
-from ml_worker.ema import WeightAverage
 from ml_worker.evaluation import roc_auc
+from ml_worker.training_loop import (
+    EarlyStopping,
+    Stepper,
+    TrainingCancelled,
+    epoch_order,
+    one_cycle,
+)
 
-
-class TrainingCancelled(Exception):
-    """Raised when `should_stop()` returned True; nothing of the run should be registered."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__(f"training cancelled during epoch {epoch}")
-        self.epoch = epoch
+__all__ = ["TrainConfig", "TrainResult", "TrainingCancelled", "train_classifier"]
 
 
 @dataclass(frozen=True)
@@ -196,31 +195,23 @@ def train_classifier(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+    stepper = Stepper(
+        model,
         optimizer,
-        max_lr=cfg.learning_rate,
-        total_steps=steps_per_epoch * cfg.max_epochs,
-        pct_start=0.15,
-        anneal_strategy="cos",
+        one_cycle(optimizer, cfg.learning_rate, steps_per_epoch * cfg.max_epochs),
+        use_amp=use_amp,
+        ema_decay=cfg.ema_decay,
+        should_stop=should_stop,
+        check_every=cfg.stop_check_every,
     )
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    first_candidate = math.ceil(cfg.early_stop_from * cfg.max_epochs)
-    evaluated = average.model if average is not None else model
+    stopping = EarlyStopping(cfg.patience, math.ceil(cfg.early_stop_from * cfg.max_epochs))
+    evaluated = stepper.evaluated
 
     history: list[EpochReport] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    best_value, best_epoch, waited = math.inf, 0, 0
-    stopped_early = False
-    batch_counter = 0
     for epoch in range(1, cfg.max_epochs + 1):
         epoch_start = time.monotonic()
         model.train()
-        # Whole passes over the data (shuffled), topped up with a random remainder for tiny sets.
-        order = torch.cat(
-            [torch.randperm(len(x_train), generator=gen) for _ in range(samples // len(x_train))]
-            + [torch.randperm(len(x_train), generator=gen)[: samples % len(x_train)]]
-        )
+        order = epoch_order(len(x_train), samples, gen)
         total_loss, seen = 0.0, 0
         for step in range(steps_per_epoch):
             index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
@@ -232,22 +223,9 @@ def train_classifier(
                 xb = augment_batch(xb, cfg.augment, gen)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 loss = F.cross_entropy(model(xb), yb, weight=weight)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            if average is not None:
-                average.update(model)
             total_loss += float(loss.detach()) * len(index)
             seen += len(index)
-            batch_counter += 1
-            if (
-                should_stop is not None
-                and batch_counter % cfg.stop_check_every == 0
-                and should_stop()
-            ):
-                raise TrainingCancelled(epoch)
+            stepper.step(loss, epoch)
         val_loss = val_auc = val_acc = None
         if has_val:
             assert x_val is not None and y_val is not None
@@ -267,33 +245,18 @@ def train_classifier(
         history.append(report)
         if on_epoch is not None:
             on_epoch(report)
-        if should_stop is not None and should_stop():
-            raise TrainingCancelled(epoch)
-        if not has_val or epoch < first_candidate:
-            continue
-        value = _monitored(report, cfg.monitor)
-        if value < best_value - 1e-4:
-            best_value, best_epoch, waited = value, epoch, 0
-            best_state = copy.deepcopy(evaluated.state_dict())
-        else:
-            waited += 1
-            if waited >= cfg.patience:
-                stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
-        if average is not None:
-            model.load_state_dict(average.model.state_dict())
-    model.eval()
+        stepper.poll(epoch)
+        value = _monitored(report, cfg.monitor) if has_val else None
+        if stopping.consider(epoch, value, evaluated):
+            break
+    best_epoch = stopping.restore(model, stepper, len(history))
     return TrainResult(
         model=model,
         history=history,
         best_epoch=best_epoch,
         device=str(device),
         seconds=time.monotonic() - started,
-        stopped_early=stopped_early,
+        stopped_early=stopping.stopped_early,
     )
 
 

@@ -9,7 +9,6 @@ the lesions of the other images of the batch.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
@@ -21,7 +20,6 @@ import torch
 from monai.losses import DiceCELoss
 from torch import nn
 
-from ml_worker.ema import WeightAverage
 from ml_worker.segmentation.metrics import mean_foreground_dice
 from ml_worker.segmentation.transforms import (
     SegAugmentConfig,
@@ -29,7 +27,8 @@ from ml_worker.segmentation.transforms import (
     augment_pairs,
     build_augment,
 )
-from ml_worker.training import TrainingCancelled, seed_everything, select_device
+from ml_worker.training import seed_everything, select_device
+from ml_worker.training_loop import EarlyStopping, Stepper, epoch_order, one_cycle
 
 
 @dataclass(frozen=True)
@@ -166,35 +165,28 @@ def train_segmenter(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+    stepper = Stepper(
+        model,
         optimizer,
-        max_lr=cfg.learning_rate,
-        total_steps=steps_per_epoch * cfg.max_epochs,
-        pct_start=0.15,
-        anneal_strategy="cos",
+        one_cycle(optimizer, cfg.learning_rate, steps_per_epoch * cfg.max_epochs),
+        use_amp=use_amp,
+        ema_decay=cfg.ema_decay,
+        should_stop=should_stop,
+        check_every=cfg.stop_check_every,
     )
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    evaluated = average.model if average is not None else model
+    evaluated = stepper.evaluated
     augment = (
         build_augment(cfg.augment, int(x_train.shape[-1]), cfg.seed)
         if cfg.augment is not None
         else None
     )
-    first_candidate = math.ceil(cfg.early_stop_from * cfg.max_epochs)
+    stopping = EarlyStopping(cfg.patience, math.ceil(cfg.early_stop_from * cfg.max_epochs))
 
     history: list[SegEpochReport] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    best_value, best_epoch, waited = -math.inf, 0, 0
-    stopped_early = False
-    batch_counter = 0
     for epoch in range(1, cfg.max_epochs + 1):
         epoch_start = time.monotonic()
         model.train()
-        order = torch.cat(
-            [torch.randperm(len(x_train), generator=gen) for _ in range(samples // len(x_train))]
-            + [torch.randperm(len(x_train), generator=gen)[: samples % len(x_train)]]
-        )
+        order = epoch_order(len(x_train), samples, gen)
         total_loss, seen = 0.0, 0
         for step in range(steps_per_epoch):
             index = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
@@ -207,22 +199,9 @@ def train_segmenter(
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
                 logits = model(xb)
             loss = loss_fn(logits.float(), yb)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            if average is not None:
-                average.update(model)
             total_loss += float(loss.detach()) * len(index)
             seen += len(index)
-            batch_counter += 1
-            if (
-                should_stop is not None
-                and batch_counter % cfg.stop_check_every == 0
-                and should_stop()
-            ):
-                raise TrainingCancelled(epoch)
+            stepper.step(loss, epoch)
         val_loss = val_dice = None
         if has_val:
             assert x_val is not None and y_val is not None
@@ -242,30 +221,16 @@ def train_segmenter(
         history.append(report)
         if on_epoch is not None:
             on_epoch(report)
-        if should_stop is not None and should_stop():
-            raise TrainingCancelled(epoch)
-        if val_dice is None or epoch < first_candidate:
-            continue
-        if val_dice > best_value + 1e-4:
-            best_value, best_epoch, waited = val_dice, epoch, 0
-            best_state = copy.deepcopy(evaluated.state_dict())
-        else:
-            waited += 1
-            if waited >= cfg.patience:
-                stopped_early = True
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
-        if average is not None:
-            model.load_state_dict(average.model.state_dict())
-    model.eval()
+        stepper.poll(epoch)
+        # Higher Dice is better: the shared early stopping minimises, so it sees -Dice.
+        if stopping.consider(epoch, None if val_dice is None else -val_dice, evaluated):
+            break
+    best_epoch = stopping.restore(model, stepper, len(history))
     return SegTrainResult(
         model=model,
         history=history,
         best_epoch=best_epoch,
         device=str(device),
         seconds=time.monotonic() - started,
-        stopped_early=stopped_early,
+        stopped_early=stopping.stopped_early,
     )
