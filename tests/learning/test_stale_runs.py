@@ -4,6 +4,7 @@ queued follow-up is sent."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -87,6 +88,21 @@ def test_listing_runs_applies_the_check(cast, settings):  # type: ignore[no-unty
     assert body["status"] == "failed"
 
 
+def registered_file(project, run: TrainingRun, content: bytes, status: str) -> Path:  # type: ignore[no-untyped-def]
+    """The run's checkpoint file, written, and a version of `status` that points at it."""
+    path = run_checkpoint_path(project.pk, run.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    ModelVersion.objects.create(
+        project=project,
+        number=1,
+        architecture="small_cnn",
+        status=status,
+        checkpoint_path=str(path),
+    )
+    return path
+
+
 def test_the_sweep_removes_the_dead_runs_unregistered_checkpoints_and_keeps_registered_ones(
     cast, settings, tmp_path
 ):  # type: ignore[no-untyped-def]
@@ -95,16 +111,7 @@ def test_the_sweep_removes_the_dead_runs_unregistered_checkpoints_and_keeps_regi
     settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
     settings.MODEL_STORAGE_DIR = tmp_path
     earlier = TrainingRun.objects.create(project=cast.project, status=RunStatus.SUCCEEDED)
-    kept = run_checkpoint_path(cast.project.pk, earlier.pk)
-    kept.parent.mkdir(parents=True)
-    kept.write_bytes(b"active weights")
-    ModelVersion.objects.create(
-        project=cast.project,
-        number=1,
-        architecture="small_cnn",
-        status=ModelStatus.ACTIVE,
-        checkpoint_path=str(kept),
-    )
+    kept = registered_file(cast.project, earlier, b"active weights", ModelStatus.ACTIVE)
     dead = running(cast.project, beat_seconds_ago=61)
     orphan = run_checkpoint_path(cast.project.pk, dead.pk)
     orphan_shadow = run_checkpoint_path(cast.project.pk, dead.pk, shadow=True)
@@ -124,17 +131,8 @@ def test_a_file_a_version_points_at_is_kept_even_when_its_run_is_failed(cast, se
     settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
     settings.MODEL_STORAGE_DIR = tmp_path
     dead = running(cast.project, beat_seconds_ago=61)
-    registered = run_checkpoint_path(cast.project.pk, dead.pk)
-    registered.parent.mkdir(parents=True)
-    registered.write_bytes(b"registered just before the worker died")
-    ModelVersion.objects.create(
-        project=cast.project,
-        number=1,
-        architecture="small_cnn",
-        status=ModelStatus.CANDIDATE,
-        checkpoint_path=str(registered),
-    )
+    registered = registered_file(cast.project, dead, b"registered", ModelStatus.CANDIDATE)
 
     assert fail_stale_runs().failed == [dead.pk]
 
-    assert registered.read_bytes() == b"registered just before the worker died"
+    assert registered.read_bytes() == b"registered"
