@@ -168,7 +168,7 @@ def retrain_segmentation(argv: list[str]) -> int:
     from ml_worker.segmentation.pipeline import (
         evaluate_model,
         labels_at_native,
-        score_pool,
+        score_pool_with_predictions,
         spec_for,
         suggestion_payloads,
     )
@@ -224,7 +224,7 @@ def retrain_segmentation(argv: list[str]) -> int:
     labelled_counts = np.array(
         [int((y["train"] == k).any(axis=(1, 2)).sum()) for k in range(1, len(class_names) + 1)]
     )
-    scores = score_pool(
+    scores, predicted = score_pool_with_predictions(
         result.model,
         pool_images,
         args.strategy,
@@ -234,13 +234,15 @@ def retrain_segmentation(argv: list[str]) -> int:
     )
     assert scores.shape == (pool,)
     suggested = 0
-    for begin in range(0, pool, SUGGESTION_BATCH):
-        predicted = predict_segmentation(
-            result.model, pool_images[begin : begin + SUGGESTION_BATCH], temperature=temperature
+    for begin in range(0, pool, SUGGESTION_BATCH):  # as ml_worker.jobs.seg_score
+        chunk = pool_images[begin : begin + SUGGESTION_BATCH]
+        probabilities = (
+            predicted.probabilities[begin : begin + len(chunk)]
+            if predicted is not None
+            else predict_segmentation(result.model, chunk, temperature=temperature).probabilities
         )
-        for probabilities in predicted.probabilities:
-            rows, cols = probabilities.shape[-2:]
-            labels = labels_at_native(probabilities, rows, cols)
+        for p in probabilities:
+            labels = labels_at_native(p, *p.shape[-2:])
             suggested += bool(suggestion_payloads(labels, class_names))
     stage("score", score_start)
     print(

@@ -204,11 +204,12 @@ class RoundResult:
     effort: float  # median correction effort over test images with a lesion
     temperature: float
     seconds: float
+    cpu_seconds: float = 0.0  # this process's CPU time: the cost on a quiet box, whatever the load
 
 
 def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, RoundResult]:
     data, settings = _ctx()
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     spec = spec_for(
         data.train_x[labeled],
         len(data.class_names),
@@ -234,6 +235,7 @@ def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, RoundResult]
         effort=float("nan") if effort is None else float(effort),
         temperature=temperature,
         seconds=time.monotonic() - started,
+        cpu_seconds=time.process_time() - cpu_started,
     )
 
 
@@ -275,13 +277,14 @@ def acquire(
 def run_random_round(
     seed: int, budget: int, previous: np.ndarray | None
 ) -> tuple[np.ndarray, RoundResult]:
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     if previous is None:
         labeled = initial_labels("random", seed, budget)
     else:
         labeled = acquire("random", seed, previous, None, 1.0, budget - len(previous))
     _, result = train_and_measure(labeled, seed)
     result.seconds = time.monotonic() - started
+    result.cpu_seconds = time.process_time() - cpu_started
     return labeled, result
 
 
@@ -290,16 +293,17 @@ def run_chain(arm: str, seed: int, budgets: list[int]) -> list[RoundResult]:
     results: list[RoundResult] = []
     model, temperature = None, 1.0
     for budget in budgets:
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         if len(labeled) < budget:
             labeled = acquire(arm, seed, labeled, model, temperature, budget - len(labeled))
         model, result = train_and_measure(labeled, seed)
         temperature = result.temperature
         result.seconds = time.monotonic() - started
+        result.cpu_seconds = time.process_time() - cpu_started
         results.append(result)
         print(
             f"  {arm:16} seed {seed} @ {budget:5d}: Dice {result.dice:.4f} "
-            f"({result.seconds:.0f} s)",
+            f"({result.seconds:.0f} s, CPU {result.cpu_seconds:.0f} s)",
             flush=True,
         )
     return results
@@ -567,6 +571,17 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     summary["total_seconds"] = time.monotonic() - started
+    # CPU seconds of every training round (one torch thread each): divided by the workers, the
+    # wall time of this run on an otherwise idle machine (a lower bound: lockstep rounds idle).
+    cpu = sum(r.cpu_seconds for rounds in results.values() for r in rounds)
+    cpu += sum(r.cpu_seconds for r, s in zip(full, full_seeds, strict=True) if s in fresh)
+    summary["round_cpu_seconds"] = cpu
+    summary["load_average_at_end"] = os.getloadavg()[0]
+    print(
+        f"round CPU time {cpu:.0f} s over {args.workers} workers (quiet-box floor "
+        f"{cpu / args.workers:.0f} s); wall {summary['total_seconds']:.0f} s at load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     png = plot(
