@@ -64,12 +64,20 @@ class Clock:
         torch.set_num_threads(threads)
         self.start = time.monotonic()
         self.stages: dict[str, float] = {}
+        self.cpu_mark = time.process_time()
         print(f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
 
     def stage(self, name: str, since: float) -> float:
-        now = time.monotonic()
+        """Wall time since `since`, and this process's CPU time since the previous stage: on a
+        shared machine the CPU time is what the stage costs, the wall time what it waited."""
+        now, cpu = time.monotonic(), time.process_time()
         self.stages[name] = now - since
-        print(f"{name:10} {self.stages[name]:7.2f} s", flush=True)
+        print(
+            f"{name:10} {self.stages[name]:7.2f} s   (CPU {cpu - self.cpu_mark:7.2f} s, "
+            f"load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+        self.cpu_mark = cpu
         return now
 
     def last_line(self, pool: int) -> str:
