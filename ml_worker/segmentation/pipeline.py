@@ -68,35 +68,11 @@ def evaluate_model(
 
 
 def score_pool(
-    model: nn.Module | None,
-    images: np.ndarray,
-    strategy: str,
-    *,
-    temperature: float = 1.0,
-    labeled_counts: np.ndarray | None = None,
-    batch_size: int = 10,
-    mc_passes: int = 0,
-    seed: int = 0,
-    device: str | None = None,
-    options: Mapping[str, Any] | None = None,
+    model: nn.Module | None, images: np.ndarray, strategy: str, **options: Any
 ) -> np.ndarray:
-    """One acquisition score per pool image (higher = ask sooner) with the named strategy.
-
-    Computes only what the strategy reads: pixel probabilities, flip/MC samples for
-    seg_disagreement, embeddings for the batch strategies (the model's, or PCA of the pixels
-    before any model exists)."""
-    return score_pool_with_predictions(
-        model,
-        images,
-        strategy,
-        temperature=temperature,
-        labeled_counts=labeled_counts,
-        batch_size=batch_size,
-        mc_passes=mc_passes,
-        seed=seed,
-        device=device,
-        options=options,
-    )[0]
+    """One acquisition score per pool image (higher = ask sooner) with the named strategy: the
+    scores of `score_pool_with_predictions` (same keyword arguments)."""
+    return score_pool_with_predictions(model, images, strategy, **options)[0]
 
 
 def score_pool_with_predictions(
@@ -112,8 +88,13 @@ def score_pool_with_predictions(
     device: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> tuple[np.ndarray, SegPredictions | None]:
-    """`score_pool`, plus the model's predictions over the pool when it made them (None for
-    the model-free strategies): the suggestions reuse them instead of a second forward pass."""
+    """Scores with the named strategy, and the model's predictions over the pool when it made
+    them (None for the model-free strategies): the suggestions reuse them instead of a second
+    forward pass.
+
+    Computes only what the strategy reads: pixel probabilities, flip/MC samples for
+    seg_disagreement, embeddings for the batch strategies (the model's, or PCA of the pixels
+    before any model exists)."""
     rng = np.random.default_rng(seed)
     kwargs: dict[str, Any] = dict(options or {})
     if strategy in BATCH_STRATEGIES:
