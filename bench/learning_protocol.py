@@ -17,6 +17,7 @@ log(labels)), worst_gap_to_random, final_<metric>, and the task's extra series p
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import math
@@ -24,7 +25,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,40 @@ class Bench:
 
 
 _TASK: Any = None
+
+
+def reference_key(dataset: Path, settings: Any, seed: int) -> str:
+    """The full-data reference depends only on the file, the settings and the seed."""
+    stat = dataset.stat()
+    text = json.dumps(
+        [str(dataset.resolve()), stat.st_size, stat.st_mtime_ns, settings.to_dict(), seed],
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ReferenceCache:
+    """Full-data reference rounds kept between runs (next to --out): the reference trains on the
+    whole pool, the most expensive round of a run, and does not change while the dataset and the
+    settings (the key) do not."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.entries: dict[str, dict[str, Any]] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def get(self, key: str) -> Round | None:
+        entry = self.entries.get(key)
+        return Round(**{**entry, "state": None}) if entry else None
+
+    def put(self, key: str, result: Round) -> None:
+        entry = asdict(result)
+        entry["state"] = None  # a model-specific object (a temperature, a tensor): not kept
+        self.entries[key] = entry
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.entries, indent=1))
 
 
 def _init_worker(module: str, dataset: str, settings: Any, threads: int) -> None:
@@ -236,11 +271,24 @@ def run_protocol(
     ) as pool:
         n = pool.apply(_pool_size)
         full_seeds = seeds[: 1 if quick else min(3, len(seeds))]
-        full = pool.map(run_full_reference, full_seeds)
-        for seed, r in zip(full_seeds, full, strict=True):
+        cache = ReferenceCache(
+            out.parent / f"{bench.module.rsplit('.', 1)[-1]}_reference_cache.json"
+        )
+        keys = [reference_key(dataset, settings, s) for s in full_seeds]
+        todo = [s for s, k in zip(full_seeds, keys, strict=True) if cache.get(k) is None]
+        fresh = dict(zip(todo, pool.map(run_full_reference, todo), strict=True))
+        full: list[Round] = []
+        for seed, key in zip(full_seeds, keys, strict=True):
+            cached = cache.get(key)
+            r = fresh.get(seed, cached)
+            assert r is not None
+            if seed in fresh:
+                cache.put(key, r)
+            full.append(r)
             extra = "".join(f", {k} {v:.3f}" for k, v in r.extras.items())
-            print(f"full data, seed {seed}: test {metric} {r.value:.4f}{extra}, {r.seconds:.0f} s",
-                  flush=True)  # fmt: skip
+            note = "" if seed in fresh else f" (cached in {cache.path})"
+            print(f"full data, seed {seed}: test {metric} {r.value:.4f}{extra}, {r.seconds:.0f} s"
+                  f"{note}", flush=True)  # fmt: skip
         full_value = float(np.mean([r.value for r in full]))
         target = 0.95 * full_value
         print(f"full-data {metric} {full_value:.4f}; target = 95% = {target:.4f}", flush=True)
@@ -282,6 +330,7 @@ def run_protocol(
         **summary_extra,
         f"full_data_{metric}": full_value,
         f"full_data_{metric}_per_seed": [r.value for r in full],
+        "full_data_from_cache": [s not in fresh for s in full_seeds],
         **(full_extras(full) if full_extras else {}),
         f"target_{metric}": target,
         "seeds": seeds,

@@ -67,13 +67,15 @@ BENCH = Bench(
         "seg_disagreement": "test-time flip disagreement (mutual information) over the same region",
         "seg_diversity": "seg_entropy candidates spread over k-means clusters of embeddings",
         "cold_start": "typical+diverse first batch (PCA embeddings), then seg_diversity",
-        "seg_budget_aware": "random until each class is in 30 labelled images, then seg_diversity",
+        "seg_budget_aware": "random until each class is in 30 labelled images, then half "
+        "seg_diversity, half random",
     },
     plot_name="segmentation_learning.png",
     extras=("correction_effort",),
     extra_label="median correction effort (pixels changed / lesion pixels)",
 )
-QUICK_ARMS = ("random", "seg_entropy", "seg_diversity")
+# --quick: random, the product's default (seg_budget_aware) and its uncertainty phase alone.
+QUICK_ARMS = ("random", "seg_budget_aware", "seg_diversity")
 
 
 @dataclass
@@ -163,7 +165,7 @@ def default_settings(args: argparse.Namespace) -> Settings:
     if args.samples_per_epoch:
         train = replace(train, min_samples_per_epoch=args.samples_per_epoch)
     budgets = tuple(int(b) for b in args.budgets.split(",")) if args.budgets else None
-    pool = args.pool_size or (500 if args.quick else None)
+    pool = args.pool_size or (400 if args.quick else None)
     return Settings(
         size, pool, args.val_size or (100 if args.quick else None), spec, train, budgets
     )
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--quick", action="store_true", help="64 px, 500-image pool, 12 epochs: < 15 min on 2 cores"
+        "--quick", action="store_true", help="64 px, 400-image pool, 12 epochs: < 15 min on 2 cores"
     )
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "out" / "segmentation_learning"

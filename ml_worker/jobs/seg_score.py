@@ -25,7 +25,11 @@ from ml_worker.jobs.score import labelled_counts, priorities_from_scores
 from ml_worker.jobs.snapshot import class_names_of
 from ml_worker.segmentation.checkpoint import SavedSegmenter, load_segmenter
 from ml_worker.segmentation.inference import predict_segmentation
-from ml_worker.segmentation.pipeline import labels_at_native, score_pool, suggestion_payloads
+from ml_worker.segmentation.pipeline import (
+    labels_at_native,
+    score_pool_with_predictions,
+    suggestion_payloads,
+)
 
 SUGGESTION_BATCH = 64  # images predicted at a time for the suggestions: bounds the memory
 _models: OrderedDict[int, SavedSegmenter] = OrderedDict()
@@ -66,25 +70,28 @@ def segmentation_scores(
     saved = loaded_segmenter(version)
     class_names = saved.class_names or class_names_of(project)
     images = load_item_images(items, preprocess_config(project)).images
-    values = np.asarray(
-        score_pool(
-            saved.model,
-            images,
-            strategy_name,
-            temperature=saved.temperature,
-            labeled_counts=labelled_counts(version, class_names),
-            batch_size=project.batch_size,
-            mc_passes=settings.LEARNING_MC_PASSES if strategy_name == "seg_disagreement" else 0,
-            seed=version.pk,
-        ),
-        dtype=np.float64,
+    raw, predictions = score_pool_with_predictions(
+        saved.model,
+        images,
+        strategy_name,
+        temperature=saved.temperature,
+        labeled_counts=labelled_counts(version, class_names),
+        batch_size=project.batch_size,
+        mc_passes=settings.LEARNING_MC_PASSES if strategy_name == "seg_disagreement" else 0,
+        seed=version.pk,
     )
+    values = np.asarray(raw, dtype=np.float64)
     priorities = priorities_from_scores(values)
     out: list[ItemScore] = []
     for start in range(0, len(items), SUGGESTION_BATCH):
         chunk = items[start : start + SUGGESTION_BATCH]
-        predicted = predict_segmentation(
-            saved.model, images[start : start + len(chunk)], temperature=saved.temperature
+        # The scoring pass's probabilities when it made them (same model, same temperature).
+        probabilities = (
+            predictions.probabilities[start : start + len(chunk)]
+            if predictions is not None
+            else predict_segmentation(
+                saved.model, images[start : start + len(chunk)], temperature=saved.temperature
+            ).probabilities
         )
         for offset, item in enumerate(chunk):
             i = start + offset
@@ -92,7 +99,7 @@ def segmentation_scores(
             # Without indexed geometry the suggestion is at the model's input size.
             height = item.instance.rows or project.input_size
             width = item.instance.columns or project.input_size
-            labels = labels_at_native(predicted.probabilities[offset], height, width)
+            labels = labels_at_native(probabilities[offset], height, width)
             out.append(
                 ItemScore(
                     item_id=item.pk,

@@ -26,6 +26,7 @@ from django.conf import settings
 from annotations.models import Project
 from learning.models import ModelVersion, TrainingRun
 from learning.services import registry
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
@@ -182,7 +183,7 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
     reporter.phase("registering", epochs=config.max_epochs)
-    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}.pt"
+    path = run_checkpoint_path(project.pk, run.pk)
     sha256 = io.save(
         path,
         result.model,
@@ -326,9 +327,7 @@ def _shadow_stage(
         temperature, metrics = task.evaluate(
             result.model, val_x, val_y, test.images, test.masks, data.class_names
         )
-        path = (
-            Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}-shadow.pt"
-        )
+        path = run_checkpoint_path(project.pk, run.pk, shadow=True)
         sha256 = io.save(
             path,
             result.model,

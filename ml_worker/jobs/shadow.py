@@ -15,15 +15,14 @@ and test labels both models share, the same way a main version counts all the la
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
 from annotations.models import Item, Project
 from learning.models import ModelVersion, TrainingRun
 from learning.services import registry
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.checkpoint import save_model
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model
@@ -94,7 +93,7 @@ def train_shadow_baseline(
     )
     test_logits = predict(result.model, test.images, with_embeddings=False).logits
     metrics = evaluate(test_logits, test.labels, data.class_names, temperature=temperature)
-    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}-shadow.pt"
+    path = run_checkpoint_path(project.pk, run.pk, shadow=True)
     sha256 = save_model(
         path,
         result.model,  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from annotations.models import Project
 from learning.model_settings import augmentation_kwargs
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.services.project_model import model_settings_of
 from learning.splits import TEST, TRAIN, VAL
 from learning.training_config import validated_run_config
@@ -288,7 +288,7 @@ def train_classifier_and_register(
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
     reporter.phase("registering", epochs=config.max_epochs)
-    path = Path(settings.MODEL_STORAGE_DIR) / f"project-{project.pk}" / f"run-{run.pk}.pt"
+    path = run_checkpoint_path(project.pk, run.pk)
     sha256 = save_model(
         path,
         result.model,  # type: ignore[arg-type]

@@ -57,7 +57,7 @@ def predict_segmentation(
             out = model(xb).float()
             logits.append(out.cpu())
             if with_embeddings and isinstance(model, Segmenter):
-                embeddings.append(model.embed(xb).float().cpu())
+                embeddings.append(model.embed(xb, logits=out).float().cpu())
             drawn = []
             if flip_tta or mc_passes > 0:
                 drawn.append(out)

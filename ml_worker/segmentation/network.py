@@ -103,12 +103,17 @@ class Segmenter(nn.Module):
         out: torch.Tensor = self.net((x - self.mean) / self.std)
         return out
 
-    def embed(self, x: torch.Tensor, grid: int = 8) -> torch.Tensor:
+    def embed(
+        self, x: torch.Tensor, grid: int = 8, logits: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """A (B, D) feature per image for diversity: the predicted class probabilities and the
         normalised image, each average-pooled to grid x grid. Architecture-independent (no hook
         into the U-Net's bottleneck) and it describes what diversity should spread: where the
-        model sees lesions and what the image looks like there."""
-        probabilities = torch.softmax(self.forward(x).float(), dim=1)[:, 1:]
+        model sees lesions and what the image looks like there. `logits`, when the caller has
+        just computed them for `x` in eval mode, spare a second forward pass."""
+        if logits is None:
+            logits = self.forward(x)
+        probabilities = torch.softmax(logits.float(), dim=1)[:, 1:]
         image = (x - self.mean) / self.std
         pooled = [F.adaptive_avg_pool2d(t, grid).flatten(1) for t in (probabilities, image)]
         return torch.cat(pooled, dim=1)

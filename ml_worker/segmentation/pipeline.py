@@ -12,7 +12,7 @@ import numpy as np
 from torch import nn
 
 from ml_worker.embeddings import pca_embeddings
-from ml_worker.segmentation.inference import predict_segmentation
+from ml_worker.segmentation.inference import SegPredictions, predict_segmentation
 from ml_worker.segmentation.metrics import (
     fit_pixel_temperature,
     pixel_ece,
@@ -68,6 +68,14 @@ def evaluate_model(
 
 
 def score_pool(
+    model: nn.Module | None, images: np.ndarray, strategy: str, **options: Any
+) -> np.ndarray:
+    """One acquisition score per pool image (higher = ask sooner) with the named strategy: the
+    scores of `score_pool_with_predictions` (same keyword arguments)."""
+    return score_pool_with_predictions(model, images, strategy, **options)[0]
+
+
+def score_pool_with_predictions(
     model: nn.Module | None,
     images: np.ndarray,
     strategy: str,
@@ -79,8 +87,10 @@ def score_pool(
     seed: int = 0,
     device: str | None = None,
     options: Mapping[str, Any] | None = None,
-) -> np.ndarray:
-    """One acquisition score per pool image (higher = ask sooner) with the named strategy.
+) -> tuple[np.ndarray, SegPredictions | None]:
+    """Scores with the named strategy, and the model's predictions over the pool when it made
+    them (None for the model-free strategies): the suggestions reuse them instead of a second
+    forward pass.
 
     Computes only what the strategy reads: pixel probabilities, flip/MC samples for
     seg_disagreement, embeddings for the batch strategies (the model's, or PCA of the pixels
@@ -92,9 +102,8 @@ def score_pool(
     chosen = get_strategy(strategy, **kwargs)
     if model is None or strategy in ("random", "cold_start"):
         embeddings = pca_embeddings(images, dim=32, seed=seed) if strategy != "random" else None
-        return chosen.score(
-            PoolData(embeddings=embeddings, probabilities=np.zeros((len(images), 1))), rng
-        )
+        pool0 = PoolData(embeddings=embeddings, probabilities=np.zeros((len(images), 1)))
+        return chosen.score(pool0, rng), None
     disagreement = strategy == "seg_disagreement"
     predictions = predict_segmentation(
         model,
@@ -112,7 +121,7 @@ def score_pool(
         pixel_probabilities=predictions.probabilities,
         pixel_samples=predictions.samples,
     )
-    return chosen.score(pool, rng)
+    return chosen.score(pool, rng), predictions
 
 
 def suggestion_payloads(labels: np.ndarray, class_names: Sequence[str]) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ mean over all pixels, which is small: confidently empty images come last.
 
 Registered names: seg_entropy, seg_disagreement (test-time-flip and/or MC-dropout mutual
 information), seg_diversity (seg_entropy candidates spread over k-means clusters of the
-embeddings), seg_budget_aware. The model-free `random` and `cold_start` apply unchanged.
+embeddings), seg_budget_aware (random early, then seg_diversity mixed with random picks). The
+model-free `random` and `cold_start` apply unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ml_worker.strategies.base import PoolData, register
+from ml_worker.strategies.base import PoolData, ranking, register, scores_from_order
 from ml_worker.strategies.batch import ColdStart, Diversity
 
 _EPS = 1e-6
@@ -131,12 +132,38 @@ class SegDiversity(Diversity):
         super().__init__(base, batch_size, candidates_factor, method)
 
 
+def interleave(informed: np.ndarray, explore: np.ndarray, share: float) -> np.ndarray:
+    """One order from two rankings of the same items: position i comes from `explore` when
+    floor((i + 1) * share) > floor(i * share), else from `informed` (the first from `informed`
+    whenever share < 1); an item already placed is skipped."""
+    n = len(informed)
+    taken = np.zeros(n, dtype=bool)
+    streams = [iter(informed.tolist()), iter(explore.tolist())]
+    order: list[int] = []
+    i = 0
+    while len(order) < n:
+        source = int(np.floor((i + 1) * share) > np.floor(i * share))
+        for item in streams[source]:
+            if not taken[item]:
+                taken[item] = True
+                order.append(item)
+                break
+        else:  # that stream is exhausted: the rest come from the other one
+            order.extend(int(k) for k in streams[1 - source] if not taken[k])
+            break
+        i += 1
+    return np.asarray(order, dtype=np.int64)
+
+
 @register
 class SegBudgetAware:
     """Until every foreground class appears in `min_per_class` labelled images (or before any
-    model): random or typical-and-diverse (`early`); afterwards seg_diversity. Uncertainty from a
-    U-Net trained on a handful of outlines points at its own failures, not at informative images
-    (the classification finding of decision 0331 applies)."""
+    model): random or typical-and-diverse (`early`). Afterwards a mixed batch: seg_diversity's
+    picks with a share `explore` of random picks interleaved (decision 0349). Uncertainty from a
+    U-Net trained on a handful of outlines points at its own failures (odd, hard images), not
+    at what teaches it most (the classification finding of decision 0331 applies); the random
+    share keeps every batch partly representative of the pool, which bounds how far below random
+    the policy can fall when the model's uncertainty misleads, on any dataset."""
 
     name: ClassVar[str] = "seg_budget_aware"
 
@@ -146,10 +173,14 @@ class SegBudgetAware:
         early: str = "random",
         batch_size: int = 10,
         candidates_factor: int = 4,
+        explore: float = 0.5,
     ) -> None:
         if min_per_class < 0 or early not in ("random", "typical"):
             raise ValueError("min_per_class >= 0 and early in ('random', 'typical')")
+        if not 0.0 <= explore <= 1.0:
+            raise ValueError("explore is a share of each batch, in [0, 1]")
         self.min_per_class = min_per_class
+        self.explore = explore
         self.early = ColdStart(batch_size=batch_size, method=early)
         self.later = SegDiversity(batch_size=batch_size, candidates_factor=candidates_factor)
 
@@ -167,4 +198,11 @@ class SegBudgetAware:
     def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
         if self.phase(pool) == "early":
             return self.early.score(pool, rng)
-        return self.later.score(pool, rng)
+        if self.explore <= 0.0:
+            return self.later.score(pool, rng)
+        # Drawn first: the same numbers the `random` strategy draws from this generator.
+        random_order = ranking(rng.random(pool.size))
+        if self.explore >= 1.0:
+            return scores_from_order(random_order, pool.size)
+        informed = ranking(self.later.score(pool, rng))
+        return scores_from_order(interleave(informed, random_order, self.explore), pool.size)

@@ -4,11 +4,13 @@ queued follow-up is sent."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.services.runs import STALE_RUN_ERROR, fail_stale_runs
 from tests.learning.conftest import sent_tasks
 
@@ -84,3 +86,53 @@ def test_listing_runs_applies_the_check(cast, settings):  # type: ignore[no-unty
     body = cast.client("anna").get(f"/api/v1/training-runs/{dead.pk}/").json()
 
     assert body["status"] == "failed"
+
+
+def registered_file(project, run: TrainingRun, content: bytes, status: str) -> Path:  # type: ignore[no-untyped-def]
+    """The run's checkpoint file, written, and a version of `status` that points at it."""
+    path = run_checkpoint_path(project.pk, run.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    ModelVersion.objects.create(
+        project=project,
+        number=1,
+        architecture="small_cnn",
+        status=status,
+        checkpoint_path=str(path),
+    )
+    return path
+
+
+def test_the_sweep_removes_the_dead_runs_unregistered_checkpoints_and_keeps_registered_ones(
+    cast, settings, tmp_path
+):  # type: ignore[no-untyped-def]
+    """A worker killed after writing its checkpoint (or mid-write) but before registering a
+    version leaves files nothing points at; failing the run removes exactly those."""
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.MODEL_STORAGE_DIR = tmp_path
+    earlier = TrainingRun.objects.create(project=cast.project, status=RunStatus.SUCCEEDED)
+    kept = registered_file(cast.project, earlier, b"active weights", ModelStatus.ACTIVE)
+    dead = running(cast.project, beat_seconds_ago=61)
+    orphan = run_checkpoint_path(cast.project.pk, dead.pk)
+    orphan_shadow = run_checkpoint_path(cast.project.pk, dead.pk, shadow=True)
+    half_written = orphan.parent / f".{orphan.name}.k3j2.tmp"
+    for path in (orphan, orphan_shadow, half_written):
+        path.write_bytes(b"weights of a run that never registered")
+    other_run = run_checkpoint_path(cast.project.pk, dead.pk + 1)  # not the failed run's
+    other_run.write_bytes(b"another run's weights")
+
+    assert fail_stale_runs().failed == [dead.pk]
+
+    assert sorted(p.name for p in kept.parent.iterdir()) == sorted([kept.name, other_run.name])
+    assert kept.read_bytes() == b"active weights"
+
+
+def test_a_file_a_version_points_at_is_kept_even_when_its_run_is_failed(cast, settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.MODEL_STORAGE_DIR = tmp_path
+    dead = running(cast.project, beat_seconds_ago=61)
+    registered = registered_file(cast.project, dead, b"registered", ModelStatus.CANDIDATE)
+
+    assert fail_stale_runs().failed == [dead.pk]
+
+    assert registered.read_bytes() == b"registered"

@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 
 from ml_worker.strategies import PoolData, get_strategy, ranking, strategy_names
+from ml_worker.strategies.segmentation import interleave
 from ml_worker.task_types import task_type
 
 SIZE = 32
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
 
 
 def maps(foreground: list[np.ndarray]) -> np.ndarray:
@@ -121,3 +126,33 @@ def test_strategies_refuse_a_pool_without_what_they_need() -> None:
         get_strategy("seg_entropy").score(
             PoolData(embeddings=np.zeros((3, 2))), np.random.default_rng(0)
         )
+
+
+def test_budget_aware_mixes_random_picks_into_each_batch_after_the_switch() -> None:
+    probs = maps([blob(p) for p in np.linspace(0.5, 0.99, 40)])
+    later = PoolData(
+        pixel_probabilities=probs,
+        labeled_counts=np.array([30]),
+        embeddings=np.random.default_rng(1).normal(size=(40, 3)),
+    )
+    informed = ranking(get_strategy("seg_diversity", batch_size=4).score(later, rng(0)))
+    random_order = ranking(get_strategy("random").score(later, rng(0)))
+    mixed = get_strategy("seg_budget_aware", batch_size=4, explore=0.5)
+    order = ranking(mixed.score(later, rng(0))).tolist()
+    assert sorted(order) == list(range(40))  # every image once
+    # Alternating: the most informative image first, then random's first pick (unless taken).
+    assert order[0] == 0 and order[1] == next(k for k in random_order if k != order[0])
+    first_batch = set(order[:4])
+    assert first_batch & set(random_order[:3].tolist())
+    assert first_batch != set(informed[:4].tolist())
+    pure = get_strategy("seg_budget_aware", batch_size=4, explore=0.0)
+    assert np.array_equal(ranking(pure.score(later, rng(0)))[:4], informed[:4])
+
+
+def test_interleave_takes_the_share_from_the_second_ranking() -> None:
+    informed = np.array([0, 1, 2, 3, 4, 5])
+    explore = np.array([5, 0, 4, 1, 3, 2])
+    assert interleave(informed, explore, 0.5).tolist() == [0, 5, 1, 4, 2, 3]
+    assert interleave(informed, explore, 0.0).tolist() == informed.tolist()
+    assert interleave(informed, explore, 1.0).tolist() == explore.tolist()
+    assert interleave(informed, explore, 1 / 3).tolist() == [0, 1, 5, 2, 3, 4]

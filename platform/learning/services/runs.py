@@ -22,6 +22,7 @@ from annotations.access import is_project_admin
 from annotations.models import Annotation, Item, Project
 from core import dispatch
 from learning.models import ModelVersion, RunStatus, TrainingRun
+from learning.services.checkpoint_files import remove_orphan_checkpoints
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -239,7 +240,8 @@ def fail_stale_runs(*, now: Any = None) -> StaleCheck:
     A SIGKILLed or crashed worker cannot record its own failure, and late acknowledgement is off
     for training (a retried run would start from scratch anyway), so this check is what ends the
     run. It runs periodically (beat), when a worker starts and before each new request. The
-    previous model is untouched: versions are only activated after a run succeeds.
+    previous model is untouched: versions are only activated after a run succeeds. Checkpoint
+    files the dead run wrote and no version references are removed (decision 0349).
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT_S)
@@ -252,6 +254,9 @@ def fail_stale_runs(*, now: Any = None) -> StaleCheck:
             if marked:
                 failed.append(run.pk)
                 _hand_over(run.project_id)
+        if run.pk in failed:
+            # After the commit: the run is failed for good, so no worker will register its file.
+            remove_orphan_checkpoints(run.project_id, run.pk)
     # A queued run whose message was lost (broker flushed, worker crashed before acking) would
     # wait forever; sending it again is harmless because the claim is conditional.
     forgotten = TrainingRun.objects.filter(
