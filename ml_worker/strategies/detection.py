@@ -127,8 +127,11 @@ class DetBudgetAware(SegBudgetAware):
         early: str = "random",
         batch_size: int = 10,
         candidates_factor: int = 4,
+        explore: float = 0.5,
     ) -> None:
-        super().__init__(min_per_class, early, batch_size, candidates_factor)
+        # The same mixed batch as seg_budget_aware after the switch (decision 0351): a share
+        # `explore` of random picks bounds the loss when the detector's uncertainty misleads.
+        super().__init__(min_per_class, early, batch_size, candidates_factor, explore)
         self.later = DetDiversity(batch_size=batch_size, candidates_factor=candidates_factor)  # type: ignore[assignment]
 
     def phase(self, pool: PoolData) -> str:

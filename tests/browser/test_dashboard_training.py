@@ -51,7 +51,7 @@ def test_retrain_now_shows_progress_and_cancel_stops_the_run(
     expect(page.locator("[data-worker]").first).to_contain_text("train", timeout=20_000)
 
     # Many epochs and no early stop, so the run is still training when we cancel it.
-    page.get_by_label("Epochs").fill("300")
+    page.get_by_label("Epochs", exact=True).fill("300")
     page.get_by_label("Patience").fill("100")
     page.get_by_role("button", name="Retrain now").click()
     expect(page.get_by_role("status").filter(has_text="Training run queued")).to_be_visible()

@@ -63,7 +63,7 @@ def test_an_admin_sets_resnet18_with_flips_and_a_frozen_backbone_and_retrains(
     expect(settings.get_by_test_id("pretrained-current")).to_contain_text(sha[:12])
     page.screenshot(path=str(artifacts_dir / "model-settings.png"), full_page=True)
 
-    page.get_by_label("Epochs").fill("2")
+    page.get_by_label("Epochs", exact=True).fill("2")
     page.get_by_role("button", name="Retrain now").click()
     expect(page.locator('[data-testid="registry"] tr[data-version="1"]')).to_be_visible(
         timeout=300_000

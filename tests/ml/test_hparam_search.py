@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from annotations.models import Project
 from learning.models import TrainingRun
 from ml_worker.hparam_search import SearchSpace, run_search, trial_config
 from ml_worker.jobs.train import train_config_for
@@ -63,8 +64,10 @@ def test_a_nan_score_is_a_failed_trial_never_the_best() -> None:
 def test_a_trials_settings_train_as_the_same_run_config_would() -> None:
     base = TrainConfig()
     searched = trial_config(base, PARAMS)
-    run = TrainingRun(pk=1, config={**PARAMS})
+    # A project with the default model settings (its augmentation ranges are TrainConfig's).
+    run = TrainingRun(pk=1, project=Project(), config={**PARAMS})
     assert train_config_for(run) == replace(searched, seed=1)  # runs are seeded by their id
     assert searched.augment is not None and searched.augment.rotation_deg == pytest.approx(20.0)
     assert trial_config(base, {**PARAMS, "augment_strength": 0.0}).augment is None
-    assert train_config_for(TrainingRun(pk=1, config={"augment_strength": 0})).augment is None
+    unaugmented = TrainingRun(pk=1, project=Project(), config={"augment_strength": 0})
+    assert train_config_for(unaugmented).augment is None

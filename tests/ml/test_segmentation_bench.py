@@ -48,7 +48,7 @@ def test_the_benchmark_runs_on_another_segmentation_npz(tmp_path: Path) -> None:
     assert (out / "segmentation_learning.png").stat().st_size > 0
     # The full-data reference was trained here and kept next to --out for the next run.
     assert summary["full_data_from_cache"] == [False]
-    cached = json.loads((tmp_path / "segmentation_reference_cache.json").read_text())
+    cached = json.loads((tmp_path / "segmentation_learning_reference_cache.json").read_text())
     assert [entry["value"] for entry in cached.values()] == summary["full_data_dice_per_seed"]
     last = completed.stdout.strip().splitlines()[-1]
     assert re.fullmatch(
