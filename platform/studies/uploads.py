@@ -20,8 +20,8 @@ from studies.ingest import (
     TOO_LARGE,
     IngestOutcome,
     IngestSummary,
-    ingest_bytes,
 )
+from studies.ingest_batch import Batcher
 from studies.ingest_sources import iter_archive
 from studies.projects_seam import projects
 
@@ -49,33 +49,42 @@ def _rejected(name: str, code: str, reason: str) -> IngestOutcome:
     return IngestOutcome(status="rejected", source_name=name, code=code, reason=reason)
 
 
-def _ingest_archive(upload: UploadedFile, summary: IngestSummary, project: Any, user: Any) -> None:
+def _ingest_archive(upload: UploadedFile, batcher: Batcher) -> None:
     name = upload.name or "upload.zip"
     if (upload.size or 0) > settings.DICOM_MAX_ARCHIVE_BYTES:
-        summary.add(_rejected(name, TOO_LARGE, "archive is over DICOM_MAX_ARCHIVE_BYTES"))
+        batcher.put_outcome(_rejected(name, TOO_LARGE, "archive is over DICOM_MAX_ARCHIVE_BYTES"))
         return
     upload.seek(0)
-    for entry, load in iter_archive(name, cast(IO[bytes], upload), summary):
+    refusals = IngestSummary()  # the archive reader reports refused entries here
+    for entry, load in iter_archive(name, cast(IO[bytes], upload), refusals):
         data = load()
-        if data is not None:
-            summary.add(ingest_bytes(data, source_name=entry, user=user, project=project))
+        if data is None:
+            batcher.put_outcome(refusals.outcomes.pop())
+        else:
+            batcher.put(entry, data)
 
 
 def do_upload(files: list[UploadedFile], *, project: Any, user: Any) -> IngestSummary:
     summary = IngestSummary()
+    # The files of one upload are ingested in batches (decision 0180): they usually share their
+    # patient, study and series rows, and a batch is one transaction.
+    batcher = Batcher(summary.add, user=user, project=project)
     limit = settings.DICOM_MAX_UPLOAD_BYTES
     for upload in files:
         name = upload.name or "upload"
         head = upload.read(4)
         if is_zip(head):
-            _ingest_archive(upload, summary, project, user)
+            _ingest_archive(upload, batcher)
         elif (upload.size or 0) > limit:
-            summary.add(_rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}"))
+            batcher.put_outcome(
+                _rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}")
+            )
         elif not head:
-            summary.add(_rejected(name, NOT_DICOM, "the file is empty"))
+            batcher.put_outcome(_rejected(name, NOT_DICOM, "the file is empty"))
         else:
             upload.seek(0)
-            summary.add(ingest_bytes(upload.read(), source_name=name, user=user, project=project))
+            batcher.put(name, upload.read())
+    batcher.flush()
     return summary
 
 
