@@ -177,14 +177,15 @@ def index_series(
     known = known or lookup(ds)
     # A new study is indexed even when its series UID is already another study's (a reused UID,
     # PS3.3 forbids it; the object then joins that series): its patient is recorded either way.
-    study = _new_study(ds, modality, known) if known.study is None else None
+    if known.study is None:
+        study = _new_study(ds, modality, known)
+    elif known.series is None:
+        study = Study.objects.select_related("patient").get(pk=known.study)
+        _add_modality(study, modality)
     if known.series is not None:
         series = Series.objects.select_related("study__patient").get(pk=known.series)
         _add_modality(series.study, modality)
         return series
-    if study is None:
-        study = Study.objects.select_related("patient").get(pk=known.study)
-        _add_modality(study, modality)
     return Series.objects.create(
         series_instance_uid=series_uid,
         study=study,
