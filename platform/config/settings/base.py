@@ -247,6 +247,9 @@ LEARNING_PROMOTION_RULE = {
     "tolerance": float(env_str("LEARNING_PROMOTION_TOLERANCE", "0.0")),
 }
 LEARNING_MC_PASSES = env_int("LEARNING_MC_PASSES", 10)  # MC-dropout passes for the "bald" strategy
+# Pool scoring decodes, prepares and predicts this many items at a time, so its memory is bounded
+# by the chunk, not the pool (decision 0181); only the small per-item outputs are kept.
+LEARNING_SCORE_CHUNK = env_int("LEARNING_SCORE_CHUNK", 2048)
 LEARNING_TRAIN_DEFAULTS: dict[str, object] = {}  # TrainConfig overrides for every run
 # Overrides for every segmentation run (SegTrainConfig keys, as a run's config takes them), as
 # JSON, e.g. '{"max_epochs": 10}': a small machine or a test worker trains shorter automatic runs.
