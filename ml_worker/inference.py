@@ -25,6 +25,28 @@ class Predictions:
     # them through a sigmoid per label instead of the softmax)
 
 
+def concatenate(parts: list[Predictions]) -> Predictions:
+    """The predictions of consecutive chunks of one pool, as if predicted at once."""
+    if not parts:
+        empty = np.zeros((0, 0), dtype=np.float32)
+        return Predictions(
+            logits=empty, probabilities=empty, embeddings=None, mc_probabilities=None
+        )
+    embeddings = [p.embeddings for p in parts if p.embeddings is not None]
+    samples = [p.mc_probabilities for p in parts if p.mc_probabilities is not None]
+    sample_logits = [p.mc_logits for p in parts if p.mc_logits is not None]
+    return Predictions(
+        logits=np.concatenate([p.logits for p in parts]),
+        probabilities=np.concatenate([p.probabilities for p in parts]),
+        embeddings=np.concatenate(embeddings) if len(embeddings) == len(parts) else None,
+        # (T, N, K): the chunks are consecutive items, axis 1.
+        mc_probabilities=np.concatenate(samples, axis=1) if len(samples) == len(parts) else None,
+        mc_logits=(
+            np.concatenate(sample_logits, axis=1) if len(sample_logits) == len(parts) else None
+        ),
+    )
+
+
 def _dropout_only_before_head(model: nn.Module) -> bool:
     dropouts = [
         m for m in model.modules() if isinstance(m, nn.Dropout | nn.Dropout2d | nn.AlphaDropout)

@@ -21,7 +21,7 @@ from learning.services.scoring import ItemScore, ScoringOutcome, pool_item_ids, 
 from learning.strategy_names import effective_strategy
 from ml_worker.checkpoint import SavedModel, load_model
 from ml_worker.embeddings import pca_embeddings
-from ml_worker.inference import predict
+from ml_worker.inference import Predictions, concatenate, predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.snapshot import class_names_of, task_of
 from ml_worker.multilabel import sigmoid
@@ -94,16 +94,47 @@ def score_with_version(version_id: int) -> ScoringOutcome | None:
     return save_scoring_pass(project.pk, version.pk, strategy_name, rows)
 
 
+def pool_predictions(
+    saved: SavedModel,
+    project: Project,
+    item_ids: list[int],
+    *,
+    mc_passes: int,
+    chunk: int | None = None,
+) -> tuple[list[int], Predictions]:
+    """The pool's predictions, `chunk` items at a time (LEARNING_SCORE_CHUNK): the pixels of one
+    chunk are held at once, never the pool's; the outputs kept are a few numbers per item
+    (probabilities, embedding, MC samples). Decision 0181."""
+    size = max(1, chunk or settings.LEARNING_SCORE_CHUNK)
+    config = preprocess_config(project)
+    ids: list[int] = []
+    parts: list[Predictions] = []
+    for start in range(0, len(item_ids), size):
+        images = load_items_by_id(project, item_ids[start : start + size], config)
+        if not images.item_ids:
+            continue
+        # Seeded per chunk: MC-dropout draws depend on the chunking, their distribution does not.
+        parts.append(
+            predict(
+                saved.model,
+                images.images,
+                temperature=saved.temperature,
+                mc_passes=mc_passes,
+                seed=start,
+            )
+        )
+        ids.extend(images.item_ids)
+        del images
+    return ids, concatenate(parts)
+
+
 def classification_scores(
     version: ModelVersion, project: Project, item_ids: list[int], strategy_name: str
 ) -> list[ItemScore]:
     saved = loaded_model(version)
-    images = load_items_by_id(project, item_ids, preprocess_config(project))
     strategy = get_strategy(strategy_name, **_strategy_options(strategy_name, project))
     mc_passes = settings.LEARNING_MC_PASSES if strategy_name in ("bald", "ml_bald") else 0
-    preds = predict(
-        saved.model, images.images, temperature=saved.temperature, mc_passes=mc_passes, seed=0
-    )
+    ids, preds = pool_predictions(saved, project, item_ids, mc_passes=mc_passes)
     probabilities, mc_probabilities = preds.probabilities, preds.mc_probabilities
     multi_label = bool(saved.extra.get("multi_label"))
     if multi_label:
@@ -129,7 +160,7 @@ def classification_scores(
             # Multi-label: the labels at or above the threshold are suggested (suggestions_for).
             predicted_class=None if multi_label else int(probabilities[i].argmax()),
         )
-        for i, item_id in enumerate(images.item_ids)
+        for i, item_id in enumerate(ids)
     ]
 
 

@@ -4,12 +4,14 @@ Instance columns read from its header. Shared by ingest (files we store) and the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pydicom
+from django.db.models import Value
 
 from studies.frames import number_of_frames
-from studies.models import Patient, Series, Study
+from studies.models import Instance, Patient, Series, Study
 
 
 def text(ds: pydicom.Dataset, keyword: str, limit: int) -> str:
@@ -61,59 +63,138 @@ def spacing(ds: pydicom.Dataset) -> list[float] | None:
     return spacing
 
 
-def patient_of(ds: pydicom.Dataset) -> Patient:
-    patient_id = text(ds, "PatientID", 64)
-    issuer = text(ds, "IssuerOfPatientID", 64)
-    details = {
+class SeriesCache:
+    """The series rows one request already indexed, by Series Instance UID.
+
+    A STOW-RS request, an upload or an import usually carries many objects of one series: the
+    first indexes its patient, study and series, the rest find the row here at no round trip.
+    Only rows whose transaction committed are kept (`remember` after the commit): a rolled-back
+    object must not leave a row id behind that no longer exists."""
+
+    def __init__(self) -> None:
+        self._series: dict[str, Series] = {}
+
+    def get(self, series_instance_uid: str) -> Series | None:
+        return self._series.get(series_instance_uid)
+
+    def remember(self, series: Series) -> None:
+        self._series[series.series_instance_uid] = series
+
+    def all(self) -> list[Series]:
+        return list(self._series.values())
+
+
+def _patient_details(ds: pydicom.Dataset) -> dict[str, str]:
+    return {
         "patient_name": text(ds, "PatientName", 324),
         "birth_date": text(ds, "PatientBirthDate", 8),
         "sex": text(ds, "PatientSex", 16),
     }
-    if patient_id:
-        return Patient.objects.get_or_create(
-            patient_id=patient_id, issuer=issuer, defaults=details
-        )[0]
-    # No Patient ID: the study's own patient, never one shared by every anonymous object.
-    study = (
-        Study.objects.select_related("patient")
-        .filter(study_instance_uid=str(ds.StudyInstanceUID))
-        .first()
+
+
+@dataclass(frozen=True)
+class Known:
+    """The ids of the rows an object's header names that already exist (None: not yet)."""
+
+    instance: int | None
+    series: int | None
+    study: int | None
+    patient: int | None
+
+
+def lookup(ds: pydicom.Dataset) -> Known:
+    """Which of the object's instance, series, study and patient rows exist, in one round trip
+    (decision 0180): a UNION ALL of four probes of unique indexes, each at most one row."""
+
+    def probe(queryset: Any, kind: str) -> Any:
+        return queryset.annotate(kind=Value(kind)).values_list("kind", "pk")  # unique keys
+
+    probes = [
+        probe(Instance.objects.filter(sop_instance_uid=str(ds.SOPInstanceUID)), "instance"),
+        probe(Series.objects.filter(series_instance_uid=str(ds.SeriesInstanceUID)), "series"),
+        probe(Study.objects.filter(study_instance_uid=str(ds.StudyInstanceUID)), "study"),
+    ]
+    patient_id = text(ds, "PatientID", 64)
+    if patient_id:  # without one, a new study gets a patient of its own
+        patients = Patient.objects.filter(
+            patient_id=patient_id, issuer=text(ds, "IssuerOfPatientID", 64)
+        )
+        probes.append(probe(patients, "patient"))
+    found = dict(probes[0].union(*probes[1:], all=True))
+    return Known(
+        found.get("instance"), found.get("series"), found.get("study"), found.get("patient")
     )
-    return study.patient if study else Patient.objects.create(issuer=issuer, **details)
 
 
-def index_series(ds: pydicom.Dataset) -> Series:
-    """Find or create the object's patient, study and series (first writer's attributes win)."""
-    patient = patient_of(ds)
-    study, _ = Study.objects.get_or_create(
+def _new_patient(ds: pydicom.Dataset) -> Patient:
+    # No Patient ID: the study's own patient, never one shared by every anonymous object (the
+    # study is new here, so its patient is too).
+    return Patient.objects.create(
+        patient_id=text(ds, "PatientID", 64),
+        issuer=text(ds, "IssuerOfPatientID", 64),
+        patient_name=text(ds, "PatientName", 324),
+        birth_date=text(ds, "PatientBirthDate", 8),
+        sex=text(ds, "PatientSex", 16),
+    )
+
+
+def _new_study(ds: pydicom.Dataset, modality: str, known: Known) -> Study:
+    patient_pk = known.patient if known.patient is not None else _new_patient(ds).pk
+    return Study.objects.create(
         study_instance_uid=str(ds.StudyInstanceUID),
-        defaults={
-            "patient": patient,
-            "study_id": text(ds, "StudyID", 16),
-            "study_date": text(ds, "StudyDate", 8),
-            "study_time": text(ds, "StudyTime", 16),
-            "accession_number": text(ds, "AccessionNumber", 64),
-            "description": text(ds, "StudyDescription", 256),
-            "referring_physician": text(ds, "ReferringPhysicianName", 324),
-        },
+        patient_id=patient_pk,
+        study_id=text(ds, "StudyID", 16),
+        study_date=text(ds, "StudyDate", 8),
+        study_time=text(ds, "StudyTime", 16),
+        accession_number=text(ds, "AccessionNumber", 64),
+        description=text(ds, "StudyDescription", 256),
+        referring_physician=text(ds, "ReferringPhysicianName", 324),
+        modalities=modality,
     )
-    modality = text(ds, "Modality", 16)
-    series, _ = Series.objects.get_or_create(
-        series_instance_uid=str(ds.SeriesInstanceUID),
-        defaults={
-            "study": study,
-            "modality": modality,
-            "series_number": integer(ds, "SeriesNumber"),
-            "description": text(ds, "SeriesDescription", 256),
-            "body_part": text(ds, "BodyPartExamined", 64),
-            "frame_of_reference_uid": text(ds, "FrameOfReferenceUID", 64),
-        },
-    )
+
+
+def _add_modality(study: Study, modality: str) -> None:
     modalities = [m for m in study.modalities.split("\\") if m]
     if modality and modality not in modalities:
         study.modalities = "\\".join(sorted([*modalities, modality]))
         study.save(update_fields=["modalities"])
-    return series
+
+
+def index_series(
+    ds: pydicom.Dataset, cache: SeriesCache | None = None, known: Known | None = None
+) -> Series:
+    """Find or create the object's patient, study and series (first writer's attributes win).
+
+    Round trips past `lookup` (decision 0180): a series in `cache`, none; a known series, one;
+    a new series of a known study, two; a new study, three (two when its patient is known).
+    Inserts take no savepoint: a unique-key race fails the caller's transaction, which ingest
+    retries once."""
+    series_uid = str(ds.SeriesInstanceUID)
+    modality = text(ds, "Modality", 16)
+    cached = cache.get(series_uid) if cache is not None else None
+    if cached is not None:
+        return cached
+    known = known or lookup(ds)
+    # A new study is indexed even when its series UID is already another study's (a reused UID,
+    # PS3.3 forbids it; the object then joins that series): its patient is recorded either way.
+    if known.study is None:
+        study = _new_study(ds, modality, known)
+    elif known.series is None:
+        study = Study.objects.select_related("patient").get(pk=known.study)
+        _add_modality(study, modality)
+    if known.series is not None:
+        series = Series.objects.select_related("study__patient").get(pk=known.series)
+        _add_modality(series.study, modality)
+        return series
+    return Series.objects.create(
+        series_instance_uid=series_uid,
+        study=study,
+        modality=modality,
+        series_number=integer(ds, "SeriesNumber"),
+        description=text(ds, "SeriesDescription", 256),
+        body_part=text(ds, "BodyPartExamined", 64),
+        frame_of_reference_uid=text(ds, "FrameOfReferenceUID", 64),
+    )
 
 
 def image_fields(ds: pydicom.Dataset) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
 from studies.frames import FrameLayoutError, compute_frame_offsets
-from studies.indexing import image_fields, index_series
-from studies.models import Instance, Study
+from studies.indexing import SeriesCache, image_fields, index_series, lookup
+from studies.models import Instance, Series, Study
 from studies.projects_seam import projects
 from studies.storage import content_key, get_store
 
@@ -70,6 +70,8 @@ class IngestOutcome:
     code: str = ""  # one of the constants above; "" when stored
     study_instance_uid: str = ""
     items_created: int = 0
+    # The key the object is stored under (after de-identification): a duplicate compares it.
+    stored_key: str = field(default="", repr=False)
 
 
 @dataclass
@@ -203,20 +205,21 @@ def burned_in_flag(ds: pydicom.Dataset) -> str:
 # -- indexing -----------------------------------------------------------------------------------
 
 
-def _index(
+def new_instance(
     ds: pydicom.FileDataset,
     *,
+    series: Series,
     key: str,
     data: bytes,
     received_sha256: str,
     offsets: list[list[int]],
     deidentified: bool,
-    burned_in: str,
 ) -> Instance:
-    return Instance.objects.create(
-        series=index_series(ds),
+    """The Instance row for a checked object (not saved: ingest_many inserts many at once)."""
+    return Instance(
+        series=series,
         transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
-        burned_in_annotation=burned_in,
+        burned_in_annotation=burned_in_flag(ds),
         frame_offsets=offsets,
         source="local",
         storage_key=key,
@@ -237,7 +240,7 @@ def attach_to_project(instance: Instance, project: Project) -> int:
 # -- the service --------------------------------------------------------------------------------
 
 
-def _check(data: bytes) -> tuple[pydicom.FileDataset, list[list[int]]]:
+def check_object(data: bytes) -> tuple[pydicom.FileDataset, list[list[int]]]:
     """Parse and validate one object, raising Rejected with the per-file reason; returns the
     dataset and its frame offsets."""
     ds = _parse(data)
@@ -284,7 +287,7 @@ def _known(
     return outcome
 
 
-def _is_trusted(user: Any) -> bool:
+def is_trusted(user: Any) -> bool:
     """Operators (no user: the import command, datasets) and superusers may ingest anywhere."""
     return projects().may_store(user, None)
 
@@ -305,7 +308,7 @@ def check_study_owner(study_instance_uid: str, project: Project) -> None:
         )
 
 
-def _remove_if_unreferenced(key: str) -> None:
+def remove_if_unreferenced(key: str) -> None:
     if not Instance.objects.filter(storage_key=key).exists():
         get_store().delete(key)
 
@@ -316,18 +319,51 @@ def ingest_bytes(
     source_name: str = "",
     user: Any = None,
     project: Project | None = None,
+    cache: SeriesCache | None = None,
 ) -> IngestOutcome:
-    """Validate, (de-identify,) store and index one DICOM Part 10 object."""
+    """Validate, (de-identify,) store and index one DICOM Part 10 object.
+
+    `cache`: the series this request already indexed (one SeriesCache per request, upload or
+    import), so that the objects after a series' first cost no index round trip."""
     outcome = IngestOutcome(status="rejected", source_name=source_name)
     try:
-        ds, offsets = _check(data)
+        ds, offsets = check_object(data)
     except Rejected as exc:
         outcome.code, outcome.reason = exc.code, exc.reason
         return outcome
+    # Index inserts take no savepoint (decision 0180): a concurrent ingest that created the
+    # same patient, study or series first fails this object's transaction with an
+    # IntegrityError, and the object is indexed once more, now finding those rows.
+    # The winner of a race commits its patient, study and series together, so one retry finds
+    # them all; a third attempt covers a racer that arrived during the retry.
+    attempts = 3
+    for attempt in range(1, attempts + 1):
+        try:
+            return _store_and_index(data, ds, offsets, outcome, user, project, cache)
+        except IntegrityError:
+            existing = _existing(outcome.sop_instance_uid)
+            if existing is not None:
+                # Another ingest of the same UID committed first: report against what it stored.
+                return _known(existing, outcome.stored_key, project, outcome)
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _store_and_index(
+    data: bytes,
+    ds: pydicom.FileDataset,
+    offsets: list[list[int]],
+    outcome: IngestOutcome,
+    user: Any,
+    project: Project | None,
+    cache: SeriesCache | None,
+) -> IngestOutcome:
     deidentify = project is not None and project.deidentify
     received_key = content_key(data)
     key = ""
     final, final_key = data, received_key
+    outcome.stored_key = final_key
     try:
         # One transaction (one commit: STOW-RS pays a disk flush per commit) for the
         # de-identification map rows, the index rows, the Items and the audit event: a failure
@@ -338,26 +374,30 @@ def ingest_bytes(
 
                 final = deidentify_bytes(ds)
                 final_key = content_key(final)
+                outcome.stored_key = final_key
                 ds = pydicom.dcmread(BytesIO(final))
                 offsets = compute_frame_offsets(final, ds)
             outcome.sop_instance_uid = str(ds.SOPInstanceUID)
             outcome.sop_class_uid = str(ds.SOPClassUID)
             outcome.study_instance_uid = str(ds.StudyInstanceUID)
-            if project is not None and not _is_trusted(user):
+            if project is not None and not is_trusted(user):
                 check_study_owner(outcome.study_instance_uid, project)
-            existing = _existing(outcome.sop_instance_uid)
-            if existing is not None:
-                return _known(existing, final_key, project, outcome)
+            known = lookup(ds)  # the instance, series, study and patient rows, one round trip
+            if known.instance is not None:
+                existing = _existing(outcome.sop_instance_uid)
+                if existing is not None:
+                    return _known(existing, final_key, project, outcome)
             key = get_store().put(final, key=final_key)
-            instance = _index(
+            instance = new_instance(
                 ds,
+                series=index_series(ds, cache, known),
                 key=key,
                 data=final,
                 received_sha256=received_key,
                 offsets=offsets,
                 deidentified=deidentify,
-                burned_in=burned_in_flag(ds),
             )
+            instance.save(force_insert=True)
             if project is not None:
                 outcome.items_created = attach_to_project(instance, project)
             if user is not None and getattr(user, "is_authenticated", False):
@@ -368,24 +408,18 @@ def ingest_bytes(
                     "ingest",
                     outcome.study_instance_uid,
                     sop_instance_uid=instance.sop_instance_uid,
-                    source=source_name,
+                    source=outcome.source_name,
                 )
-    except IntegrityError:
-        # Another ingest of the same UID committed first: report against what it stored.
-        if key:
-            _remove_if_unreferenced(key)
-        existing = _existing(outcome.sop_instance_uid)
-        if existing is None:
-            raise
-        return _known(existing, final_key, project, outcome)
     except Rejected as exc:
         # Raised inside the transaction: the de-identification rows it wrote are rolled back.
         outcome.code, outcome.reason = exc.code, exc.reason
         return outcome
     except BaseException:
         if key:
-            _remove_if_unreferenced(key)
+            remove_if_unreferenced(key)
         raise
+    if cache is not None:
+        cache.remember(instance.series)  # committed (or released into the caller's transaction)
     outcome.status = "stored"
     outcome.instance = instance
     return outcome
@@ -405,24 +439,31 @@ def ingest_paths(
     in the project when one is given) is skipped without parsing: rerunning an interrupted
     import continues where it stopped. `progress(outcome_or_None, name)` is called per file.
     """
+    from studies.ingest_batch import Batcher
     from studies.ingest_sources import iter_sources
 
     summary = IngestSummary()
+
+    def add(outcome: IngestOutcome) -> None:
+        summary.add(outcome)
+        if progress:
+            progress(outcome, outcome.source_name)
+
+    # Files are ingested in batches (decision 0180): one transaction per batch, each object
+    # still all-or-nothing.
+    batcher = Batcher(add, user=user, project=project)
     for name, load in iter_sources(paths, summary):
         data = load()
-        if data is None:  # the source reported its own rejection into the summary
-            if progress:
-                progress(summary.outcomes[-1], name)
+        if data is None:  # the source reported its own rejection into the summary: keep order
+            batcher.put_outcome(summary.outcomes.pop())
             continue
         if skip_known and already_ingested(data, project):
             summary.skipped += 1
             if progress:
                 progress(None, name)
             continue
-        outcome = ingest_bytes(data, source_name=name, user=user, project=project)
-        summary.add(outcome)
-        if progress:
-            progress(outcome, name)
+        batcher.put(name, data)
+    batcher.flush()
     return summary
 
 

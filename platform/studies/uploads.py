@@ -7,6 +7,7 @@ in, 403 otherwise.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import IO, Any, cast
 
 from django.conf import settings
@@ -20,8 +21,8 @@ from studies.ingest import (
     TOO_LARGE,
     IngestOutcome,
     IngestSummary,
-    ingest_bytes,
 )
+from studies.ingest_batch import Batcher
 from studies.ingest_sources import iter_archive
 from studies.projects_seam import projects
 
@@ -49,46 +50,77 @@ def _rejected(name: str, code: str, reason: str) -> IngestOutcome:
     return IngestOutcome(status="rejected", source_name=name, code=code, reason=reason)
 
 
-def _ingest_archive(upload: UploadedFile, summary: IngestSummary, project: Any, user: Any) -> None:
+def _ingest_archive(upload: UploadedFile, batcher: _FileBatcher) -> None:
     name = upload.name or "upload.zip"
     if (upload.size or 0) > settings.DICOM_MAX_ARCHIVE_BYTES:
-        summary.add(_rejected(name, TOO_LARGE, "archive is over DICOM_MAX_ARCHIVE_BYTES"))
+        batcher.put_outcome(_rejected(name, TOO_LARGE, "archive is over DICOM_MAX_ARCHIVE_BYTES"))
         return
     upload.seek(0)
-    for entry, load in iter_archive(name, cast(IO[bytes], upload), summary):
+    refusals = IngestSummary()  # the archive reader reports refused entries here
+    for entry, load in iter_archive(name, cast(IO[bytes], upload), refusals):
         data = load()
-        if data is not None:
-            summary.add(ingest_bytes(data, source_name=entry, user=user, project=project))
+        if data is None:
+            batcher.put_outcome(refusals.outcomes.pop())
+        else:
+            batcher.put(entry, data)
+
+
+class _FileBatcher:
+    """A Batcher that remembers which of the request's files each object came from: outcomes
+    reach `add` one per object, in the order the objects were put, so a queue of file indexes
+    maps them back (a zip gives several objects)."""
+
+    def __init__(self, summary: IngestSummary, *, project: Any, user: Any) -> None:
+        self.file_of: list[int] = []
+        self._sources: deque[int] = deque()
+        self._summary = summary
+        self._batcher = Batcher(self._add, user=user, project=project)
+        self.index = 0
+
+    def _add(self, outcome: IngestOutcome) -> None:
+        self._summary.add(outcome)
+        self.file_of.append(self._sources.popleft())
+
+    def put(self, name: str, data: bytes) -> None:
+        self._sources.append(self.index)
+        self._batcher.put(name, data)
+
+    def put_outcome(self, outcome: IngestOutcome) -> None:
+        self._sources.append(self.index)
+        self._batcher.put_outcome(outcome)
+
+    def flush(self) -> None:
+        self._batcher.flush()
 
 
 def do_upload(
     files: list[UploadedFile], *, project: Any, user: Any
 ) -> tuple[IngestSummary, list[int]]:
     """The outcomes, and for each the index of the file in `files` it came from (a zip gives
-    several): the upload page sends several files per request and maps the answers back."""
+    several): the upload page sends several files per request and maps the answers back.
+
+    The files of one upload are ingested in batches (decision 0180): they usually share their
+    patient, study and series rows, and a batch is one transaction."""
     summary = IngestSummary()
-    file_of: list[int] = []
+    batcher = _FileBatcher(summary, project=project, user=user)
     limit = settings.DICOM_MAX_UPLOAD_BYTES
     for index, upload in enumerate(files):
-        _upload_one(upload, summary, project, user, limit)
-        file_of += [index] * (len(summary.outcomes) - len(file_of))
-    return summary, file_of
-
-
-def _upload_one(
-    upload: UploadedFile, summary: IngestSummary, project: Any, user: Any, limit: int
-) -> None:
-    name = upload.name or "upload"
-    head = upload.read(4)
-    if is_zip(head):
-        _ingest_archive(upload, summary, project, user)
-    elif (upload.size or 0) > limit:
-        summary.add(_rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}"))
-    elif not head:
-        summary.add(_rejected(name, NOT_DICOM, "the file is empty"))
-    else:
-        upload.seek(0)
-        summary.add(ingest_bytes(upload.read(), source_name=name, user=user, project=project))
+        batcher.index = index
+        name = upload.name or "upload"
+        head = upload.read(4)
+        if is_zip(head):
+            _ingest_archive(upload, batcher)
+        elif (upload.size or 0) > limit:
+            batcher.put_outcome(
+                _rejected(name, TOO_LARGE, f"file is {upload.size} bytes, over {limit}")
+            )
+        elif not head:
+            batcher.put_outcome(_rejected(name, NOT_DICOM, "the file is empty"))
+        else:
+            upload.seek(0)
+            batcher.put(name, upload.read())
+    batcher.flush()
+    return summary, batcher.file_of
 
 
 def outcome_json(outcome: IngestOutcome, file_index: int) -> dict[str, Any]:

@@ -43,6 +43,11 @@ _resources = [
         views.instance_rendered,
     ),
     path(
+        "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>"
+        "/thumbnail",
+        views.thumbnail,
+    ),
+    path(
         "studies/<str:study>/series/<str:series>/instances/<str:sop>/bulkdata/<str:tag>",
         views.bulkdata,
     ),

@@ -147,6 +147,7 @@ _DICOMWEB_READS = [
     "studies/<str:study>/series/<str:series>/instances/<str:sop>/rendered",
     "studies/<str:study>/series/<str:series>/instances/<str:sop>/thumbnail",
     "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>/rendered",
+    "studies/<str:study>/series/<str:series>/instances/<str:sop>/frames/<str:frame_list>/thumbnail",
     "studies/<str:study>/series/<str:series>/instances/<str:sop>/bulkdata/<str:tag>",
 ]
 for _root, _stow in (("dicomweb/", SUPERUSER), ("dicomweb/projects/<id:project_id>/", ADMIN)):

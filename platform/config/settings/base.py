@@ -260,6 +260,9 @@ LEARNING_PROMOTION_RULE = {
     "tolerance": float(env_str("LEARNING_PROMOTION_TOLERANCE", "0.0")),
 }
 LEARNING_MC_PASSES = env_int("LEARNING_MC_PASSES", 10)  # MC-dropout passes for the "bald" strategy
+# Pool scoring decodes, prepares and predicts this many items at a time, so its memory is bounded
+# by the chunk, not the pool (decision 0181); only the small per-item outputs are kept.
+LEARNING_SCORE_CHUNK = env_int("LEARNING_SCORE_CHUNK", 2048)
 # Overrides for every classification run, as JSON (the keys a run's "retrain now" config takes,
 # checked the same way: an unknown key or a value out of range fails the run with its reason),
 # e.g. '{"max_epochs": 10}'.

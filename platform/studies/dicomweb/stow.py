@@ -114,57 +114,54 @@ def store_parts(
     project: Any = None,
     study: str | None = None,
 ) -> StowResult:
-    """Ingest each part; never raises for a bad part (each gets its own failure item)."""
-    from studies.ingest import ingest_bytes
+    """Ingest the parts (together, studies.ingest_batch); never raises for a bad part (each gets
+    its own failure item)."""
+    from studies.ingest_batch import ingest_many
 
     if not parts:
         raise bad_request("the multipart body holds no parts")
-    result = StowResult()
+    refused: dict[int, tuple[str, str, tuple[str, str]]] = {}
+    sources: list[tuple[int, bytes]] = []
     for index, part in enumerate(parts):
         part_type = part.content_type.split(";")[0].strip().lower()
         if part_type and part_type != DICOM:
-            _fail(
-                result,
-                "wrong_media_type",
-                f"part media type {part_type!r} is not {DICOM}",
-                ("", ""),
-                index,
-            )
+            reason = f"part media type {part_type!r} is not {DICOM}"
+            refused[index] = ("wrong_media_type", reason, ("", ""))
             continue
         if study is not None:
             sop_class, sop_instance, part_study = _peek_uids(part.body)
             if part_study and part_study != study:
-                _fail(
-                    result,
-                    "study_mismatch",
-                    f"StudyInstanceUID {part_study} is not the target study {study}",
-                    (sop_class, sop_instance),
-                    index,
-                )
+                reason = f"StudyInstanceUID {part_study} is not the target study {study}"
+                refused[index] = ("study_mismatch", reason, (sop_class, sop_instance))
                 continue
-        outcome = ingest_bytes(
-            part.body, source_name=f"STOW-RS part {index + 1}", user=user, project=project
-        )
-        uids = (outcome.sop_class_uid, outcome.sop_instance_uid)
-        if outcome.status in ("stored", "duplicate") and outcome.instance is not None:
-            instance = outcome.instance
-            series_uid = instance.series.series_instance_uid
-            item = _sop_item(*uids)
-            item["00081190"] = {
-                "vr": "UR",
-                "Value": [
-                    root
-                    + instance_path(
-                        outcome.study_instance_uid, series_uid, outcome.sop_instance_uid
-                    )
-                ],
-            }
-            result.referenced.append(item)
-            if outcome.study_instance_uid not in result.studies:
-                result.studies.append(outcome.study_instance_uid)
+        sources.append((index, part.body))
+    outcomes = ingest_many(
+        [(f"STOW-RS part {index + 1}", data) for index, data in sources],
+        user=user,
+        project=project,
+    )
+    by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
+    result = StowResult()
+    for index in range(len(parts)):
+        if index in refused:
+            _fail(result, *refused[index], index)
         else:
-            _fail(result, outcome.code or outcome.status, outcome.reason, uids, index)
+            _add(result, by_part[index], root, index)
     return result
+
+
+def _add(result: StowResult, outcome: Any, root: str, index: int) -> None:
+    uids = (outcome.sop_class_uid, outcome.sop_instance_uid)
+    if outcome.status in ("stored", "duplicate") and outcome.instance is not None:
+        series_uid = outcome.instance.series.series_instance_uid
+        item = _sop_item(*uids)
+        path = instance_path(outcome.study_instance_uid, series_uid, outcome.sop_instance_uid)
+        item["00081190"] = {"vr": "UR", "Value": [root + path]}
+        result.referenced.append(item)
+        if outcome.study_instance_uid not in result.studies:
+            result.studies.append(outcome.study_instance_uid)
+    else:
+        _fail(result, outcome.code or outcome.status, outcome.reason, uids, index)
 
 
 def check_stow_request(content_type: str, scope_can_store: bool) -> str:

@@ -349,7 +349,10 @@ def _rendered(
     if not found.rows:
         raise not_found("pixel data")
     if not 1 <= number <= found.number_of_frames:
-        raise not_found(f"frame {number}")
+        count = found.number_of_frames
+        raise DicomwebError(
+            404, f"frame {number} not found: the instance has {count} frame{'s' * (count != 1)}"
+        )
     series_uid = found.series.series_instance_uid
     content = rendering.render_frame(found, number, study, series_uid, options)
     log_access(request, action, [study], project=scope.project_id)
@@ -366,13 +369,21 @@ def instance_rendered(
     frame_list: str | None = None,
 ) -> Response:
     # A multi-frame instance rendered as one image shows its first frame (or the one asked for).
-    numbers = frame_list.split(",") if frame_list else ["1"]
-    if len(numbers) != 1 or not numbers[0].isdigit():
-        raise bad_request("rendered frames are served one frame per request")
+    number = _one_frame(frame_list) if frame_list else 1
     found = _instances(scope, study, series, sop)[0]
-    return _rendered(
-        request, scope, found, int(numbers[0]), study, render_options(request), "wado-rendered"
-    )
+    return _rendered(request, scope, found, number, study, render_options(request), "wado-rendered")
+
+
+def _one_frame(frame_list: str) -> int:
+    """The frame number of a rendered or thumbnail request: one per request, counted from 1."""
+    numbers = frame_list.split(",")
+    if len(numbers) != 1 or not numbers[0].isdigit():
+        raise bad_request(
+            f"frame {frame_list!r}: rendered frames and thumbnails are one frame per request"
+        )
+    if int(numbers[0]) < 1:
+        raise bad_request("frame 0: frame numbers start at 1 (PS3.18 §8.3.5.1)")
+    return int(numbers[0])
 
 
 def _middle(instances: list[Instance]) -> Instance:
@@ -387,11 +398,14 @@ def thumbnail(
     study: str,
     series: str | None = None,
     sop: str | None = None,
+    frame_list: str | None = None,
 ) -> Response:
-    """A small rendered image of the instance, or of the middle instance of a series/study."""
+    """A small rendered image of one frame, or of the instance (its middle frame), or of the
+    middle instance of a series/study."""
+    number = _one_frame(frame_list) if frame_list else None
     found = _middle(_instances(scope, study, series, sop))
     options = render_options(request, rendering.THUMBNAIL_VIEWPORT)
-    number = (found.number_of_frames + 1) // 2
+    number = number or (found.number_of_frames + 1) // 2
     return _rendered(request, scope, found, number, study, options, "wado-thumbnail")
 
 

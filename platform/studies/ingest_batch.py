@@ -1,0 +1,210 @@
+"""Many objects of one request (a STOW-RS body, an upload) indexed in one transaction.
+
+ingest_bytes costs every object its own transaction: a lookup, its inserts and a commit (a disk
+flush). A request's objects usually share one series, so here they are checked first (parsing
+and decoding need no database), then their index rows, Instances, Items and audit events are
+written in one transaction with one INSERT per table (decision 0180). Each object still ends
+all-or-nothing: a rejected object never reaches the database, and if anything in the batch
+fails (a unique-key race with a concurrent ingest, a foreign study, a store error) the batch
+rolls back whole and every object goes through ingest_bytes on its own, which reports each
+one's own outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pydicom
+
+from studies.indexing import SeriesCache, index_series
+from studies.ingest import (
+    IngestOutcome,
+    Project,
+    Rejected,
+    check_object,
+    check_study_owner,
+    ingest_bytes,
+    is_trusted,
+    new_instance,
+    remove_if_unreferenced,
+)
+from studies.models import AuditEvent, Instance
+from studies.projects_seam import projects
+from studies.storage import get_store
+
+
+@dataclass
+class _Checked:
+    index: int
+    name: str
+    data: bytes
+    ds: pydicom.FileDataset
+    offsets: list[list[int]]
+
+
+def ingest_many(
+    sources: list[tuple[str, bytes]],
+    *,
+    user: Any = None,
+    project: Project | None = None,
+    cache: SeriesCache | None = None,
+) -> list[IngestOutcome]:
+    """One outcome per (name, bytes) source, in order; the same outcomes ingest_bytes gives."""
+    outcomes: list[IngestOutcome | None] = [None] * len(sources)
+    checked: list[_Checked] = []
+    for index, (name, data) in enumerate(sources):
+        try:
+            ds, offsets = check_object(data)
+        except Rejected as exc:
+            outcomes[index] = IngestOutcome(
+                status="rejected", source_name=name, code=exc.code, reason=exc.reason
+            )
+            continue
+        checked.append(_Checked(index, name, data, ds, offsets))
+    cache = cache if cache is not None else SeriesCache()
+    # De-identification rewrites each object inside its transaction: one at a time.
+    if len(checked) > 1 and not (project is not None and project.deidentify):
+        for item, outcome in zip(checked, _store_batch(checked, user, project, cache), strict=True):
+            outcomes[item.index] = outcome
+    for item in checked:
+        if outcomes[item.index] is None:
+            outcomes[item.index] = ingest_bytes(
+                item.data, source_name=item.name, user=user, project=project, cache=cache
+            )
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _store_batch(
+    checked: list[_Checked], user: Any, project: Project | None, cache: SeriesCache
+) -> list[IngestOutcome | None]:
+    """Outcomes of the objects stored together; None for those left to ingest_bytes (known
+    UIDs, a UID twice in the request) or for all of them when the batch failed."""
+    from django.db import transaction
+
+    sops = [str(item.ds.SOPInstanceUID) for item in checked]
+    batch_cache, keys = SeriesCache(), []
+    try:
+        with transaction.atomic():
+            known = set(
+                Instance.objects.filter(sop_instance_uid__in=sops).values_list(
+                    "sop_instance_uid", flat=True
+                )
+            )
+            fresh = []
+            for item, sop in zip(checked, sops, strict=True):
+                if sop not in known:  # a UID twice in the request: its second copy waits
+                    known.add(sop)
+                    fresh.append(item)
+            if project is not None and not is_trusted(user):
+                for study in dict.fromkeys(str(item.ds.StudyInstanceUID) for item in fresh):
+                    check_study_owner(study, project)
+            instances, events = [], []
+            for item in fresh:
+                key = get_store().put(item.data)
+                keys.append(key)
+                series = cache.get(str(item.ds.SeriesInstanceUID)) or index_series(
+                    item.ds, batch_cache
+                )
+                batch_cache.remember(series)
+                instances.append(
+                    new_instance(
+                        item.ds,
+                        series=series,
+                        key=key,
+                        data=item.data,
+                        received_sha256=key,
+                        offsets=item.offsets,
+                        deidentified=False,
+                    )
+                )
+                events.append(_audit_event(user, item))
+            Instance.objects.bulk_create(instances)
+            # The seam counts new Items per call; one call per object keeps each file's count.
+            items_created = {
+                instance.sop_instance_uid: projects().create_items(project, [instance])
+                for instance in instances
+                if project is not None
+            }
+            AuditEvent.objects.bulk_create(event for event in events if event is not None)
+    except Rejected:
+        _forget(keys)
+        return [None] * len(checked)  # ingest_bytes reports each object's own reason
+    except BaseException:
+        _forget(keys)
+        raise
+    for series in batch_cache.all():
+        cache.remember(series)
+    by_sop = {instance.sop_instance_uid: instance for instance in instances}
+    results: list[IngestOutcome | None] = []
+    for item, sop in zip(checked, sops, strict=True):
+        instance = by_sop.pop(sop, None)
+        if instance is None:
+            results.append(None)
+            continue
+        results.append(
+            IngestOutcome(
+                status="stored",
+                instance=instance,
+                sop_instance_uid=sop,
+                sop_class_uid=instance.sop_class_uid,
+                source_name=item.name,
+                study_instance_uid=str(item.ds.StudyInstanceUID),
+                items_created=items_created.get(sop, 0),
+            )
+        )
+    return results
+
+
+def _audit_event(user: Any, item: _Checked) -> AuditEvent | None:
+    """studies.audit.record's row for an ingest, unsaved."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return AuditEvent(
+        user=user,
+        action="ingest",
+        study_instance_uid=str(item.ds.StudyInstanceUID)[:64],
+        detail={"sop_instance_uid": str(item.ds.SOPInstanceUID), "source": item.name},
+    )
+
+
+def _forget(keys: list[str]) -> None:
+    for key in keys:
+        remove_if_unreferenced(key)
+
+
+class Batcher:
+    """Collects a request's or an import's objects and ingests them `size` at a time, so that a
+    folder or an archive is batched without holding all of its bytes at once. Outcomes reach
+    `add` in the order the objects came; call `flush` at the end."""
+
+    def __init__(
+        self,
+        add: Callable[[IngestOutcome], None],
+        *,
+        user: Any = None,
+        project: Project | None = None,
+        size: int = 64,
+    ) -> None:
+        self._add, self._user, self._project, self._size = add, user, project, size
+        self._cache = SeriesCache()
+        self._pending: list[tuple[str, bytes]] = []
+
+    def put(self, name: str, data: bytes) -> None:
+        self._pending.append((name, data))
+        if len(self._pending) >= self._size:
+            self.flush()
+
+    def put_outcome(self, outcome: IngestOutcome) -> None:
+        """An outcome decided without ingesting (a refused file): after those already queued."""
+        self.flush()
+        self._add(outcome)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending:
+            for outcome in ingest_many(
+                pending, user=self._user, project=self._project, cache=self._cache
+            ):
+                self._add(outcome)
