@@ -15,7 +15,7 @@ from annotations.services.suggestions import suggestions_for
 from learning.models import ModelStatus, RunStatus, Score, TrainingRun
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.checkpoint import load_model
-from ml_worker.jobs.score import score_with_version
+from ml_worker.jobs.score import pool_predictions, score_with_version
 from ml_worker.jobs.snapshot import build_training_set
 from ml_worker.jobs.train import run_training
 from tests.cast import dicom_images, make_project
@@ -110,8 +110,14 @@ def test_a_multi_label_run_stores_per_label_metrics_and_scores_per_label(project
     assert {s.strategy for s in scores} == {"ml_entropy"}  # the project's default for multi-label
     probabilities = np.asarray([s.probabilities for s in scores])
     assert probabilities.shape == (len(scores), 2)
-    # Independent sigmoids, not a softmax: rows need not sum to one.
-    assert not np.allclose(probabilities.sum(axis=1), 1.0)
+    # Independent sigmoids, not a softmax: each label's stored probability is the sigmoid of its
+    # own logit over its own temperature (a softmax would make each row sum to one whatever the
+    # logits; a barely trained model's sigmoids can too, so the logits are checked directly).
+    ids, preds = pool_predictions(saved, project, [s.item_id for s in scores], mc_passes=0)
+    by_id = {s.item_id: s.probabilities for s in scores}
+    temperatures = np.asarray(saved.extra["label_temperatures"], dtype=np.float64)
+    expected = 1.0 / (1.0 + np.exp(-preds.logits.astype(np.float64) / temperatures))
+    assert np.asarray([by_id[i] for i in ids]) == pytest.approx(expected, abs=2e-6)
     suggestion = suggestions_for(project, [scores[0].item_id])[scores[0].item_id]
     assert suggestion["multi_label"] is True
     assert set(suggestion["probabilities"]) == set(LABELS)
