@@ -26,7 +26,7 @@ from ml_worker.jobs.score import labelled_counts, priorities_from_scores
 from ml_worker.jobs.seg_score import SUGGESTION_BATCH, load_cached
 from ml_worker.jobs.snapshot import class_names_of
 
-_models: OrderedDict[int, SavedDetector] = OrderedDict()
+_models: OrderedDict[tuple[int, str], SavedDetector] = OrderedDict()
 
 
 def loaded_detector(version: ModelVersion) -> SavedDetector:

@@ -28,17 +28,16 @@ from ml_worker.multilabel import sigmoid
 from ml_worker.strategies import PoolData, get_strategy, ranking
 
 BATCH_STRATEGIES = ("diversity", "cold_start", "budget_aware")
-_models: OrderedDict[int, SavedModel] = OrderedDict()
+_models: OrderedDict[tuple[int, str], SavedModel] = OrderedDict()
 
 
 def loaded_model(version: ModelVersion) -> SavedModel:
-    """Load a version's checkpoint once per worker process (sha256 checked), keep the last two."""
-    if version.pk not in _models:
-        _models[version.pk] = load_model(version.checkpoint_path, version.checkpoint_sha256)
-        while len(_models) > 2:
-            _models.popitem(last=False)
-    _models.move_to_end(version.pk)
-    return _models[version.pk]
+    """The version's classifier, loaded once per worker process (ml_worker.jobs.seg_score's
+    cache, keyed by row id and checkpoint sha256)."""
+    from ml_worker.jobs.seg_score import load_cached
+
+    saved: SavedModel = load_cached(_models, version, load_model)
+    return saved
 
 
 def priorities_from_scores(scores: np.ndarray) -> np.ndarray:

@@ -32,19 +32,26 @@ from ml_worker.segmentation.pipeline import (
 )
 
 SUGGESTION_BATCH = 64  # images predicted at a time for the suggestions: bounds the memory
-_models: OrderedDict[int, SavedSegmenter] = OrderedDict()
+_models: OrderedDict[tuple[int, str], SavedSegmenter] = OrderedDict()
 
 
 def load_cached(
-    cache: OrderedDict[int, Any], version: ModelVersion, loader: Callable[[str, str], Any]
+    cache: OrderedDict[tuple[int, str], Any],
+    version: ModelVersion,
+    loader: Callable[[str, str], Any],
 ) -> Any:
-    """Load a version's checkpoint once per worker process (sha256 checked), keep the last two."""
-    if version.pk not in cache:
-        cache[version.pk] = loader(version.checkpoint_path, version.checkpoint_sha256)
+    """Load a version's checkpoint once per worker process (sha256 checked), keep the last two.
+
+    Keyed by the checkpoint's sha256 as well as the row id: a row id can come back for another
+    model (SQLite reuses the highest rowid after a delete; a test database is rebuilt), and a
+    long-lived worker must never score with the model a reused id used to name."""
+    key = (version.pk, version.checkpoint_sha256)
+    if key not in cache:
+        cache[key] = loader(version.checkpoint_path, version.checkpoint_sha256)
         while len(cache) > 2:
             cache.popitem(last=False)
-    cache.move_to_end(version.pk)
-    return cache[version.pk]
+    cache.move_to_end(key)
+    return cache[key]
 
 
 def loaded_segmenter(version: ModelVersion) -> SavedSegmenter:

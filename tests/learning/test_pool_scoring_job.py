@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from annotations.models import Item
-from learning.models import RunStatus, Score, TrainingRun
+from learning.models import ModelVersion, RunStatus, Score, TrainingRun
 from ml_worker.jobs.score import priorities_from_scores, score_cold_start, score_with_version
 from ml_worker.jobs.train import run_training
 from tests.cast import make_project
@@ -93,3 +93,25 @@ def test_rank_priorities_follow_the_scores() -> None:
 
     assert list(np.argsort(-priorities)) == [1, 2, 0]
     assert priorities.max() == 2.0 and priorities.min() > 1.0
+
+
+def test_the_model_cache_never_serves_another_checkpoint_under_a_reused_id() -> None:
+    from collections import OrderedDict
+
+    from ml_worker.jobs.seg_score import load_cached
+
+    # SQLite reuses the highest rowid after a delete (and a test database is rebuilt): a worker
+    # that cached "version 1" must load the new checkpoint, not score with the old model.
+    loads: list[str] = []
+
+    def loader(path: str, sha256: str) -> str:
+        loads.append(path)
+        return path
+
+    cache: OrderedDict[tuple[int, str], str] = OrderedDict()
+    first = ModelVersion(pk=1, checkpoint_path="first.pt", checkpoint_sha256="aa")
+    reused = ModelVersion(pk=1, checkpoint_path="second.pt", checkpoint_sha256="bb")
+    assert load_cached(cache, first, loader) == "first.pt"
+    assert load_cached(cache, first, loader) == "first.pt"  # cached: loaded once
+    assert load_cached(cache, reused, loader) == "second.pt"
+    assert loads == ["first.pt", "second.pt"]
