@@ -99,9 +99,9 @@ def build(source: Path, size: int = 28, letterbox: bool = False) -> dict[str, np
         patients = set(out[f"{split}_cases"].tolist())
         if patients & seen:
             raise ValueError(
-                f"{split} shares patients with an earlier split: {sorted(cases & seen)[:3]}"
+                f"{split} shares patients with an earlier split: {sorted(patients & seen)[:3]}"
             )
-        seen |= cases
+        seen |= patients
     out["class_names"] = np.array(CLASS_NAMES)
     out["medmnist_reference"] = np.array("breastmnist")
     return out
