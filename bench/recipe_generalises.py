@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
+from ml_worker.augment import AugmentConfig  # noqa: E402
 from ml_worker.calibration import softmax  # noqa: E402
 from ml_worker.evaluation import roc_auc  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
@@ -107,15 +108,32 @@ def run_once(
 def parse_overrides(items: list[str], kind: Any = TrainConfig) -> dict[str, Any]:
     known = {f.name for f in fields(kind)}
     out: dict[str, Any] = {}
+    augment: dict[str, Any] = {}
     for item in items:
         key, _, text = item.partition("=")
+        if kind is TrainConfig and key.startswith("augment."):  # augment.flip_horizontal=True
+            name = key.removeprefix("augment.")
+            if name not in {f.name for f in fields(AugmentConfig)}:
+                raise SystemExit(f"{key}: not an AugmentConfig field")
+            augment[name] = ast.literal_eval(text)
+            continue
         if key not in known:
             raise SystemExit(f"{key}: not a {kind.__name__} field ({sorted(known)})")
         try:
             out[key] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             out[key] = text
+    if augment:
+        out["augment"] = replace(AugmentConfig(), **augment)
     return out
+
+
+def parse_augment_items(items: list[str]) -> dict[str, Any]:
+    return {
+        k.removeprefix("augment."): v
+        for k, _, v in (i.partition("=") for i in items)
+        if k.startswith("augment.")
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
               f"(28) {ref:.3f}{sibling}", flush=True)  # fmt: skip
         parts.append(f"{name}_auc={mean:.4f} {name}_published_auc={ref:.3f}")
     overrides.update(parse_overrides(args.spec, ModelSpec))
-    extra = f" overrides={','.join(f'{k}:{v}' for k, v in overrides.items())}" if overrides else ""
+    shown = {k: v for k, v in overrides.items() if k != "augment"}
+    if "augment" in overrides:
+        shown.update({f"augment.{k}": v for k, v in parse_augment_items(args.overrides).items()})
+    extra = f" overrides={','.join(f'{k}:{v}' for k, v in shown.items())}" if shown else ""
     print(
         " ".join(parts) + f" seeds={len(seeds)} load={os.getloadavg()[0]:.1f} "
         f"total_s={time.monotonic() - started:.0f}{extra}"
