@@ -346,9 +346,7 @@ def train_classifier_and_register(
     else:
         with_db_retry(registry.reject, version)
     with_db_retry(version.refresh_from_db)
-    if project.random_share > 0 and data.multi_label:
-        reporter.notes.append("shadow random baseline: not trained for multi-label projects yet")
-    elif project.random_share > 0:
+    if project.random_share > 0:
         reporter.phase("shadow baseline", epochs=config.max_epochs)
         start_from = None if transfer is None else (lambda m: _load_pretrained(project.pk, m))
         _shadow_stage(

@@ -135,3 +135,33 @@ def test_a_multi_label_run_stores_per_label_metrics_and_scores_per_label(project
     expected = [n for n in LABELS if suggestion["probabilities"][n] >= 0.5]
     assert suggestion["predicted_labels"] == expected
     assert suggestion["predicted"] == (", ".join(expected) if expected else "no finding")
+
+
+def test_a_multi_label_project_gets_a_multi_label_shadow_random_baseline(project):  # type: ignore[no-untyped-def]
+    """With random_share > 0 the run also trains the sigmoid-per-label recipe on the randomly
+    served items' label vectors and reports it per label, as the main model."""
+    from annotations.models import Project
+
+    Project.objects.filter(pk=project.pk).update(random_share=0.3)
+    ids = list(Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    Item.objects.filter(pk__in=ids[::2]).update(served_at_random=True)
+    run = TrainingRun.objects.create(project=project, config=QUICK)
+    run_training(run.pk, worker="in-process")
+    run.refresh_from_db()
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    main = run.model_version
+    shadow = project.model_versions.get(status=ModelStatus.SHADOW)
+    assert shadow.config["sampling"] == "random" and shadow.config["multi_label"] is True
+    random_train = Item.objects.filter(project=project, split=TRAIN, served_at_random=True)
+    labelled_random_train = random_train.filter(annotations__isnull=False).distinct().count()
+    sizes = shadow.metrics["split_sizes"]
+    assert sizes[TRAIN] == labelled_random_train < main.metrics["split_sizes"][TRAIN]
+    test = shadow.metrics["test"]
+    assert test["multi_label"] is True and test["n"] == main.metrics["test"]["n"]
+    assert set(test["per_label"]) == set(LABELS)
+    saved = load_model(shadow.checkpoint_path, shadow.checkpoint_sha256)
+    assert saved.extra["multi_label"] is True and len(saved.extra["label_temperatures"]) == 2
+    assert saved.extra["sampling"] == "random"
+    assert f"shadow random baseline v{shadow.number}" in run.log
+    assert "not trained for multi-label" not in run.log
