@@ -432,13 +432,17 @@ def ingest_paths(
     user: Any = None,
     progress: Callable[[IngestOutcome | None, str], None] | None = None,
     skip_known: bool = True,
+    workers: int = 1,
 ) -> IngestSummary:
     """Ingest files, folders (recursively) and zip archives (safely, see studies.archives).
 
     With skip_known, a file whose bytes were already ingested (same received sha256, and already
     in the project when one is given) is skipped without parsing: rerunning an interrupted
     import continues where it stopped. `progress(outcome_or_None, name)` is called per file.
+    With workers > 1, parsing and checking run in that many processes (studies.import_pool);
+    the database work stays here, in the same batches, so the outcomes are the same.
     """
+    from studies.import_pool import CheckPool
     from studies.ingest_batch import Batcher
     from studies.ingest_sources import iter_sources
 
@@ -452,17 +456,18 @@ def ingest_paths(
     # Files are ingested in batches (decision 0180): one transaction per batch, each object
     # still all-or-nothing.
     batcher = Batcher(add, user=user, project=project)
-    for name, load in iter_sources(paths, summary):
-        data = load()
-        if data is None:  # the source reported its own rejection into the summary: keep order
-            batcher.put_outcome(summary.outcomes.pop())
-            continue
-        if skip_known and already_ingested(data, project):
-            summary.skipped += 1
-            if progress:
-                progress(None, name)
-            continue
-        batcher.put(name, data)
+    with CheckPool(workers, batcher) as pool:
+        for name, load in iter_sources(paths, summary):
+            data = load()
+            if data is None:  # the source reported its own rejection into the summary: keep order
+                pool.put_outcome(summary.outcomes.pop())
+                continue
+            if skip_known and already_ingested(data, project):
+                summary.skipped += 1
+                if progress:
+                    progress(None, name)
+                continue
+            pool.put(name, data)
     batcher.flush()
     return summary
 

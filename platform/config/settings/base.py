@@ -178,6 +178,9 @@ DICOM_MAX_UPLOAD_BYTES = env_int("DICOM_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 DICOM_MAX_ARCHIVE_BYTES = env_int("DICOM_MAX_ARCHIVE_BYTES", 8 * 1024 * 1024 * 1024)
 DICOM_MAX_ARCHIVE_RATIO = env_int("DICOM_MAX_ARCHIVE_RATIO", 100)
 DICOM_MAX_ARCHIVE_ENTRIES = env_int("DICOM_MAX_ARCHIVE_ENTRIES", 100_000)
+# `import_dicom --workers N`: a file whose check (parse, validate, decode) has not come back from
+# its process after this long is rejected with that reason instead of stalling the import.
+DICOM_IMPORT_CHECK_TIMEOUT_S = env_int("DICOM_IMPORT_CHECK_TIMEOUT_S", 300)
 # S3-compatible storage (DICOM_STORAGE_BACKEND=s3); credentials the usual boto3 way.
 DICOM_S3_BUCKET = env_str("DICOM_S3_BUCKET", "")
 DICOM_S3_ENDPOINT_URL = env_str("DICOM_S3_ENDPOINT_URL", "")
