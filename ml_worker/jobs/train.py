@@ -188,7 +188,9 @@ def run_training(run_id: int, worker: str) -> str:
             )
             return RunStatus.CANCELLED
         except NotTrainable as exc:
-            with_db_retry(runs.finish_run, run.pk, RunStatus.FAILED, error=str(exc), attempt=attempt)
+            with_db_retry(
+                runs.finish_run, run.pk, RunStatus.FAILED, error=str(exc), attempt=attempt
+            )
             return RunStatus.FAILED
         except Exception as exc:
             # Any failure ends the run visibly and the previous model stays active; the

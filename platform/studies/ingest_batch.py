@@ -34,7 +34,6 @@ from studies.models import AuditEvent, Instance
 from studies.projects_seam import projects
 from studies.storage import get_store
 
-
 PIXEL_DATA = pydicom.tag.Tag(0x7FE0, 0x0010)
 # What checking one object gave: its dataset and frame offsets, or why it is rejected.
 Check = tuple[pydicom.FileDataset, list[list[int]]] | Rejected
@@ -52,8 +51,10 @@ def check_for_batch(data: bytes) -> tuple[pydicom.FileDataset, list[list[int]]] 
         ds, offsets = check_object(data)
     except Rejected as exc:
         return exc.code, exc.reason
-    for tag in [tag for tag in ds.keys() if tag.is_private or tag == PIXEL_DATA]:
-        del ds[tag]
+    tags = list(ds.keys())  # the keys: iterating the dataset would convert every raw element
+    for tag in tags:
+        if tag.is_private or tag == PIXEL_DATA:
+            del ds[tag]
     ds.buffer = None
     return ds, offsets
 

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ from annotations.models import Annotation
 from core import dispatch
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
 from tests.cast import make_project
-from tests.conftest import REPO_ROOT, _worker_env
+from tests.conftest import _worker_env
 from tests.learning.test_worker_lifecycle import QUICK, retrain, status_of
 
 pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -118,6 +119,24 @@ def hosts(transactional_db: None, tmp_path: Path) -> Iterator[tuple[Host, Host]]
             stop_host(host)
 
 
+def succeeded(run_id: int) -> Callable[[], bool]:
+    return lambda: status_of(run_id) == RunStatus.SUCCEEDED
+
+
+def scored_since(version_id: int, before: datetime | None) -> Callable[[], bool]:
+    """A scoring pass with this version was recorded after `before` (any, if None)."""
+
+    def check() -> bool:
+        scored_at = ModelVersion.objects.get(pk=version_id).scored_at
+        return scored_at is not None and (before is None or scored_at > before)
+
+    return check
+
+
+def exported(job_id: int) -> Callable[[], bool]:
+    return lambda: ExportJob.objects.get(pk=job_id).status == "succeeded"
+
+
 def wait_idle(names: set[str]) -> None:
     """No message waiting and no task running on these workers."""
     from config.celery import app
@@ -152,25 +171,19 @@ def test_work_spreads_over_two_hosts_and_a_killed_host_loses_nothing(make_user, 
     # worker fetches only when its pool is free: CELERY_WORKER_DISABLE_PREFETCH).
     runs = [retrain(client, p, QUICK), retrain(client, q, QUICK)]
     for run_id in runs:
-        wait_for(lambda: status_of(run_id) == RunStatus.SUCCEEDED, 300, f"run {run_id}")
+        wait_for(succeeded(run_id), 300, f"run {run_id}")
     assert {TrainingRun.objects.get(pk=r).worker for r in runs} == names
 
     # Scoring: both pools rescored at once, one pass per worker.
     versions = [ModelVersion.objects.get(project=x, status=ModelStatus.ACTIVE) for x in (p, q)]
     for version in versions:
-        wait_for(
-            lambda: ModelVersion.objects.get(pk=version.pk).scored_by, 120, "the first scoring"
-        )
+        wait_for(scored_since(version.pk, None), 120, "the first scoring")
     wait_idle(names)
     versions = [ModelVersion.objects.get(pk=v.pk) for v in versions]
     for version in versions:
         app.send_task(dispatch.SCORE, args=[version.pk])
     for version in versions:
-        wait_for(
-            lambda: ModelVersion.objects.get(pk=version.pk).scored_at != version.scored_at,
-            120,
-            f"the rescoring with {version}",
-        )
+        wait_for(scored_since(version.pk, version.scored_at), 120, f"the rescoring with {version}")
     assert {ModelVersion.objects.get(pk=v.pk).scored_by for v in versions} == names
 
     # Exports: two jobs queued by one commit, one per worker; both archives in the shared folder.
@@ -181,9 +194,7 @@ def test_work_spreads_over_two_hosts_and_a_killed_host_loses_nothing(make_user, 
             for x in (p, q)
         ]
     for job in jobs:
-        wait_for(
-            lambda: ExportJob.objects.get(pk=job.pk).status == "succeeded", 120, f"export {job.pk}"
-        )
+        wait_for(exported(job.pk), 120, f"export {job.pk}")
     done = [ExportJob.objects.get(pk=job.pk) for job in jobs]
     assert {job.worker for job in done} == names
     assert all((Path(settings.EXPORT_STORAGE_DIR) / job.file_path).is_file() for job in done)
@@ -192,16 +203,16 @@ def test_work_spreads_over_two_hosts_and_a_killed_host_loses_nothing(make_user, 
     wait_idle(names)
     previous = ModelVersion.objects.get(project=p, status=ModelStatus.ACTIVE)
     run_id = retrain(client, p, MEDIUM)
-    wait_for(
-        lambda: TrainingRun.objects.get(pk=run_id).progress.get("history"), 300, "epoch 1"
-    )
+    wait_for(lambda: TrainingRun.objects.get(pk=run_id).progress.get("history"), 300, "epoch 1")
     first = TrainingRun.objects.get(pk=run_id)
     doomed = a if first.worker == a.name else b
     survivor = b if doomed is a else a
     os.killpg(doomed.process.pid, signal.SIGKILL)
     doomed.process.wait(timeout=30)
     killed = TrainingRun.objects.get(pk=run_id)
-    assert (killed.status, killed.attempts) == (RunStatus.RUNNING, 1), "the run ended before the kill"
+    assert (killed.status, killed.attempts) == (RunStatus.RUNNING, 1), (
+        "the run ended before the kill"
+    )
 
     def taken_over() -> bool:
         # What beat does every minute; only the survivor is left to run it.

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
-from learning.services.checkpoint_files import run_checkpoint_path
 from learning.services import runs
+from learning.services.checkpoint_files import run_checkpoint_path
 from learning.services.runs import STALE_RUN_ERROR, fail_stale_runs
 from tests.learning.conftest import sent_tasks
 
