@@ -227,6 +227,7 @@ def test_work_spreads_over_two_hosts_and_a_killed_host_loses_nothing(make_user, 
 
     run = TrainingRun.objects.get(pk=run_id)
     assert (run.worker, run.attempts) == (survivor.name, 2)
+    assert f"attempt 1 lost with worker {doomed.name}" in run.log
     assert run.model_version is not None and run.model_version.runs.count() == 1
     assert ModelVersion.objects.filter(project=p).count() == 2  # no version of the dead attempt
     active = ModelVersion.objects.get(project=p, status=ModelStatus.ACTIVE)

@@ -223,3 +223,7 @@ def test_a_worker_that_was_only_cut_off_cannot_touch_the_next_attempt(cast, sett
     assert dead.status == RunStatus.RUNNING and dead.worker == "gpu@host-b"
     assert runs.heartbeat(dead.pk, attempt=2) is True
     assert runs.should_stop(dead.pk, attempt=2) is False
+    assert runs.finish_run(dead.pk, RunStatus.SUCCEEDED, log="trained", attempt=2) is True
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.SUCCEEDED
+    assert dead.log == "attempt 1 lost with worker gpu@host-a\ntrained"

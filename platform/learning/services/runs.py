@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from annotations.access import is_project_admin
@@ -180,7 +181,8 @@ def finish_run(
         done = _ours(run_id, attempt).update(
             status=status,
             error=error[:10_000],
-            log=log,
+            # After what the stale-run check noted of earlier attempts (empty otherwise).
+            log=Concat(F("log"), Value(log), output_field=TextField()),
             model_version=model_version,
             finished_at=timezone.now(),
         )
