@@ -280,7 +280,11 @@ def fail_stale_runs(*, now: Any = None) -> StaleCheck:
                             progress={},
                             started_at=None,
                             heartbeat_at=None,
-                            log=f"attempt {run.attempts} lost with worker {run.worker}\n",
+                            log=Concat(
+                                F("log"),
+                                Value(f"attempt {run.attempts} lost with worker {run.worker}\n"),
+                                output_field=TextField(),
+                            ),
                         )
                 except IntegrityError:
                     marked = 0
