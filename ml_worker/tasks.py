@@ -1,9 +1,10 @@
 """Celery task bodies: take ids, claim the row, call plain functions, record the outcome.
 
 Reliability is declared per task (docs/learning.md, "Operations"):
-- train_model: NOT acks_late. A worker that dies mid-run must not have the message redelivered
-  hours later to start the run over; the heartbeat-based detector marks the run failed instead,
-  and the claim (queued → running) makes a duplicate message a no-op anyway. Its short database
+- train_model: NOT acks_late. Redis would redeliver a dead worker's message only after the
+  visibility timeout, hours later; the heartbeat-based detector queues the run again for another
+  worker (or fails it) instead (decision 0190), and the claim (queued → running) makes a
+  duplicate message a no-op anyway. Its short database
   writes wait out transient errors (ml_worker.jobs.db_retry); a claim that still failed is
   retried as a task. Soft limit → the
   run is recorded as failed; hard limit → the process is killed and the detector takes over.
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from learning.services.runs import fail_stale_runs
+from learning.services.scoring import record_scorer
 from ml_worker.jobs.score import score_cold_start as _score_cold_start
 from ml_worker.jobs.score import score_with_version
 from ml_worker.jobs.train import run_training
@@ -51,6 +53,7 @@ def train_model(self: Task, run_id: int) -> str:
 
 
 @shared_task(
+    bind=True,
     name="ml_worker.tasks.score_pool",
     acks_late=True,
     ignore_result=True,
@@ -60,9 +63,12 @@ def train_model(self: Task, run_id: int) -> str:
     soft_time_limit=settings.SCORING_HARD_TIME_LIMIT_S - 60,
     time_limit=settings.SCORING_HARD_TIME_LIMIT_S,
 )
-def score_pool(model_version_id: int) -> int | None:
+def score_pool(self: Task, model_version_id: int) -> int | None:
     outcome = score_with_version(model_version_id)
-    return None if outcome is None else outcome.scored
+    if outcome is None:
+        return None
+    record_scorer(model_version_id, self.request.hostname or "")
+    return outcome.scored
 
 
 @shared_task(
@@ -89,7 +95,11 @@ def score_cold_start(project_id: int) -> int | None:
 )
 def check_stale_runs() -> dict[str, list[int]]:
     outcome = fail_stale_runs()
-    return {"failed": outcome.failed, "redispatched": outcome.redispatched}
+    return {
+        "failed": outcome.failed,
+        "redispatched": outcome.redispatched,
+        "requeued": outcome.requeued,
+    }
 
 
 @worker_ready.connect
@@ -100,5 +110,7 @@ def _fail_runs_of_dead_workers(**_: Any) -> None:
     except DB_HICCUPS:
         logger.warning("stale-run check at worker start skipped: database unavailable")
         return
-    if outcome.failed:
-        logger.warning("marked stale training runs failed: %s", outcome.failed)
+    if outcome.failed or outcome.requeued:
+        logger.warning(
+            "stale training runs: failed %s, queued again %s", outcome.failed, outcome.requeued
+        )

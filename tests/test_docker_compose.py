@@ -144,3 +144,30 @@ def test_the_worker_image_pins_the_same_torch_as_the_requirements() -> None:
     pinned = re.search(r"^torch==(\S+)$", (REPO / "requirements/worker.txt").read_text(), re.M)
     assert pinned is not None
     assert set(re.findall(r"torch==(\S+);", dockerfile)) == {pinned.group(1)}
+
+
+def test_the_gpu_worker_scales_to_n_replicas_each_with_its_own_gpu(compose) -> None:
+    gpu = services(compose)["worker-gpu"]
+    assert gpu["deploy"]["replicas"] == "${WORKER_GPU_REPLICAS:-1}"
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
+    # Replicas are told apart by the container's host name.
+    assert option(gpu["command"], "--hostname") == "gpu@%h"
+
+
+def test_a_gpu_host_runs_only_the_torch_queues_against_the_shared_services() -> None:
+    host = yaml.safe_load((DOCKER / "compose.gpu-host.yaml").read_text())
+    assert set(host["services"]) == {"worker-gpu"}
+    gpu = host["services"]["worker-gpu"]
+    assert (REPO / gpu["build"]["context"].replace("..", ".") / gpu["build"]["dockerfile"]).exists()
+    assert set(option(gpu["command"], "--queues").split(",")) == {"train", "infer"}
+    assert gpu["command"][:4] == ["celery", "-A", "config", "worker"]
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and devices[0]["count"] == 1
+    environment = gpu["environment"]
+    for required in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DICOM_STORAGE_BACKEND"):
+        assert environment.get(required), required
+    assert environment["RADLOOP_DATA_DIR"] == "/data"
+    assert gpu["volumes"][0].endswith(":/data")
+    example = (DOCKER / "gpu-host.env.example").read_text()
+    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "RADLOOP_SHARED_DATA"):
+        assert f"{name}=" in example, name

@@ -38,10 +38,14 @@ class _JobMonitor:
         return self._cancelled
 
 
-def execute(job_id: int) -> None:
-    """Claim the job (queued → running) and run it; a second delivery of the task is a no-op."""
+def execute(job_id: int, worker: str = "") -> None:
+    """Claim the job (queued → running) and run it; a second delivery of the task is a no-op.
+    `worker` is the Celery hostname, recorded on the job."""
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+        status=ExportStatus.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        worker=worker[:200],
     )
     if not claimed:
         logger.info("export %s is not queued any more; nothing to do", job_id)

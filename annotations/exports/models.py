@@ -71,6 +71,8 @@ class ExportJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The Celery worker (hostname) that claimed the job: workers may run on several hosts.
+    worker = models.CharField(max_length=200, blank=True, default="")
     # Last progress write by the worker; a running job silent for too long has lost its worker.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -7,21 +7,22 @@ hands the message back, and the stale-job sweep fails the half-done job it left.
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from annotations.exports import jobs, services
 
 
 @shared_task(
+    bind=True,
     name="annotations.exports.tasks.run_export",
     queue="default",
     acks_late=True,
     soft_time_limit=getattr(settings, "EXPORT_SOFT_TIME_LIMIT_S", 5 * 3600),
     time_limit=getattr(settings, "EXPORT_HARD_TIME_LIMIT_S", 5 * 3600 + 300),
 )
-def run_export(job_id: int) -> None:
-    jobs.execute(job_id)
+def run_export(self: Task, job_id: int) -> None:
+    jobs.execute(job_id, worker=self.request.hostname or "")
 
 
 @shared_task(name="annotations.exports.tasks.delete_expired_exports", queue="default")

@@ -3,7 +3,7 @@
 Per-epoch progress also beats the heart, but data loading, evaluation, scoring or one long epoch
 on a large model can outlast TRAINING_HEARTBEAT_TIMEOUT_S; the thread keeps beating through
 those. When the process dies (SIGKILL, OOM, power) the beats stop and the stale-run detector
-marks the run failed.
+queues the run again or marks it failed (decision 0190).
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from ml_worker.jobs.db_retry import DB_HICCUPS, with_db_retry
 
 
 class Heartbeat:
-    def __init__(self, run_id: int, interval_s: float) -> None:
+    def __init__(self, run_id: int, interval_s: float, attempt: int | None = None) -> None:
         self.run_id = run_id
+        self.attempt = attempt  # the claim this worker holds (learning.services.runs._ours)
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
-        self.lost = threading.Event()  # set when the run is no longer ours (marked failed)
+        self.lost = threading.Event()  # set when the run is no longer ours (failed, requeued)
 
     def _beat(self) -> None:
         try:
             while not self._stop.wait(self.interval_s):
                 try:
-                    alive = with_db_retry(heartbeat, self.run_id)
+                    alive = with_db_retry(heartbeat, self.run_id, self.attempt)
                 except DB_HICCUPS:
                     continue  # the database is still away: beat again next interval
                 if not alive:

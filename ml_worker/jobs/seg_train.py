@@ -183,6 +183,8 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
     reporter.phase("registering", epochs=config.max_epochs)
+    if reporter.lost:  # requeued or failed behind our back: another attempt owns the run now
+        raise TrainingCancelled(len(result.history))
     path = run_checkpoint_path(project.pk, run.pk)
     sha256 = io.save(
         path,

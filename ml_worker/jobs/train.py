@@ -77,6 +77,7 @@ def train_config_for(run: TrainingRun) -> TrainConfig:
     freeze = project_settings["freeze"]
     config = TrainConfig(
         **merged,
+        num_threads=settings.TRAINING_CPU_THREADS,
         freeze=freeze["mode"],
         freeze_epochs=int(freeze["epochs"]) if freeze["mode"] == "backbone_epochs" else 0,
     )
@@ -121,8 +122,9 @@ def _arrays(project: Project, data: TrainingSet, split: str) -> Arrays:
 class ProgressReporter:
     """Turns each epoch report into the run's progress JSON (and a heartbeat)."""
 
-    def __init__(self, run_id: int) -> None:
+    def __init__(self, run_id: int, attempt: int | None = None) -> None:
         self.run_id = run_id
+        self.attempt = attempt
         self.history: list[dict[str, Any]] = []
         self.lost = False
         self.notes: list[str] = []  # written to the run's log when it succeeds
@@ -139,7 +141,7 @@ class ProgressReporter:
             **self.sticky,
             **extra,
         }
-        if not with_db_retry(runs.record_progress, self.run_id, progress):
+        if not with_db_retry(runs.record_progress, self.run_id, progress, self.attempt):
             self.lost = True
 
     def on_epoch(self, report: Any) -> None:
@@ -165,26 +167,43 @@ def run_training(run_id: int, worker: str) -> str:
     # The project row is read here, through the retry, like every other short database call;
     # later `run.project` reads come from this cache.
     with_db_retry(lambda: run.project)
-    reporter = ProgressReporter(run.pk)
-    with Heartbeat(run.pk, settings.TRAINING_HEARTBEAT_INTERVAL_S) as beat:
+    # Every write below is conditional on this claim's attempt: if the stale-run check gave the
+    # run to another worker, this one's writes match nothing and it stops (decision 0190).
+    attempt = run.attempts
+    reporter = ProgressReporter(run.pk, attempt)
+    with Heartbeat(run.pk, settings.TRAINING_HEARTBEAT_INTERVAL_S, attempt) as beat:
 
         def should_stop() -> bool:
-            return reporter.lost or beat.lost.is_set() or with_db_retry(runs.should_stop, run.pk)
+            return (
+                reporter.lost
+                or beat.lost.is_set()
+                or with_db_retry(runs.should_stop, run.pk, attempt)
+            )
 
         try:
             version = train_and_register(run, reporter, should_stop)
         except TrainingCancelled as exc:
-            with_db_retry(runs.finish_run, run.pk, RunStatus.CANCELLED, log=str(exc))
+            with_db_retry(
+                runs.finish_run, run.pk, RunStatus.CANCELLED, log=str(exc), attempt=attempt
+            )
             return RunStatus.CANCELLED
         except NotTrainable as exc:
-            with_db_retry(runs.finish_run, run.pk, RunStatus.FAILED, error=str(exc))
+            with_db_retry(
+                runs.finish_run, run.pk, RunStatus.FAILED, error=str(exc), attempt=attempt
+            )
             return RunStatus.FAILED
         except Exception as exc:
             # Any failure ends the run visibly and the previous model stays active; the
             # traceback goes to the run's error and to the worker log.
             logger.exception("training run %s failed", run.pk)
             detail = "".join(traceback.format_exception(exc))
-            with_db_retry(runs.finish_run, run.pk, RunStatus.FAILED, error=f"{exc!r}\n\n{detail}")
+            with_db_retry(
+                runs.finish_run,
+                run.pk,
+                RunStatus.FAILED,
+                error=f"{exc!r}\n\n{detail}",
+                attempt=attempt,
+            )
             return RunStatus.FAILED
     with_db_retry(
         runs.finish_run,
@@ -192,6 +211,7 @@ def run_training(run_id: int, worker: str) -> str:
         RunStatus.SUCCEEDED,
         model_version=version,
         log="\n".join(reporter.notes),
+        attempt=attempt,
     )
     return RunStatus.SUCCEEDED
 
@@ -288,6 +308,8 @@ def train_classifier_and_register(
     decision = decide_promotion(test_metrics, active_metrics, rule)
 
     reporter.phase("registering", epochs=config.max_epochs)
+    if reporter.lost:  # requeued or failed behind our back: another attempt owns the run now
+        raise TrainingCancelled(len(result.history))
     path = run_checkpoint_path(project.pk, run.pk)
     sha256 = save_model(
         path,

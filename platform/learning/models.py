@@ -83,6 +83,10 @@ class ModelVersion(models.Model):
     labels_used = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
+    # The Celery worker (hostname) that last scored the pool with this version, and when: with
+    # workers on several hosts, which one did the work is otherwise lost (decision 0190).
+    scored_by = models.CharField(max_length=200, blank=True, default="")
+    scored_at = models.DateTimeField(null=True, blank=True)
 
     objects = ModelVersionQuerySet.as_manager()
 
@@ -131,6 +135,10 @@ class TrainingRun(models.Model):
     log = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     worker = models.CharField(max_length=200, blank=True, default="")
+    # Claims so far: a run whose worker died is queued again (up to TRAINING_MAX_ATTEMPTS), and a
+    # worker's writes are conditional on its attempt, so a worker that was only cut off cannot
+    # finish a run another worker has taken over (decision 0190).
+    attempts = models.PositiveSmallIntegerField(default=0)
     model_version = models.ForeignKey(
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )

@@ -432,13 +432,17 @@ def ingest_paths(
     user: Any = None,
     progress: Callable[[IngestOutcome | None, str], None] | None = None,
     skip_known: bool = True,
+    workers: int = 1,
 ) -> IngestSummary:
     """Ingest files, folders (recursively) and zip archives (safely, see studies.archives).
 
     With skip_known, a file whose bytes were already ingested (same received sha256, and already
     in the project when one is given) is skipped without parsing: rerunning an interrupted
     import continues where it stopped. `progress(outcome_or_None, name)` is called per file.
+    With workers > 1, parsing and checking run in that many processes (studies.import_pool);
+    the database work stays here, in the same batches, so the outcomes are the same.
     """
+    from studies.import_pool import CheckPool
     from studies.ingest_batch import Batcher
     from studies.ingest_sources import iter_sources
 
@@ -452,28 +456,55 @@ def ingest_paths(
     # Files are ingested in batches (decision 0180): one transaction per batch, each object
     # still all-or-nothing.
     batcher = Batcher(add, user=user, project=project)
-    for name, load in iter_sources(paths, summary):
-        data = load()
-        if data is None:  # the source reported its own rejection into the summary: keep order
-            batcher.put_outcome(summary.outcomes.pop())
-            continue
-        if skip_known and already_ingested(data, project):
-            summary.skipped += 1
-            if progress:
-                progress(None, name)
-            continue
-        batcher.put(name, data)
+    # Files wait here in groups of SKIP_CHECK_GROUP so that "ingested before?" is one query per
+    # group, not one round trip per file.
+    waiting: list[tuple[str, bytes | IngestOutcome]] = []
+
+    def release(pool: CheckPool) -> None:
+        known = (
+            known_contents([d for _, d in waiting if isinstance(d, bytes)], project)
+            if skip_known
+            else set()
+        )
+        for name, data in waiting:
+            if isinstance(data, IngestOutcome):
+                pool.put_outcome(data)
+            elif content_key(data) in known:
+                summary.skipped += 1
+                if progress:
+                    progress(None, name)
+            else:
+                pool.put(name, data)
+        waiting.clear()
+
+    with CheckPool(workers, batcher) as pool:
+        for name, load in iter_sources(paths, summary):
+            data = load()
+            # None: the source reported its own rejection into the summary; keep its place.
+            waiting.append((name, summary.outcomes.pop() if data is None else data))
+            if len(waiting) >= SKIP_CHECK_GROUP:
+                release(pool)
+        release(pool)
     batcher.flush()
     return summary
 
 
-def already_ingested(data: bytes, project: Project | None) -> bool:
-    digest = content_key(data)
-    instances = Instance.objects.filter(received_sha256=digest) | Instance.objects.filter(
-        sha256=digest
-    )
-    if project is None:
-        return instances.exists()
-    return instances.filter(items__project=project).exists() or (
-        project.unit == "series" and instances.filter(series__items__project=project).exists()
-    )
+SKIP_CHECK_GROUP = 32
+
+
+def known_contents(datas: list[bytes], project: Project | None) -> set[str]:
+    """The content keys (sha256) among these files' that were ingested before (and are in the
+    project, when one is given): what already_ingested says for each, in one query."""
+    from django.db.models import Q
+
+    digests = {content_key(data) for data in datas}
+    if not digests:
+        return set()
+    instances = Instance.objects.filter(Q(received_sha256__in=digests) | Q(sha256__in=digests))
+    if project is not None:
+        in_project = Q(items__project=project)
+        if project.unit == "series":
+            in_project |= Q(series__items__project=project)
+        instances = instances.filter(in_project)
+    found = instances.values_list("received_sha256", "sha256").distinct()
+    return {key for pair in found for key in pair} & digests

@@ -34,6 +34,36 @@ from studies.models import AuditEvent, Instance
 from studies.projects_seam import projects
 from studies.storage import get_store
 
+PIXEL_DATA = pydicom.tag.Tag(0x7FE0, 0x0010)
+# What checking one object gave: its dataset and frame offsets, or why it is rejected.
+Check = tuple[pydicom.FileDataset, list[list[int]]] | Rejected
+
+
+def check_for_batch(data: bytes) -> tuple[pydicom.FileDataset, list[list[int]]] | tuple[str, str]:
+    """check_object for a worker process of a folder import (the CPU part: parsing, validation,
+    frame offsets, decoding the first frame). The dataset comes back as indexing reads it: the
+    header's public attributes, without pixel data, source buffer or top-level private elements
+    (hundreds in a vendor's MR header; unpickling them cost the parent more than parsing), so
+    what crosses the pipe is ~12 KB. A rejection comes back as (code, reason): Rejected does not
+    pickle. tests/studies/test_import_workers.py checks the index rows equal a one-process
+    import's."""
+    try:
+        ds, offsets = check_object(data)
+    except Rejected as exc:
+        return exc.code, exc.reason
+    tags = list(ds.keys())  # the keys: iterating the dataset would convert every raw element
+    for tag in tags:
+        if tag.is_private or tag == PIXEL_DATA:
+            del ds[tag]
+    ds.buffer = None
+    return ds, offsets
+
+
+def as_check(result: tuple[pydicom.FileDataset, list[list[int]]] | tuple[str, str]) -> Check:
+    if isinstance(result[0], str):
+        return Rejected(result[0], str(result[1]))
+    return result  # type: ignore[return-value]
+
 
 @dataclass
 class _Checked:
@@ -50,13 +80,23 @@ def ingest_many(
     user: Any = None,
     project: Project | None = None,
     cache: SeriesCache | None = None,
+    checks: list[Check | None] | None = None,
 ) -> list[IngestOutcome]:
-    """One outcome per (name, bytes) source, in order; the same outcomes ingest_bytes gives."""
+    """One outcome per (name, bytes) source, in order; the same outcomes ingest_bytes gives.
+
+    `checks`, aligned with `sources`, are check_object's results computed elsewhere (a folder
+    import's worker processes); None entries are checked here."""
     outcomes: list[IngestOutcome | None] = [None] * len(sources)
     checked: list[_Checked] = []
     for index, (name, data) in enumerate(sources):
+        check = checks[index] if checks is not None else None
         try:
-            ds, offsets = check_object(data)
+            if check is None:
+                ds, offsets = check_object(data)
+            elif isinstance(check, Rejected):
+                raise check
+            else:
+                ds, offsets = check
         except Rejected as exc:
             outcomes[index] = IngestOutcome(
                 status="rejected", source_name=name, code=exc.code, reason=exc.reason
@@ -190,9 +230,12 @@ class Batcher:
         self._add, self._user, self._project, self._size = add, user, project, size
         self._cache = SeriesCache()
         self._pending: list[tuple[str, bytes]] = []
+        self._checks: list[Check | None] = []
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes, check: Check | None = None) -> None:
+        """Queue one object; `check` is check_object's result when it was computed already."""
         self._pending.append((name, data))
+        self._checks.append(check)
         if len(self._pending) >= self._size:
             self.flush()
 
@@ -203,8 +246,9 @@ class Batcher:
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
+        checks, self._checks = self._checks, []
         if pending:
             for outcome in ingest_many(
-                pending, user=self._user, project=self._project, cache=self._cache
+                pending, user=self._user, project=self._project, cache=self._cache, checks=checks
             ):
                 self._add(outcome)

@@ -95,7 +95,8 @@ def test_a_worker_killed_mid_segmentation_run_leaves_the_previous_model_active( 
     celery_worker.wait(timeout=30)
     time.sleep(1.5)
 
-    with override_settings(TRAINING_HEARTBEAT_TIMEOUT_S=1):
+    # Out of attempts (TRAINING_MAX_ATTEMPTS=1): failed, not queued again (decision 0190).
+    with override_settings(TRAINING_HEARTBEAT_TIMEOUT_S=1, TRAINING_MAX_ATTEMPTS=1):
         assert fail_stale_runs().failed == [run_id]
 
     assert TrainingRun.objects.get(pk=run_id).status == RunStatus.FAILED

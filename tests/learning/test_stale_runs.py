@@ -1,5 +1,6 @@
-"""A run whose worker stopped beating is marked failed; the previous model stays active and the
-queued follow-up is sent."""
+"""A run whose worker stopped beating is queued again while it has attempts left and no follow-up
+is queued, else marked failed; the previous model stays active and the queued follow-up is sent.
+A worker that was only cut off cannot write to the run once another attempt owns it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from learning.models import ModelStatus, ModelVersion, RunStatus, TrainingRun
+from learning.services import runs
 from learning.services.checkpoint_files import run_checkpoint_path
 from learning.services.runs import STALE_RUN_ERROR, fail_stale_runs
 from tests.learning.conftest import sent_tasks
@@ -17,11 +19,22 @@ from tests.learning.conftest import sent_tasks
 pytestmark = pytest.mark.django_db
 
 
-def running(project, *, beat_seconds_ago: float) -> TrainingRun:  # type: ignore[no-untyped-def]
+def running(project, *, beat_seconds_ago: float, attempts: int = 1) -> TrainingRun:  # type: ignore[no-untyped-def]
     beat = timezone.now() - timedelta(seconds=beat_seconds_ago)
     return TrainingRun.objects.create(
-        project=project, status=RunStatus.RUNNING, started_at=beat, heartbeat_at=beat
+        project=project,
+        status=RunStatus.RUNNING,
+        started_at=beat,
+        heartbeat_at=beat,
+        attempts=attempts,
+        worker="gpu@host-a",
     )
+
+
+@pytest.fixture(autouse=True)
+def one_attempt(settings):  # type: ignore[no-untyped-def]
+    """The failure tests: a run out of attempts (the requeue tests raise the limit)."""
+    settings.TRAINING_MAX_ATTEMPTS = 1
 
 
 def test_a_run_without_heartbeat_for_too_long_is_marked_failed(cast, settings):  # type: ignore[no-untyped-def]
@@ -136,3 +149,81 @@ def test_a_file_a_version_points_at_is_kept_even_when_its_run_is_failed(cast, se
     assert fail_stale_runs().failed == [dead.pk]
 
     assert registered.read_bytes() == b"registered"
+
+
+def test_a_dead_run_with_attempts_left_is_queued_again_and_sent(
+    cast, settings, broker, django_capture_on_commit_callbacks, tmp_path
+):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.TRAINING_MAX_ATTEMPTS = 2
+    settings.MODEL_STORAGE_DIR = tmp_path
+    active = ModelVersion.objects.create(
+        project=cast.project, number=1, architecture="small_cnn", status=ModelStatus.ACTIVE
+    )
+    dead = running(cast.project, beat_seconds_ago=61)
+    orphan = run_checkpoint_path(cast.project.pk, dead.pk)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"half a run")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = fail_stale_runs()
+
+    dead.refresh_from_db()
+    assert (outcome.requeued, outcome.failed, outcome.redispatched) == ([dead.pk], [], [])
+    assert dead.status == RunStatus.QUEUED and dead.worker == "" and dead.heartbeat_at is None
+    assert "gpu@host-a" in dead.log
+    assert sent_tasks(broker, "train") == [("ml_worker.tasks.train_model", [dead.pk])]
+    assert not orphan.exists()
+    active.refresh_from_db()
+    assert active.status == ModelStatus.ACTIVE
+
+    claimed = runs.claim_run(dead.pk, "gpu@host-b")
+    assert claimed is not None and claimed.attempts == 2 and claimed.worker == "gpu@host-b"
+
+
+def test_a_dead_run_out_of_attempts_is_failed(cast, settings):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.TRAINING_MAX_ATTEMPTS = 2
+    dead = running(cast.project, beat_seconds_ago=61, attempts=2)
+
+    assert fail_stale_runs().failed == [dead.pk]
+
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.FAILED and dead.error == STALE_RUN_ERROR
+
+
+def test_a_dead_run_with_a_queued_follow_up_gives_way_to_it(cast, settings):  # type: ignore[no-untyped-def]
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.TRAINING_MAX_ATTEMPTS = 2
+    dead = running(cast.project, beat_seconds_ago=61)
+    follow_up = TrainingRun.objects.create(project=cast.project, dispatched_at=timezone.now())
+
+    outcome = fail_stale_runs()
+
+    dead.refresh_from_db()
+    assert outcome.failed == [dead.pk] and outcome.requeued == []
+    assert dead.status == RunStatus.FAILED and f"queued run {follow_up.pk}" in dead.error
+
+
+def test_a_worker_that_was_only_cut_off_cannot_touch_the_next_attempt(cast, settings):  # type: ignore[no-untyped-def]
+    """Host A lost its network, not its process: after the run was queued again and host B
+    claimed it, A's heartbeats, progress and finish match nothing, and A is told to stop."""
+    settings.TRAINING_HEARTBEAT_TIMEOUT_S = 60
+    settings.TRAINING_MAX_ATTEMPTS = 2
+    dead = running(cast.project, beat_seconds_ago=61)
+    fail_stale_runs()
+    runs.claim_run(dead.pk, "gpu@host-b")
+
+    assert runs.heartbeat(dead.pk, attempt=1) is False
+    assert runs.record_progress(dead.pk, {"epoch": 9}, attempt=1) is False
+    assert runs.should_stop(dead.pk, attempt=1) is True
+    assert runs.finish_run(dead.pk, RunStatus.SUCCEEDED, attempt=1) is False
+
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.RUNNING and dead.worker == "gpu@host-b"
+    assert runs.heartbeat(dead.pk, attempt=2) is True
+    assert runs.should_stop(dead.pk, attempt=2) is False
+    assert runs.finish_run(dead.pk, RunStatus.SUCCEEDED, log="trained", attempt=2) is True
+    dead.refresh_from_db()
+    assert dead.status == RunStatus.SUCCEEDED
+    assert dead.log == "attempt 1 lost with worker gpu@host-a\ntrained"

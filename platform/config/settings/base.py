@@ -178,6 +178,9 @@ DICOM_MAX_UPLOAD_BYTES = env_int("DICOM_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 DICOM_MAX_ARCHIVE_BYTES = env_int("DICOM_MAX_ARCHIVE_BYTES", 8 * 1024 * 1024 * 1024)
 DICOM_MAX_ARCHIVE_RATIO = env_int("DICOM_MAX_ARCHIVE_RATIO", 100)
 DICOM_MAX_ARCHIVE_ENTRIES = env_int("DICOM_MAX_ARCHIVE_ENTRIES", 100_000)
+# `import_dicom --workers N`: a file whose check (parse, validate, decode) has not come back from
+# its process after this long is rejected with that reason instead of stalling the import.
+DICOM_IMPORT_CHECK_TIMEOUT_S = env_int("DICOM_IMPORT_CHECK_TIMEOUT_S", 300)
 # S3-compatible storage (DICOM_STORAGE_BACKEND=s3); credentials the usual boto3 way.
 DICOM_S3_BUCKET = env_str("DICOM_S3_BUCKET", "")
 DICOM_S3_ENDPOINT_URL = env_str("DICOM_S3_ENDPOINT_URL", "")
@@ -230,6 +233,11 @@ CELERY_TASK_ROUTES = {
 # Worker processes import the modules that define the tasks; each task is named after its module.
 CELERY_IMPORTS = ["ml_worker.tasks", "ml_worker.explain_tasks"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Prefetch 1 still lets a worker reserve one more message once it has acknowledged the one it
+# runs (training acks early): with workers on several hosts, a GPU busy for hours would hold the
+# next run while another GPU idles. A worker fetches only when its pool has a free process
+# (Redis brokers only; decision 0190).
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_SERIALIZER = "json"
@@ -249,6 +257,12 @@ SCORING_HARD_TIME_LIMIT_S = env_int("SCORING_HARD_TIME_LIMIT_S", 2 * 3600)
 TRAINING_HEARTBEAT_INTERVAL_S = env_int("TRAINING_HEARTBEAT_INTERVAL_S", 15)
 TRAINING_HEARTBEAT_TIMEOUT_S = env_int("TRAINING_HEARTBEAT_TIMEOUT_S", 180)
 TRAINING_REDISPATCH_AFTER_S = env_int("TRAINING_REDISPATCH_AFTER_S", 1800)
+# A run whose worker died (heartbeat stale) is queued again for another worker until it has been
+# claimed this many times, then failed: a run that kills its worker is not looped (decision 0190).
+TRAINING_MAX_ATTEMPTS = env_int("TRAINING_MAX_ATTEMPTS", 2)
+# torch intra-op threads of a training run on CPU: one job per worker, so about the cores a
+# worker may use (2 on the 2-core reference machine; 1 when two workers share it).
+TRAINING_CPU_THREADS = env_int("TRAINING_CPU_THREADS", 2)
 CELERY_BEAT_SCHEDULE = {
     "learning-fail-stale-runs": {"task": "ml_worker.tasks.check_stale_runs", "schedule": 60.0},
 }

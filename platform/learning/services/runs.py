@@ -8,14 +8,15 @@ made while a run is queued joins it, so requests coalesce into one follow-up run
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from annotations.access import is_project_admin
@@ -29,6 +30,10 @@ User = AbstractBaseUser | AnonymousUser
 STALE_RUN_ERROR = (
     "The worker stopped sending heartbeats (it died, was killed or lost its connection). "
     "The previous model stays active; start a new run when the worker is back."
+)
+SUPERSEDED_ERROR = (
+    "The worker stopped sending heartbeats (it died, was killed or lost its connection). "
+    "The queued run {follow_up} trains on the same labels and more, so it takes this one's place."
 )
 
 
@@ -125,6 +130,7 @@ def claim_run(run_id: int, worker: str) -> TrainingRun | None:
                 started_at=now,
                 heartbeat_at=now,
                 worker=worker[:200],
+                attempts=F("attempts") + 1,
                 label_count=labelled_item_count(run.project_id),
             )
     except IntegrityError:
@@ -134,29 +140,28 @@ def claim_run(run_id: int, worker: str) -> TrainingRun | None:
     return TrainingRun.objects.get(pk=run_id)
 
 
-def heartbeat(run_id: int) -> bool:
+def _ours(run_id: int, attempt: int | None) -> Any:
+    """The run while it is running under this claim. A worker passes the attempt it claimed: once
+    the stale-run check queued the run again (and another worker claimed it), a worker that was
+    only cut off, not dead, matches nothing and stops (decision 0190)."""
+    running = TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING)
+    return running if attempt is None else running.filter(attempts=attempt)
+
+
+def heartbeat(run_id: int, attempt: int | None = None) -> bool:
     """Prove the worker is alive. False once the run is no longer running (stop working)."""
-    return bool(
-        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
-    )
+    return bool(_ours(run_id, attempt).update(heartbeat_at=timezone.now()))
 
 
-def record_progress(run_id: int, progress: dict[str, Any]) -> bool:
+def record_progress(run_id: int, progress: dict[str, Any], attempt: int | None = None) -> bool:
     """Save per-epoch progress (and beat the heart). False once the run is no longer running."""
-    return bool(
-        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            progress=progress, heartbeat_at=timezone.now()
-        )
-    )
+    return bool(_ours(run_id, attempt).update(progress=progress, heartbeat_at=timezone.now()))
 
 
-def should_stop(run_id: int) -> bool:
-    """True when an admin asked to cancel, or the run was marked failed behind our back."""
-    return not TrainingRun.objects.filter(
-        pk=run_id, status=RunStatus.RUNNING, cancel_requested=False
-    ).exists()
+def should_stop(run_id: int, attempt: int | None = None) -> bool:
+    """True when an admin asked to cancel, or the run was marked failed or requeued behind our
+    back."""
+    return not _ours(run_id, attempt).filter(cancel_requested=False).exists()
 
 
 def finish_run(
@@ -166,16 +171,18 @@ def finish_run(
     error: str = "",
     log: str = "",
     model_version: ModelVersion | None = None,
+    attempt: int | None = None,
 ) -> bool:
     """Record the outcome of a running run and start the queued follow-up, if any."""
     run = TrainingRun.objects.filter(pk=run_id).only("project_id").first()
     if run is None:
         return False
     with transaction.atomic():
-        done = TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        done = _ours(run_id, attempt).update(
             status=status,
             error=error[:10_000],
-            log=log,
+            # After what the stale-run check noted of earlier attempts (empty otherwise).
+            log=Concat(F("log"), Value(log), output_field=TextField()),
             model_version=model_version,
             finished_at=timezone.now(),
         )
@@ -232,26 +239,71 @@ def do_cancel(run: TrainingRun) -> TrainingRun:
 class StaleCheck:
     failed: list[int]
     redispatched: list[int]
+    requeued: list[int] = field(default_factory=list)
 
 
 def fail_stale_runs(*, now: Any = None) -> StaleCheck:
-    """Mark running runs whose heartbeat is too old as failed; re-send forgotten queued runs.
+    """Queue again (or fail) running runs whose heartbeat is too old; re-send forgotten queued
+    runs.
 
-    A SIGKILLed or crashed worker cannot record its own failure, and late acknowledgement is off
-    for training (a retried run would start from scratch anyway), so this check is what ends the
-    run. It runs periodically (beat), when a worker starts and before each new request. The
-    previous model is untouched: versions are only activated after a run succeeds. Checkpoint
-    files the dead run wrote and no version references are removed (decision 0349).
+    A SIGKILLed or crashed worker (or its whole host) cannot record its own end, and late
+    acknowledgement cannot help: Redis hands an unacknowledged message back only after the
+    visibility timeout, hours away. So this check ends the dead attempt (decision 0190):
+    - a run with attempts left (TRAINING_MAX_ATTEMPTS) and no queued follow-up is queued again
+      and sent, so another worker trains it from the start;
+    - a run with a queued follow-up is failed: the follow-up trains on the same labels and more;
+    - a run out of attempts is failed (a run that kills its worker is not looped).
+    It runs periodically (beat), when a worker starts and before each new request. The previous
+    model is untouched: versions are only activated after a run succeeds. Checkpoint files the
+    dead attempt wrote and no version references are removed (decision 0349).
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT_S)
     failed: list[int] = []
+    requeued: list[int] = []
     for run in TrainingRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff):
+        stale = TrainingRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=cutoff
+        )
+        follow_up = TrainingRun.objects.filter(
+            project_id=run.project_id, status=RunStatus.QUEUED
+        ).first()
         with transaction.atomic():
-            marked = TrainingRun.objects.filter(
-                pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=cutoff
-            ).update(status=RunStatus.FAILED, error=STALE_RUN_ERROR, finished_at=now)
-            if marked:
+            if follow_up is None and run.attempts < settings.TRAINING_MAX_ATTEMPTS:
+                # The row keeps its id, config and requester; the partial unique constraint
+                # (one queued run per project) fails this if a follow-up was queued meanwhile.
+                try:
+                    with transaction.atomic():
+                        marked = stale.update(
+                            status=RunStatus.QUEUED,
+                            worker="",
+                            progress={},
+                            started_at=None,
+                            heartbeat_at=None,
+                            log=Concat(
+                                F("log"),
+                                Value(f"attempt {run.attempts} lost with worker {run.worker}\n"),
+                                output_field=TextField(),
+                            ),
+                        )
+                except IntegrityError:
+                    marked = 0
+                if marked:
+                    requeued.append(run.pk)
+                    # Before the commit that lets a worker claim the run: the next attempt
+                    # writes the same checkpoint path.
+                    remove_orphan_checkpoints(run.project_id, run.pk)
+                    _send_train(run.pk)
+                    continue
+                follow_up = TrainingRun.objects.filter(
+                    project_id=run.project_id, status=RunStatus.QUEUED
+                ).first()
+            error = (
+                STALE_RUN_ERROR
+                if follow_up is None
+                else SUPERSEDED_ERROR.format(follow_up=follow_up.pk)
+            )
+            if stale.update(status=RunStatus.FAILED, error=error, finished_at=now):
                 failed.append(run.pk)
                 _hand_over(run.project_id)
         if run.pk in failed:
@@ -259,12 +311,16 @@ def fail_stale_runs(*, now: Any = None) -> StaleCheck:
             remove_orphan_checkpoints(run.project_id, run.pk)
     # A queued run whose message was lost (broker flushed, worker crashed before acking) would
     # wait forever; sending it again is harmless because the claim is conditional.
-    forgotten = TrainingRun.objects.filter(
-        status=RunStatus.QUEUED,
-        dispatched_at__lt=now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_S),
-    ).exclude(project__training_runs__status=RunStatus.RUNNING)
+    forgotten = (
+        TrainingRun.objects.filter(
+            status=RunStatus.QUEUED,
+            dispatched_at__lt=now - timedelta(seconds=settings.TRAINING_REDISPATCH_AFTER_S),
+        )
+        .exclude(project__training_runs__status=RunStatus.RUNNING)
+        .exclude(pk__in=requeued)
+    )
     redispatched = list(forgotten.values_list("pk", flat=True))
     for run_id in redispatched:
         with transaction.atomic():
             _send_train(run_id)
-    return StaleCheck(failed=failed, redispatched=redispatched)
+    return StaleCheck(failed=failed, redispatched=redispatched, requeued=requeued)

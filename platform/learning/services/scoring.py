@@ -75,6 +75,15 @@ def save_scoring_pass(
     return ScoringOutcome(scored=len(scores), queue_updated=reorder)
 
 
+def record_scorer(model_version_id: int, worker: str) -> None:
+    """Note which worker (Celery hostname) scored the pool with this version, and when."""
+    from django.utils import timezone
+
+    ModelVersion.objects.filter(pk=model_version_id).update(
+        scored_by=worker[:200], scored_at=timezone.now()
+    )
+
+
 def pool_item_ids(project_id: int) -> list[int]:
     """The unlabelled pool: items not completed yet (partially read ones included)."""
     return list(
