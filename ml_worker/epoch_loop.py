@@ -52,9 +52,11 @@ class LoopConfig:
 
 
 C = TypeVar("C", bound=LoopConfig)
+WARM_EPOCHS = 2  # epochs of a warm-started run (decision 0354)
+WARM_LR_FACTOR = 0.3  # its peak learning rate, as a share of the recipe's
 
 
-def warm_schedule(cfg: C, epochs: int, lr_factor: float = 0.3) -> C:
+def warm_schedule(cfg: C, epochs: int = WARM_EPOCHS, lr_factor: float = WARM_LR_FACTOR) -> C:
     """The short fine-tuning schedule of a run that starts from the active model's weights
     (decision 0354): at most `epochs` epochs, a lower peak learning rate (the one-cycle warm-up
     and cosine decay still apply), every epoch a candidate for early stopping and one epoch of

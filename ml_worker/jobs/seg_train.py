@@ -28,7 +28,7 @@ from learning.models import ModelStatus, ModelVersion, TrainingRun
 from learning.services import registry
 from learning.services.checkpoint_files import run_checkpoint_path
 from learning.splits import TEST, TRAIN, VAL
-from ml_worker.epoch_loop import warm_schedule
+from ml_worker.epoch_loop import WARM_EPOCHS, warm_schedule
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.shadow import MIN_RANDOM_TRAIN_LABELS, RANDOM_SAMPLING, random_pick_mask
@@ -126,7 +126,6 @@ def seg_config_for(run: TrainingRun, task: TaskType) -> Any:
     return replace(base, **overrides)
 
 
-WARM_EPOCHS = 2  # epochs of a warm-started run (decision 0354)
 WARM_MAX_CHAIN = 4  # warm runs in a row before one trains from scratch again
 WARM_MIN_SHARE = 0.5  # the earlier model must have seen at least this share of today's labels
 
