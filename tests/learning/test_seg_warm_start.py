@@ -154,3 +154,20 @@ def test_the_scoring_job_forwards_each_pool_image_once_for_suggestions_and_score
 
     assert outcome is not None and outcome.scored == pool > 0
     assert counter.images == pool
+
+
+def test_a_second_detection_run_fine_tunes_the_active_detector(make_user) -> None:  # type: ignore[no-untyped-def]
+    from tests.learning.det_factories import make_det_project
+
+    project, _ = make_det_project(make_user("admin"), n_items=40, n_labelled=34, negatives=4)
+    quick = {"max_epochs": 2, "min_samples_per_epoch": 32, "batch_size": 8}
+    first = train(project, **quick).model_version
+    assert first.config["warm_start"]["from_version"] is None
+    # Learning rate 0 from the active weights: the same detector, so the same FROC on the same
+    # locked test split (a fresh RetinaNet's is not; see test_detection_loop.py).
+    frozen = train(project, **quick, learning_rate=0.0, warm_epochs=1).model_version
+    assert frozen.config["warm_start"]["from_version"] == first.pk
+    assert frozen.config["training"]["max_epochs"] == 1
+    promotion = frozen.metrics["promotion"]
+    assert promotion["metric"] == "froc_mean"
+    assert promotion["candidate_value"] == pytest.approx(promotion["active_value"], abs=0.05)
