@@ -18,8 +18,20 @@ is stored in the image's study, in a series of its own for that item and project
   already de-identified object, so the SEG carries the same patient and study; no project means
   no Item is made for it (and annotations.items.create_items skips SEG instances anyway).
 
-Single-frame images only (instance items); frames of multi-frame objects and series items are
-exported as DICOM SEG by the export (annotations.exports.formats.dicom_seg) but not stored here.
+Every kind of item (decision 0353):
+- an instance item on a single-frame image: one SEG of one frame (as above);
+- an instance item on a multi-frame image: one SEG whose frames reference the source frames the
+  doctor drew on (a shape's "frame" is the source frame number), with the source's per-frame
+  plane positions (highdicom copies them);
+- frame items (Project.unit "frame") of a multi-frame image: one SEG per image and project,
+  holding the truth of all its frame items (one series keyed by the instance, not the item), so
+  a viewer loads one labelmap for the cine/volume, not one object per frame;
+- a series item: one SEG over the series' instances in the order the viewer and the export
+  number them (annotations.exports.snapshots.frames_of: instance number, then UID), a shape's
+  "frame" being its 1-based slice position.
+A SEG of several planes needs a spatial frame of reference (PS3.3 C.8.20.2; highdicom enforces
+it): a multi-frame object or series without one (cine ultrasound, say) gets no stored SEG, as
+the export skips it; that is logged.
 """
 
 from __future__ import annotations
@@ -27,19 +39,23 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import highdicom as hd
 import numpy as np
 from django.db import transaction
+from highdicom.spatial import get_image_coordinate_system
+from pydicom import Dataset
 from pydicom.sr.codedict import codes
 
 from annotations.datasets import _uid
 from annotations.exports.formats.dicom_seg import DEID_MARKERS, dicom_bytes
 from annotations.exports.geometry import class_masks
+from annotations.exports.snapshots import frames_of
 from annotations.ground_truth import ground_truth_for
-from annotations.models import Item, TaskType
+from annotations.models import Item, TaskType, WorkUnit
 from studies.ingest import ingest_bytes
 from studies.models import Instance, Series
 from studies.storage import get_store, read_dataset
@@ -62,9 +78,51 @@ TYPE2_PATIENT_STUDY = (
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class SegLayout:
+    """What one stored SEG covers: the items whose truth it holds, its source instances in
+    plane order, and per plane the (source index, frame number) it references."""
+
+    key: tuple[object, ...]  # what the SEG's series UID is derived from
+    items: list[Item]
+    instances: list[Instance]
+    planes: list[tuple[int, int]]
+
+    def plane_of(self, item: Item, shape: dict[str, Any]) -> int | None:
+        """The plane a shape of this item lies on; None when it names no plane of the SEG."""
+        if len(self.planes) == 1:
+            return 0
+        if self.items[0].instance_id is not None and len(self.items) > 1:
+            number = item.frame  # a frame item is that frame, whatever its shapes say
+        else:
+            number = int(shape.get("frame", 1))  # source frame, or slice position in a series
+        return number - 1 if 1 <= number <= len(self.planes) else None
+
+
+def seg_layout(item: Item) -> SegLayout | None:
+    """The SEG an item's masks go into (see the module docstring); None without an image."""
+    instance = item.instance
+    if instance is None:
+        if item.series_id is None:
+            return None
+        pks = [pk for pk, _frame in frames_of(item)[0]]
+        by_pk = Instance.objects.in_bulk(pks)
+        instances = [by_pk[pk] for pk in pks]
+        return SegLayout((item.pk,), [item], instances, [(i, 1) for i in range(len(instances))])
+    frames = instance.number_of_frames or 1
+    planes = [(0, number) for number in range(1, frames + 1)]
+    if frames > 1 and item.project.unit == WorkUnit.FRAME:
+        siblings = list(
+            Item.objects.filter(project_id=item.project_id, instance=instance).order_by("frame")
+        )
+        return SegLayout(("instance", instance.pk), siblings, [instance], planes)
+    return SegLayout((item.pk,), [item], [instance], planes)
+
+
 def seg_series_uid(item: Item) -> str:
     """The item's SEG series: stable across versions, so the current SEG replaces the last."""
-    return _uid("radloop-seg-series", item.project_id, item.pk)
+    layout = seg_layout(item)
+    return _uid("radloop-seg-series", item.project_id, *(layout.key if layout else (item.pk,)))
 
 
 def _descriptions(class_names: list[str]) -> list[hd.seg.SegmentDescription]:
@@ -81,31 +139,71 @@ def _descriptions(class_names: list[str]) -> list[hd.seg.SegmentDescription]:
     ]
 
 
-def build_seg(item: Item, shapes: list[dict[str, Any]], version_key: str) -> bytes | None:
-    """The SEG bytes for these shapes on the item's image; None when there is nothing to show."""
+def _sources(layout: SegLayout) -> list[Dataset]:
+    sources = []
+    for instance in layout.instances:
+        # Headers only: highdicom reads the sources' identity, geometry and plane positions.
+        source = read_dataset(instance, stop_before_pixels=True)
+        for keyword in TYPE2_PATIENT_STUDY:
+            # highdicom copies these Type 2 attributes; stored objects may lack them (they are
+            # empty, not absent, in a valid object, so adding them empty changes no meaning).
+            if keyword not in source:
+                setattr(source, keyword, "")
+        sources.append(source)
+    return sources
+
+
+def seg_planes(
+    layout: SegLayout,
+    truths: dict[int, list[dict[str, Any]]],
+    class_index: dict[str, int],
+    rows: int,
+    cols: int,
+) -> np.ndarray:
+    """(planes, rows, cols, classes) 0/1: the rasterized regions of each item on its plane."""
+    stacked = np.zeros((len(layout.planes), rows, cols, len(class_index)), dtype=np.uint8)
+    for item in layout.items:
+        by_plane: dict[int, list[dict[str, Any]]] = {}
+        for shape in truths.get(item.pk, []):
+            plane = layout.plane_of(item, shape)
+            if plane is not None:
+                by_plane.setdefault(plane, []).append(shape)
+        for plane, shapes in by_plane.items():
+            np.maximum(
+                stacked[plane], class_masks(shapes, class_index, rows, cols), out=stacked[plane]
+            )
+    return stacked
+
+
+def build_seg(
+    layout: SegLayout, truths: dict[int, list[dict[str, Any]]], version_key: str
+) -> bytes | None:
+    """The SEG bytes for these shapes (item id → region shapes) on the layout's planes; None
+    when there is nothing to show or the planes cannot be described (no frame of reference)."""
+    item = layout.items[0]
     project = item.project
     class_names = list(project.label_classes.order_by("index").values_list("name", flat=True))
     class_index = {name: index for index, name in enumerate(class_names)}
-    instance = item.instance
-    assert instance is not None
-    source = read_dataset(instance)
-    for keyword in TYPE2_PATIENT_STUDY:
-        # highdicom copies these Type 2 attributes; stored objects may lack them (they are
-        # empty, not absent, in a valid object, so adding them empty changes no meaning).
-        if keyword not in source:
-            setattr(source, keyword, "")
-    rows, cols = int(source.Rows), int(source.Columns)
-    planes = class_masks(shapes, class_index, rows, cols)  # (rows, cols, classes) 0/1
-    if not planes.any():
+    sources = _sources(layout)
+    rows, cols = int(sources[0].Rows), int(sources[0].Columns)
+    stacked = seg_planes(layout, truths, class_index, rows, cols)
+    if not stacked.any():
+        return None
+    if len(layout.planes) > 1 and get_image_coordinate_system(sources[0]) is None:
+        logger.info(
+            "no DICOM SEG for item %s: %d planes, no frame of reference",
+            item.pk,
+            len(layout.planes),
+        )
         return None
     seg = hd.seg.Segmentation(
-        source_images=[source],
-        pixel_array=planes[np.newaxis],
+        source_images=sources,
+        pixel_array=stacked,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=_descriptions(class_names),
-        series_instance_uid=seg_series_uid(item),
+        series_instance_uid=_uid("radloop-seg-series", project.pk, *layout.key),
         series_number=SEG_SERIES_NUMBER,
-        sop_instance_uid=_uid("radloop-seg", item.project_id, item.pk, version_key),
+        sop_instance_uid=_uid("radloop-seg", project.pk, *layout.key, version_key),
         instance_number=1,
         manufacturer="Radloop",
         manufacturer_model_name="Radloop",
@@ -119,17 +217,29 @@ def build_seg(item: Item, shapes: list[dict[str, Any]], version_key: str) -> byt
     # Its patient and study come from a de-identified source: it says so as the source does
     # (PS3.15 E.1.1), as the dicom_seg export does.
     for keyword in DEID_MARKERS:
-        if keyword in source:
-            setattr(seg, keyword, copy.deepcopy(source[keyword].value))
+        if keyword in sources[0]:
+            setattr(seg, keyword, copy.deepcopy(sources[0][keyword].value))
     return dicom_bytes(seg)
 
 
-def _truth_shapes(item: Item) -> tuple[list[dict[str, Any]], str]:
-    truth = ground_truth_for(item.project, [item.pk]).get(item.pk)
-    if truth is None:
-        return [], ""
-    shapes = [s for s in truth.shapes if s.get("kind") in REGION_KINDS and s.get("frame", 1) == 1]
-    return shapes, ",".join(map(str, truth.annotation_ids))
+def _truth_shapes(layout: SegLayout) -> tuple[dict[int, list[dict[str, Any]]], str]:
+    """item id → its truth's region shapes, and a key naming the annotation versions used."""
+    project = layout.items[0].project
+    truths = ground_truth_for(project, [item.pk for item in layout.items])
+    shapes: dict[int, list[dict[str, Any]]] = {}
+    keys = []
+    for item in layout.items:
+        truth = truths.get(item.pk)
+        if truth is None:
+            continue
+        regions = [s for s in truth.shapes if s.get("kind") in REGION_KINDS]
+        if regions:
+            shapes[item.pk] = regions
+        versions = ",".join(map(str, truth.annotation_ids))
+        # Several items: each one's versions under its id. One item: the bare versions, as
+        # before, so the SEGs written then keep their UIDs.
+        keys.append(f"{item.pk}:{versions}" if len(layout.items) > 1 else versions)
+    return shapes, ";".join(keys)
 
 
 def _remove(instances: Iterable[Instance]) -> int:
@@ -147,15 +257,19 @@ def _remove(instances: Iterable[Instance]) -> int:
 
 
 def sync_item_seg(item_id: int) -> Instance | None:
-    """Make the stored SEG of one item match its current ground truth; the SEG instance now
-    stored for it, or None when it has none."""
+    """Make the stored SEG that holds this item's masks match the current ground truth; the SEG
+    instance now stored for it, or None when it has none."""
     item = Item.objects.select_related("project", "instance").filter(pk=item_id).first()
-    if item is None or item.instance is None or item.project.task_type != TaskType.SEGMENTATION:
+    if item is None or item.project.task_type != TaskType.SEGMENTATION:
         return None
-    if item.instance.number_of_frames != 1 or not item.instance.storage_key:
+    layout = seg_layout(item)
+    if layout is None or not layout.instances:
         return None
-    shapes, version_key = _truth_shapes(item)
-    data = build_seg(item, shapes, version_key) if shapes else None
+    if not all(instance.storage_key for instance in layout.instances):
+        return None  # indexed upstream, bytes not here: nothing to build a SEG from
+    shapes, version_key = _truth_shapes(layout)
+    data = build_seg(layout, shapes, version_key) if shapes else None
+    series_uid = _uid("radloop-seg-series", item.project_id, *layout.key)
     current: Instance | None = None
     with transaction.atomic():
         if data is not None:
@@ -163,7 +277,7 @@ def sync_item_seg(item_id: int) -> Instance | None:
             if outcome.instance is None:
                 raise RuntimeError(f"SEG of item {item.pk} was {outcome.status}: {outcome.reason}")
             current = outcome.instance
-        stale = Instance.objects.filter(series__series_instance_uid=seg_series_uid(item))
+        stale = Instance.objects.filter(series__series_instance_uid=series_uid)
         if current is not None:
             stale = stale.exclude(pk=current.pk)
         _remove(list(stale))

@@ -17,6 +17,14 @@ stored with a model version), checkpoint, score (what `ml_worker.jobs.seg_score`
 pool image: the default strategy's scores from probabilities and embeddings, then the suggested
 mask). The pool rescored is the train and validation images together (1,500 for BUS-BRA).
 Target: total < 3 minutes on 2 cores. Same last line.
+
+A segmentation retrain after the first fine-tunes the active model (decision 0354), so that is
+what is timed by default: an earlier model ("the active version", untimed, trained with the
+product's recipe on the training split less its newest `--new-share` images, cached under
+`--cache` keyed by the data file, the settings and the seed) is loaded from its checkpoint and
+fine-tuned on the whole training split with `warm_schedule`. `--cold` times the run from
+scratch instead. `--scale F` keeps the first F of every split (a smaller pool on a loaded box).
+The line before the last says `start=warm|cold` and the earlier model's test Dice.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import hashlib
+import json
 import sys
 import tempfile
 import time
@@ -182,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def retrain_segmentation(argv: list[str]) -> int:
-    from ml_worker.segmentation.checkpoint import save_segmenter
+    from ml_worker.epoch_loop import WARM_EPOCHS, warm_schedule
+    from ml_worker.segmentation.checkpoint import load_segmenter, save_segmenter
     from ml_worker.segmentation.inference import predict_segmentation
     from ml_worker.segmentation.network import build_segmenter
     from ml_worker.segmentation.pipeline import (
@@ -200,7 +211,17 @@ def retrain_segmentation(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=SegTrainConfig().num_threads)
     parser.add_argument("--max-epochs", type=int, default=None, help="default: the product's")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cold", action="store_true", help="time a run from scratch")
+    parser.add_argument("--warm-epochs", type=int, default=WARM_EPOCHS)
+    parser.add_argument(
+        "--previous-epochs", type=int, default=None, help="the earlier model's (default: product)"
+    )
+    parser.add_argument("--new-share", type=float, default=0.1)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "radloop-bench")
     args = parser.parse_args(argv)
+    if not 0 < args.scale <= 1 or not 0 <= args.new_share < 1:
+        parser.error("--scale in (0, 1], --new-share in [0, 1)")
 
     clock = Clock(args.threads)
     stage = clock.stage
@@ -209,6 +230,9 @@ def retrain_segmentation(argv: list[str]) -> int:
         x = load_images(d)
         y = {s: d[f"{s}_masks"].astype(np.int64) for s in SPLITS}
         class_names = [str(c) for c in d["class_names"]]
+    for s in SPLITS:
+        keep = max(1, round(len(x[s]) * args.scale))
+        x[s], y[s] = x[s][:keep], y[s][:keep]
     pool_images = np.concatenate([x["train"], x["val"]])
     pool = len(pool_images)
     t = stage("load", t)
@@ -217,8 +241,17 @@ def retrain_segmentation(argv: list[str]) -> int:
     if args.max_epochs:
         config = replace(config, max_epochs=args.max_epochs)
     spec = spec_for(x["train"], len(class_names))
+    previous_dice = None
+    if args.cold:
+        model = build_segmenter(spec, seed=args.seed)
+    else:
+        checkpoint, previous_dice = _previous_model(args, x, y, class_names, config, t)
+        clock.start += time.monotonic() - t  # the earlier round is not part of this retrain
+        t = time.monotonic()
+        model = load_segmenter(checkpoint).model
+        config = warm_schedule(config, args.warm_epochs)
     result = train_segmenter(
-        build_segmenter(spec, seed=args.seed),
+        model,
         x["train"],
         y["train"],
         x["val"],
@@ -270,8 +303,58 @@ def retrain_segmentation(argv: list[str]) -> int:
         f"{len(result.history)}, T={temperature:.2f}, checkpoint {sha[:12]}; "
         f"{suggested}/{pool} pool images got a non-empty suggested mask"
     )
+    earlier = "" if previous_dice is None else f" previous_dice={previous_dice:.4f}"
+    print(f"start={'cold' if args.cold else 'warm'}{earlier} test_dice={report['dice']:.4f}")
     print(clock.last_line(pool))
     return 0
+
+
+def _previous_model(
+    args: argparse.Namespace,
+    x: dict[str, np.ndarray],
+    y: dict[str, np.ndarray],
+    class_names: list[str],
+    config: Any,
+    since: float,
+) -> tuple[Path, float]:
+    """The earlier round's model (the product's recipe on the training split less its newest
+    `new_share`), from the cache or trained now (untimed); its checkpoint and test Dice."""
+    from ml_worker.segmentation.checkpoint import save_segmenter
+    from ml_worker.segmentation.network import build_segmenter
+    from ml_worker.segmentation.pipeline import evaluate_model, spec_for
+    from ml_worker.segmentation.training import train_segmenter
+
+    if args.previous_epochs:
+        config = replace(config, max_epochs=args.previous_epochs)
+    stat = args.dataset.stat()
+    key = json.dumps(
+        [str(args.dataset.resolve()), stat.st_size, stat.st_mtime, args.scale, args.new_share,
+         args.seed, config.max_epochs, len(x["train"])]
+    )  # fmt: skip
+    name = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = args.cache / f"retrain-seg-previous-{name}.pt"
+    meta = path.with_suffix(".json")
+    if path.is_file() and meta.is_file():
+        print(f"earlier model from the cache: {path}")
+        return path, float(json.loads(meta.read_text())["test_dice"])
+    earlier = len(x["train"]) - round(len(x["train"]) * args.new_share)
+    print(f"training the earlier model (untimed): {earlier} images, {config.max_epochs} epochs")
+    spec = spec_for(x["train"][:earlier], len(class_names))
+    result = train_segmenter(
+        build_segmenter(spec, seed=args.seed),
+        x["train"][:earlier],
+        y["train"][:earlier],
+        x["val"],
+        y["val"],
+        config,
+    )
+    temperature, report = evaluate_model(
+        result.model, x["val"], y["val"], x["test"], y["test"], class_names
+    )
+    args.cache.mkdir(parents=True, exist_ok=True)
+    save_segmenter(path, result.model, temperature=temperature, class_names=class_names)
+    meta.write_text(json.dumps({"test_dice": report["dice"], "seconds": time.monotonic() - since}))
+    return path, float(report["dice"])
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -49,6 +49,27 @@ class LoopConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+C = TypeVar("C", bound=LoopConfig)
+WARM_EPOCHS = 2  # epochs of a warm-started run (decision 0354)
+WARM_LR_FACTOR = 0.3  # its peak learning rate, as a share of the recipe's
+
+
+def warm_schedule(cfg: C, epochs: int = WARM_EPOCHS, lr_factor: float = WARM_LR_FACTOR) -> C:
+    """The short fine-tuning schedule of a run that starts from the active model's weights
+    (decision 0354): at most `epochs` epochs, a lower peak learning rate (the one-cycle warm-up
+    and cosine decay still apply), every epoch a candidate for early stopping and one epoch of
+    patience: the starting weights are already a good model, so the first epoch may be best."""
+    if epochs < 1:
+        raise ValueError("a warm-started run needs at least one epoch")
+    return replace(
+        cfg,
+        max_epochs=min(cfg.max_epochs, epochs),
+        learning_rate=cfg.learning_rate * lr_factor,
+        early_stop_from=0.0,
+        patience=min(cfg.patience, 1),
+    )
 
 
 @dataclass

@@ -72,7 +72,7 @@ def reader_agreement(task_type: str, truth: Any, answers: Any) -> float | None:
     return round(float(sum(pairs) / len(pairs)), 6)
 
 
-def _frames_of(item: Item) -> tuple[list[list[int]], list[int]]:
+def frames_of(item: Item) -> tuple[list[list[int]], list[int]]:
     """The planes an item covers as [instance pk, frame number] pairs, and the number a shape's
     "frame" uses for each plane (frame number; slice position for series items)."""
     if item.instance_id is None and item.series_id is not None:
@@ -124,7 +124,7 @@ def build_entries(project: Project) -> list[dict[str, Any]]:
         instance = item.instance
         series = instance.series if instance is not None else item.series
         assert series is not None
-        frames, frame_keys = _frames_of(item)
+        frames, frame_keys = frames_of(item)
         shapes = [dict(shape) for shape in truth.shapes]
         entries.append(
             {

@@ -24,10 +24,11 @@ import numpy as np
 from django.conf import settings
 
 from annotations.models import Project
-from learning.models import ModelVersion, TrainingRun
+from learning.models import ModelStatus, ModelVersion, TrainingRun
 from learning.services import registry
 from learning.services.checkpoint_files import run_checkpoint_path
 from learning.splits import TEST, TRAIN, VAL
+from ml_worker.epoch_loop import WARM_EPOCHS, warm_schedule
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.shadow import MIN_RANDOM_TRAIN_LABELS, RANDOM_SAMPLING, random_pick_mask
@@ -125,6 +126,75 @@ def seg_config_for(run: TrainingRun, task: TaskType) -> Any:
     return replace(base, **overrides)
 
 
+WARM_MAX_CHAIN = 4  # warm runs in a row before one trains from scratch again
+WARM_MIN_SHARE = 0.5  # the earlier model must have seen at least this share of today's labels
+
+
+@dataclass(frozen=True)
+class WarmOptions:
+    enabled: bool = True
+    epochs: int = WARM_EPOCHS
+
+
+def warm_options_for(run: TrainingRun) -> WarmOptions:
+    """`warm_start` (bool) and `warm_epochs` (int) from LEARNING_SEG_TRAIN_DEFAULTS, then the
+    run's own config."""
+    merged: dict[str, Any] = {**settings.LEARNING_SEG_TRAIN_DEFAULTS, **run.config}
+    epochs = int(merged.get("warm_epochs", WARM_EPOCHS))
+    if epochs < 1:
+        raise NotTrainable(f"warm_epochs must be >= 1, not {epochs}")
+    return WarmOptions(enabled=bool(merged.get("warm_start", True)), epochs=epochs)
+
+
+def starting_point(
+    previous: ModelVersion | None,
+    io: GeometryIO,
+    class_names: list[str],
+    images: np.ndarray,
+    labels_now: int,
+    options: WarmOptions,
+) -> tuple[Any | None, dict[str, Any]]:
+    """The saved model a run fine-tunes (None: train from scratch) and the record of that
+    choice stored in the version's config["warm_start"] (decision 0354).
+
+    From scratch when turned off, without an earlier model, after WARM_MAX_CHAIN warm runs in
+    a row (a chain of fine-tunings never revisits the early epochs' large steps), when the
+    earlier model saw less than WARM_MIN_SHARE of today's labels (fine-tuning a model of 20
+    outlines on 200 is no cheaper than training anew, and no better), or when its checkpoint
+    is unreadable or of other classes, input size or channels."""
+
+    def cold(reason: str) -> tuple[None, dict[str, Any]]:
+        return None, {"from_version": None, "reason": reason}
+
+    if not options.enabled:
+        return cold("turned off for this run")
+    if previous is None:
+        return cold("no earlier model")
+    chain = int((previous.config.get("warm_start") or {}).get("chain", 0))
+    if chain >= WARM_MAX_CHAIN:
+        return cold(f"{chain} warm-started runs in a row: this one from scratch")
+    if previous.labels_used < WARM_MIN_SHARE * labels_now:
+        return cold(f"v{previous.number} saw {previous.labels_used} of today's {labels_now} labels")
+    try:
+        saved = io.load(previous.checkpoint_path, previous.checkpoint_sha256)
+    except (OSError, ValueError, RuntimeError, KeyError):
+        return cold(f"v{previous.number}: checkpoint not readable as this task's model")
+    spec = saved.spec
+    if (
+        list(saved.class_names) != list(class_names)
+        or spec.input_size != images.shape[-1]
+        or spec.in_channels != images.shape[1]
+    ):
+        return cold(f"v{previous.number} has other classes, input size or channels")
+    return saved, {
+        "from_version": previous.pk,
+        "from_number": previous.number,
+        "checkpoint_sha256": previous.checkpoint_sha256,
+        "chain": chain + 1,
+        "epochs": options.epochs,
+    }
+
+
 def _arrays(project: Project, data: TrainingSet, task: TaskType, split: str) -> SegArrays:
     loaded = with_db_retry(
         load_items_by_id, project, data.item_ids[split], preprocess_config(project)
@@ -150,11 +220,22 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         raise NotTrainable("the locked test split has no answered item yet; label a few more")
     train, val, test = (_arrays(project, data, task, s) for s in (TRAIN, VAL, TEST))
     config = seg_config_for(run, task)
-    try:
-        spec = io.spec_for(train.images, len(data.class_names))
-    except ValueError as exc:  # an input size the network's levels cannot halve
-        raise NotTrainable(f"project input size {project.input_size}: {exc}") from exc
-    model = task.build_network(spec.to_dict(), config.seed)
+    warm = warm_options_for(run)
+    active = with_db_retry(registry.active_version, project.pk)
+    saved, warm_record = starting_point(active, io, data.class_names, train.images, data.size, warm)
+    if saved is not None:
+        # Fine-tune the active model: its spec (normalisation included) comes with its weights.
+        spec, model = saved.spec, saved.model
+        config = warm_schedule(config, warm.epochs)
+        reporter.notes.append(
+            f"warm start from v{warm_record['from_number']}: {config.max_epochs} epochs"
+        )
+    else:
+        try:
+            spec = io.spec_for(train.images, len(data.class_names))
+        except ValueError as exc:  # an input size the network's levels cannot halve
+            raise NotTrainable(f"project input size {project.input_size}: {exc}") from exc
+        model = task.build_network(spec.to_dict(), config.seed)
     reporter.phase("training", epochs=config.max_epochs)
     val_x, val_y = _optional(val)
     result = task.train(
@@ -177,7 +258,6 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         if "index" in row:
             row["item_id"] = data.item_ids[TEST][row.pop("index")]
 
-    active = with_db_retry(registry.active_version, project.pk)
     active_metrics = _active_on_same_test(active, task, io, test, data.class_names)
     rule = promotion_rule_for(run, default_metric=task.promotion_metric)
     decision = decide_promotion(test_metrics, active_metrics, rule)
@@ -197,7 +277,10 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         registry.register_version,
         project,
         architecture=spec.architecture,
-        config=_version_config(task, spec, config, project, data, rule),
+        config={
+            **_version_config(task, spec, config, project, data, rule),
+            "warm_start": warm_record,
+        },
         snapshot=data.snapshot,
         parent=active,
         metrics={
@@ -222,7 +305,15 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
     if project.random_share > 0:
         reporter.phase("shadow baseline", epochs=config.max_epochs)
         _shadow_stage(
-            run, project, task, data, (train, val, test), config, spec, reporter, should_stop
+            run,
+            project,
+            task,
+            data,
+            (train, val, test),
+            seg_config_for(run, task),
+            warm,
+            reporter,
+            should_stop,
         )
     return version
 
@@ -301,12 +392,16 @@ def _shadow_stage(
     data: TrainingSet,
     arrays: tuple[SegArrays, SegArrays, SegArrays],
     config: Any,
-    spec: Any,
+    warm: WarmOptions,
     reporter: Any,
     should_stop: Any,
 ) -> None:
     """The same recipe on the randomly served training labels only (ml_worker.jobs.shadow); the
-    main version is registered already, so nothing here fails the run."""
+    main version is registered already, so nothing here fails the run.
+
+    A fair yardstick warm-starts by the same rule, but only from the previous *shadow* model
+    (trained on random picks alone), never from the main lineage, whose weights learnt from the
+    strategy's picks (decision 0355)."""
     train, val, test = arrays
     io = _io(task)
     picked = random_pick_mask(data.item_ids[TRAIN])
@@ -319,7 +414,21 @@ def _shadow_stage(
         )
         return
     try:
-        model = task.build_network(spec.to_dict(), config.seed)
+        previous = (
+            ModelVersion.objects.filter(project=project, status=ModelStatus.SHADOW)
+            .order_by("-number")
+            .first()
+        )
+        labels_now = int(picked.sum()) + len(val) + len(test)
+        saved, warm_record = starting_point(
+            previous, io, data.class_names, train.images, labels_now, warm
+        )
+        if saved is not None:
+            spec, model = saved.spec, saved.model
+            config = warm_schedule(config, warm.epochs)
+        else:
+            spec = io.spec_for(train.images, len(data.class_names))
+            model = task.build_network(spec.to_dict(), config.seed)
         val_x, val_y = _optional(val)
         result = task.train(
             model, train.images[picked], masks, val_x, val_y, config, should_stop=should_stop
@@ -348,6 +457,7 @@ def _shadow_stage(
                 "training": config.to_dict(),
                 "class_names": data.class_names,
                 "shadow_of_run": run.pk,
+                "warm_start": warm_record,
             },
             snapshot=data.snapshot,
             parent=None,

@@ -26,6 +26,10 @@ class RunConfigSerializer(serializers.Serializer[dict[str, Any]]):
     augment = serializers.BooleanField(required=False)
     # A multiple of the default augmentation ranges (0 = none); what a search samples.
     augment_strength = serializers.FloatField(min_value=0.0, max_value=3.0, required=False)
+    # Segmentation and detection (decision 0354): fine-tune the active model (default) or train
+    # from scratch, and for how many epochs a fine-tuning runs.
+    warm_start = serializers.BooleanField(required=False)
+    warm_epochs = serializers.IntegerField(min_value=1, max_value=100, required=False)
     promotion_metric = serializers.CharField(max_length=80, required=False)
     promotion_tolerance = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
 

@@ -108,7 +108,7 @@ def test_a_worse_segmenter_is_not_promoted_on_dice(seg):  # type: ignore[no-unty
     assert first.metrics["test"]["dice"] > 0.3  # the generated lesions are learnable
 
     # No learning at all: the untrained network's masks.
-    second = train(project, learning_rate=0.0, max_epochs=1).model_version
+    second = train(project, learning_rate=0.0, max_epochs=1, warm_start=False).model_version
 
     first.refresh_from_db()
     promotion = second.metrics["promotion"]
