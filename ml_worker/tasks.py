@@ -1,7 +1,8 @@
 """Celery task bodies: take ids, claim the row, call plain functions, record the outcome.
 
 Reliability is declared per task (docs/learning.md, "Operations"):
-- train_model: NOT acks_late. A worker that dies mid-run must not have the message redelivered
+- train_model and train_pretrained_encoder (ml_worker.jobs.pretrain): NOT acks_late. A worker
+  that dies mid-run must not have the message redelivered
   hours later to start the run over; the heartbeat-based detector marks the run failed instead,
   and the claim (queued → running) makes a duplicate message a no-op anyway. Its short database
   writes wait out transient errors (ml_worker.jobs.db_retry); a claim that still failed is
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from learning.services.runs import fail_stale_runs
+from ml_worker.jobs.pretrain import run_pretraining
 from ml_worker.jobs.score import score_cold_start as _score_cold_start
 from ml_worker.jobs.score import score_with_version
 from ml_worker.jobs.train import run_training
@@ -48,6 +50,22 @@ DB_HICCUPS = (OperationalError, InterfaceError)
 )
 def train_model(self: Task, run_id: int) -> str:
     return run_training(run_id, worker=self.request.hostname or "")
+
+
+@shared_task(
+    bind=True,
+    name="ml_worker.tasks.train_pretrained_encoder",
+    # The life of a training run (see train_model): claimed, heartbeat, never redelivered.
+    acks_late=False,
+    ignore_result=True,
+    autoretry_for=DB_HICCUPS,
+    retry_backoff=5,
+    max_retries=3,
+    soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT_S,
+    time_limit=settings.TRAINING_HARD_TIME_LIMIT_S,
+)
+def train_pretrained_encoder(self: Task, run_id: int) -> str:
+    return run_pretraining(run_id, worker=self.request.hostname or "")
 
 
 @shared_task(
