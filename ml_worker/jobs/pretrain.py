@@ -150,7 +150,7 @@ def pretrain_and_register(
         {
             "spec": model.spec.to_dict(),
             "state_dict": encoder_state(model),
-            "extra": {"run": run.pk, "kind": str(ModelKind.PRETRAINED.value), "method": config.method},
+            "extra": {"run": run.pk, "kind": "pretrained", "method": config.method},
         },
     )
     config_dict = config.to_dict()

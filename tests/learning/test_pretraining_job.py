@@ -55,11 +55,11 @@ def project(cast, pneumonia):  # type: ignore[no-untyped-def]
     return make_project(admin=cast.alice, dicom=dicom_images(images), input_size=28)
 
 
-def _pretrain(project) -> ModelVersion:  # type: ignore[no-untyped-def]
+def _pretrain(project, recipe: dict[str, int] = RECIPE) -> ModelVersion:  # type: ignore[no-untyped-def]
     assert pretrain_due(project.pk)
     run = do_request_pretrain(project)
     assert run is not None and run.kind == RunKind.PRETRAIN
-    TrainingRun.objects.filter(pk=run.pk).update(config=RECIPE)
+    TrainingRun.objects.filter(pk=run.pk).update(config=recipe)
     assert run_pretraining(run.pk, worker="in-process") == RunStatus.SUCCEEDED
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
@@ -101,9 +101,8 @@ def test_the_pretrained_encoder_separates_the_classes_better_than_the_untrained_
 
 
 def test_a_supervised_run_starts_from_the_encoder_and_records_its_sha256(project) -> None:  # type: ignore[no-untyped-def]
-    TrainingRun.objects.all().delete()
-    version = _pretrain(project)
-    with pytest.raises(RegistryError, match="never|cannot be activated"):
+    version = _pretrain(project, {"epochs": 2, "batch_size": 64})
+    with pytest.raises(RegistryError, match="cannot be activated"):
         check_can_activate(project.memberships.first().user, version)
     with pytest.raises(ValueError):
         registry.activate(version)
