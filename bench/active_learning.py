@@ -510,7 +510,8 @@ def plot(
     for arm, aucs in curves.items():  # aucs: (seeds, budgets)
         mean, lo, hi = aucs.mean(axis=0), aucs.min(axis=0), aucs.max(axis=0)
         x = budgets[arm]
-        (line,) = ax.plot(x, mean, marker="o", ms=3, label=f"{arm}: {ARM_HELP[arm]}")
+        label = f"{arm}: {arm_pretrain.describe(arm, ARM_HELP)}"
+        (line,) = ax.plot(x, mean, marker="o", ms=3, label=label)
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15)
     ax.axhline(target, color="black", ls="--", lw=1, label=f"98% of full-data AUC ({target:.3f})")
     ax.set_xscale("log")
@@ -772,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
             "auc_std": curves[arm].std(axis=0).tolist(),
             "auc_per_seed": curves[arm].tolist(),
             "minority_share_final": float(np.mean([r.minority_share for r in final])),
-            "description": ARM_HELP[arm],
+            "description": arm_pretrain.describe(arm, ARM_HELP),
         }
         if data.multi_label:
             entry["final_label_auc"] = _mean_label_aucs(final, data.class_names)

@@ -44,6 +44,16 @@ def pretrained(arm: str) -> bool:
     return PRETRAIN in parse(arm)[1]
 
 
+MODIFIER_HELP = {PRETRAIN: "trainings start from a self-supervised encoder of the pool"}
+
+
+def describe(arm: str, strategies: dict[str, str]) -> str:
+    """The arm's strategy description, then each modifier's."""
+    strategy, modifiers = parse(arm)
+    parts = [strategies.get(strategy, strategy)]
+    return " + ".join(parts + [MODIFIER_HELP.get(m, m) for m in modifiers])
+
+
 def _key(images: np.ndarray, spec: ModelSpec, seed: int) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(images).tobytes())
     digest.update(json.dumps([spec.to_dict(), asdict(CONFIG), seed], sort_keys=True).encode())

@@ -58,15 +58,23 @@ def pretrain_seed(run: TrainingRun) -> int:
     return int((run.config or {}).get("seed", run.pk))
 
 
-def pool_images(project: Project) -> np.ndarray:
-    """Every image of the project (labelled or not: pretraining reads no labels), in [0, 1]."""
+def pool_images(
+    project: Project, limit: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, int]:
+    """The project's images (labelled or not: pretraining reads no labels), in [0, 1], and the
+    pool's size. Above `limit` items a seeded sample is read, so memory stays bounded."""
     ids = list(Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True))
+    total = len(ids)
+    if limit is not None and total > limit:
+        keep = np.random.default_rng(seed).choice(total, size=limit, replace=False)
+        ids = [ids[i] for i in np.sort(keep)]
     config = preprocess_config(project)
     parts = [
         load_items_by_id(project, ids[i : i + CHUNK], config).images
         for i in range(0, len(ids), CHUNK)
     ]
-    return np.concatenate(parts) if parts else np.zeros((0, 1, 1, 1), np.float32)
+    images = np.concatenate(parts) if parts else np.zeros((0, 1, 1, 1), np.float32)
+    return images, total
 
 
 def run_pretraining(run_id: int, worker: str) -> str:
@@ -112,7 +120,7 @@ def pretrain_and_register(
         raise NotTrainable("pretraining is for classification projects only (for now)")
     config = pretrain_config(run)
     reporter.phase("loading data")
-    images = with_db_retry(pool_images, project)
+    images, pool_size = with_db_retry(pool_images, project, config.max_images, pretrain_seed(run))
     if len(images) < 8:
         raise NotTrainable(f"the pool holds {len(images)} images; pretraining needs 8 or more")
     spec = ModelSpec(
@@ -161,7 +169,7 @@ def pretrain_and_register(
         config={
             "model": model.spec.to_dict(),
             "pretraining": config_dict,
-            "pool_size": len(images),
+            "pool_size": pool_size,
             "seed": pretrain_seed(run),
         },
         snapshot=None,

@@ -83,7 +83,8 @@ def test_the_pretrained_encoder_separates_the_classes_better_than_the_untrained_
     # The pool as the worker reads it (DICOM -> windowed, 28 px); item order = label order.
     items = list(Item.objects.filter(project=project).order_by("pk"))
     assert len(items) == POOL
-    pool = pool_images(project)
+    pool, size = pool_images(project)
+    assert size == POOL and pool_images(project, limit=50)[0].shape[0] == 50
     val = val_images[:, None].astype(np.float32) / 255.0
     spec = ModelSpec.from_dict(payload["spec"])
     trained = payload["state_dict"]
