@@ -167,3 +167,17 @@ def test_pretraining_is_due_on_import_and_again_after_the_pool_grows_by_the_set_
     assert not pretrain_due(project.pk)  # 200 < 180 * 1.25
     ModelVersion.objects.filter(project=project).update(config={"pool_size": 160})
     assert pretrain_due(project.pk)  # 200 >= 160 * 1.25
+
+
+def test_an_import_that_commits_new_items_queues_a_pretraining_run(
+    cast, broker, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.learning.conftest import sent_tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        project = make_project(admin=cast.alice, items=POOL)
+    run = TrainingRun.objects.get(project=project, kind=RunKind.PRETRAIN)
+    assert run.status == RunStatus.QUEUED and run.trigger == "pool"
+    assert ("ml_worker.tasks.train_pretrained_encoder", [run.pk]) in [
+        (name, args) for name, args in sent_tasks(broker, "train")
+    ]
