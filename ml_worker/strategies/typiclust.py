@@ -51,12 +51,12 @@ def _clusters_without_outliers(
     group of the budget's k and merge two real regions into one (a deviation from the paper,
     decision 0411)."""
     kept = np.arange(len(x))
-    for _ in range(5):
+    for attempt in range(5):
         assign = kmeans_restarts(x[kept], k, rng, restarts)
         sizes = np.bincount(assign, minlength=k)
         small = sizes[assign] < min_size
-        if not small.any() or (~small).sum() < k * min_size:
-            break
+        if not small.any() or (~small).sum() < k * min_size or attempt == 4:
+            break  # `assign` is the clustering of x[kept]
         kept = kept[~small]
     centres = np.stack([x[kept][assign == c].mean(axis=0) for c in np.unique(assign)])
     labels = np.unique(assign)

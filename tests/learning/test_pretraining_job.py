@@ -10,13 +10,22 @@ import pytest
 import torch
 
 from annotations.models import Item
-from learning.models import ModelKind, ModelStatus, ModelVersion, RunKind, RunStatus, TrainingRun
+from learning.models import (
+    ModelKind,
+    ModelStatus,
+    ModelVersion,
+    RunKind,
+    RunStatus,
+    Score,
+    TrainingRun,
+)
 from learning.services import registry
 from learning.services.registry import RegistryError, check_can_activate
 from learning.services.runs import do_request_pretrain
 from learning.triggers import pretrain_due
 from ml_worker.checkpoint import load_checkpoint
 from ml_worker.jobs.pretrain import pool_images, run_pretraining
+from ml_worker.jobs.score import score_cold_start
 from ml_worker.jobs.train import _load_pretrained, run_training
 from ml_worker.models import ModelSpec, build_model
 from ml_worker.pretraining import encoder_embeddings, encoder_state
@@ -103,6 +112,13 @@ def test_the_pretrained_encoder_separates_the_classes_better_than_the_untrained_
 
 def test_a_supervised_run_starts_from_the_encoder_and_records_its_sha256(project) -> None:  # type: ignore[no-untyped-def]
     version = _pretrain(project, {"epochs": 2, "batch_size": 64})
+    # Before any model, the cold start orders the pool by TypiClust on the encoder's embeddings.
+    project.strategy, project.cold_start = "typiclust", "diversity"
+    project.save(update_fields=["strategy", "cold_start"])
+    outcome = score_cold_start(project.pk)
+    assert outcome is not None and outcome.scored == POOL
+    cold = Score.objects.filter(item__project=project, model_version=None)
+    assert set(cold.values_list("strategy", flat=True)) == {"typiclust"}
     with pytest.raises(RegistryError, match="cannot be activated"):
         check_can_activate(project.memberships.first().user, version)
     with pytest.raises(ValueError):

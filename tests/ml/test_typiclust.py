@@ -65,3 +65,14 @@ def test_strategy_scores_serve_the_same_order_and_need_embeddings() -> None:
     assert sorted(served.tolist()) == list(range(len(x)))
     with pytest.raises(ValueError, match="needs embeddings"):
         strategy.score(PoolData(probabilities=np.full((3, 2), 0.5)), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_pool_item_is_served_once_whatever_the_data(seed: int) -> None:
+    # Scattered data where small groups keep appearing however often they are set aside.
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.normal(0, 1, (150, 4)), rng.standard_cauchy((50, 4))])
+    labelled = rng.normal(0, 1, (7, 4))
+    for budget in (1, 4, 10, 40):
+        order = typiclust_order(x, labelled, budget, np.random.default_rng(seed))
+        assert sorted(order.tolist()) == list(range(len(x)))
