@@ -326,6 +326,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "learning.models.RunStatus",
         "ModelStatusEnum": "learning.models.ModelStatus",
+        "ModelKindEnum": "learning.models.ModelKind",
+        "RunKindEnum": "learning.models.RunKind",
     },
 }
 # /api/schema/ and /api/docs/ for anonymous callers too? Off in production (production.py).
