@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import Q
 
 from annotations.models import Item, Project, WorkUnit
@@ -102,6 +103,13 @@ def create_items(project: Project, instances: Iterable[Instance]) -> int:
         new = [item for item in wanted if (item.instance_id, item.frame) not in existing_frames]
     # ignore_conflicts: a concurrent attach of the same instances is harmless, not an error.
     Item.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    if new:
+        # The pool grew: the learning loop may pretrain its encoder on it (learning.triggers),
+        # once the items are committed so the worker can read them.
+        from learning.triggers import on_pool_grown
+
+        project_id = project.pk
+        transaction.on_commit(lambda: on_pool_grown(project_id))
     return len(new)
 
 

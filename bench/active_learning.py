@@ -56,6 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
+from bench import arm_pretrain  # noqa: E402
 from ml_worker.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
 from ml_worker.drift_calibration import DriftCalibration, drift_logits  # noqa: E402
 from ml_worker.embeddings import pca_embeddings  # noqa: E402
@@ -68,6 +69,7 @@ from ml_worker.multilabel import (  # noqa: E402
     sigmoid,
 )
 from ml_worker.strategies import PoolData, get_strategy, ranking  # noqa: E402
+from ml_worker.strategies.typiclust import typiclust_order  # noqa: E402
 from ml_worker.training import TrainConfig, train_classifier  # noqa: E402
 
 DEFAULT_DATASET = REPO.parent / "shared/data/classification/pneumoniamnist/pneumoniamnist.npz"
@@ -80,8 +82,10 @@ ARMS = (
     "budget_aware",
     "ml_entropy",
     "ml_bald",
+    "typiclust",
 )
-SINGLE_LABEL_ARMS = ARMS[:6]
+# Any single-label arm may carry modifiers after "+": "+pretrain" (bench/arm_pretrain.py).
+SINGLE_LABEL_ARMS = (*ARMS[:6], "typiclust")
 MULTI_LABEL_ARMS = ("random", "ml_entropy", "ml_bald", "diversity")
 ARM_HELP = {
     "random": "uniform random (baseline)",
@@ -92,6 +96,7 @@ ARM_HELP = {
     "budget_aware": "random until every class has 50 labels, then diversity",
     "ml_entropy": "mean binary entropy over the labels (multi-label)",
     "ml_bald": "MC-dropout BALD per label, averaged (multi-label)",
+    "typiclust": "TypiClust: the most typical item of each uncovered k-means cluster",
 }
 # CI's quick run leaves out entropy and cold_start, the parts diversity is built from, to stay
 # within 3 minutes on 2 cores; --arms brings them back.
@@ -260,11 +265,14 @@ def _ctx() -> tuple[Data, Recipe]:
     return _DATA, _RECIPE
 
 
-def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, float, RoundResult]:
+def train_and_measure(
+    labeled: np.ndarray, seed: int, arm: str = "random"
+) -> tuple[Any, float, RoundResult]:
     """Train the default model on the labelled pool items; measure it like a model version."""
     data, recipe = _ctx()
     started = time.monotonic()
     model = build_model(recipe.spec, seed=seed)
+    model = arm_pretrain.initialise(model, arm, data.train_x, seed)  # "+pretrain" arms
     result = train_classifier(
         model,
         data.train_x[labeled],
@@ -335,6 +343,9 @@ def initial_labels(data: Data, arm: str, seed: int, count: int) -> np.ndarray:
     """The first `count` labels: random (the same per seed for every arm: paired comparison), or
     typical+diverse by PCA embeddings for the cold-start arm."""
     n = len(data.train_y)
+    if arm_pretrain.parse(arm)[0] == "typiclust":
+        x = arm_pretrain.embeddings(arm, data.train_x, _ctx()[1].spec, seed)
+        return np.sort(typiclust_order(x, None, count, np.random.default_rng(seed))[:count])
     if arm == "cold_start":
         pca = pca_embeddings(data.train_x, dim=32, seed=seed)
         strategy = get_strategy("cold_start", batch_size=count)
@@ -351,7 +362,8 @@ def acquire(
     unlabeled = np.setdiff1d(np.arange(len(data.train_y)), labeled)
     count = min(count, len(unlabeled))
     rng = np.random.default_rng(10_000 * seed + len(labeled))
-    if arm == "random":
+    strategy, _ = arm_pretrain.parse(arm)
+    if strategy == "random":
         # The product's random strategy, with the generator every arm gets at this round: an
         # arm whose rule is "random" for now (budget_aware's early phase) picks the same items,
         # so the comparison is paired (common random numbers) instead of two random draws.
@@ -359,7 +371,7 @@ def acquire(
         uniform = PoolData(probabilities=np.full((len(unlabeled), k), 1.0 / k))
         chosen = unlabeled[ranking(get_strategy("random").score(uniform, rng))[:count]]
     else:
-        name = "diversity" if arm == "cold_start" else arm
+        name = "diversity" if strategy == "cold_start" else strategy
         multi = data.multi_label
         pool = predict(
             model,
@@ -381,8 +393,13 @@ def acquire(
                 options["base"] = "ml_entropy"
         else:
             counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
+        embeddings, labelled_embeddings = pool.embeddings, None
+        if name == "typiclust":  # the arm's fixed pool embeddings (bench/arm_pretrain.py)
+            x = arm_pretrain.embeddings(arm, data.train_x, _ctx()[1].spec, seed)
+            embeddings, labelled_embeddings = x[unlabeled], x[labeled]
+            options = {"batch_size": count}
         scores = get_strategy(name, **options).score(
-            PoolData(probabilities, pool.embeddings, mc, labeled_counts=counts),
+            PoolData(probabilities, embeddings, mc, labelled_embeddings, labeled_counts=counts),
             rng,
         )
         chosen = unlabeled[ranking(scores)[:count]]
@@ -400,7 +417,7 @@ def run_chain(arm: str, seed: int, budgets: list[int]) -> tuple[list[RoundResult
         started = time.monotonic()
         if len(labeled) < budget:
             labeled = acquire(arm, seed, labeled, model, temperature, budget - len(labeled))
-        model, temperature, result = train_and_measure(labeled, seed)
+        model, temperature, result = train_and_measure(labeled, seed, arm)
         result.seconds = time.monotonic() - started  # acquisition (scoring) + training + measuring
         results.append(result)
         print(
@@ -408,6 +425,11 @@ def run_chain(arm: str, seed: int, budgets: list[int]) -> tuple[list[RoundResult
             flush=True,
         )
     return results, labeled
+
+
+def pretrain_seed(seed: int) -> float:
+    data, recipe = _ctx()
+    return arm_pretrain.pretrain_seed(data.train_x, recipe.spec, seed)
 
 
 def run_random_round(
@@ -488,7 +510,8 @@ def plot(
     for arm, aucs in curves.items():  # aucs: (seeds, budgets)
         mean, lo, hi = aucs.mean(axis=0), aucs.min(axis=0), aucs.max(axis=0)
         x = budgets[arm]
-        (line,) = ax.plot(x, mean, marker="o", ms=3, label=f"{arm}: {ARM_HELP[arm]}")
+        label = f"{arm}: {arm_pretrain.describe(arm, ARM_HELP)}"
+        (line,) = ax.plot(x, mean, marker="o", ms=3, label=label)
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15)
     ax.axhline(target, color="black", ls="--", lw=1, label=f"98% of full-data AUC ({target:.3f})")
     ax.set_xscale("log")
@@ -630,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
     allowed = MULTI_LABEL_ARMS if data.multi_label else SINGLE_LABEL_ARMS
     default_arms = allowed if data.multi_label else (QUICK_ARMS if args.quick else ARMS[:6])
     arms = [a for a in (args.arms or ",".join(default_arms)).split(",") if a]
-    if set(arms) - set(allowed) or "random" not in arms:
+    if {arm_pretrain.parse(a)[0] for a in arms} - set(allowed) or "random" not in arms:
         raise SystemExit(f"--arms must include random and only {allowed} here; got {arms}")
     n = len(data.train_y)
     print(
@@ -679,7 +702,12 @@ def main(argv: list[str] | None = None) -> int:
                 print("time limit: random's schedule stops here (target not reached)", flush=True)
                 break
 
-        # 3. Every other strategy along the same schedule, chains spread over the workers.
+        # 3. "+pretrain" arms: each seed's encoder pretrained once, on the pool's images.
+        if any(arm_pretrain.pretrained(a) for a in arms):
+            spent = pool.map(pretrain_seed, seeds)
+            print(f"pretraining per seed: {[round(t) for t in spent]} s (0 = cached)", flush=True)
+
+        # 4. Every other strategy along the same schedule, chains spread over the workers.
         jobs = [(arm, s) for arm in arms if arm != "random" for s in seeds]
         chains = pool.starmap(run_chain, [(arm, s, budgets) for arm, s in jobs])
     results = {("random", s): random_results[s] for s in seeds}
@@ -745,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
             "auc_std": curves[arm].std(axis=0).tolist(),
             "auc_per_seed": curves[arm].tolist(),
             "minority_share_final": float(np.mean([r.minority_share for r in final])),
-            "description": ARM_HELP[arm],
+            "description": arm_pretrain.describe(arm, ARM_HELP),
         }
         if data.multi_label:
             entry["final_label_auc"] = _mean_label_aucs(final, data.class_names)

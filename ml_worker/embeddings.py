@@ -1,4 +1,5 @@
-"""Model-free embeddings for the cold start, when no trained model exists yet."""
+"""Embeddings for the cold start and TypiClust: pixel PCA (model-free), or a project's
+self-supervised encoder once it has one (`pretrained_embeddings`)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,18 @@ def pca_embeddings(
     components = vt[: min(dim, vt.shape[0])]
     projected: np.ndarray = ((flat - mean) @ components.T).astype(np.float32)
     return projected
+
+
+def pretrained_embeddings(
+    images: np.ndarray, checkpoint_path: str, expected_sha256: str | None = None
+) -> np.ndarray:
+    """(N, D) features of (N, C, H, W) [0, 1] images under a self-supervised encoder checkpoint
+    (ml_worker.jobs.pretrain): what the cold start and TypiClust cluster once a project has one,
+    instead of pixel PCA or an untrained network."""
+    from ml_worker.checkpoint import load_checkpoint
+    from ml_worker.models import ModelSpec
+    from ml_worker.pretraining import encoder_embeddings
+
+    payload = load_checkpoint(checkpoint_path, expected_sha256)
+    spec = ModelSpec.from_dict(payload["spec"])
+    return encoder_embeddings(images, spec, payload["state_dict"])

@@ -148,6 +148,7 @@ register_task(
             "diversity",
             "cold_start",
             "budget_aware",
+            "typiclust",
         ),
         default_strategy="budget_aware",
         suggestion_kind="class",

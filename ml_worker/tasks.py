@@ -1,10 +1,11 @@
 """Celery task bodies: take ids, claim the row, call plain functions, record the outcome.
 
 Reliability is declared per task (docs/learning.md, "Operations"):
-- train_model: NOT acks_late. Redis would redeliver a dead worker's message only after the
-  visibility timeout, hours later; the heartbeat-based detector queues the run again for another
-  worker (or fails it) instead (decision 0190), and the claim (queued → running) makes a
-  duplicate message a no-op anyway. Its short database
+- train_model and train_pretrained_encoder (ml_worker.jobs.pretrain): NOT acks_late. Redis would
+  redeliver a dead worker's message only after the visibility timeout, hours later; the
+  heartbeat-based detector queues the run again for another worker (or fails it) instead
+  (decision 0190), and the claim (queued → running) makes a duplicate message a no-op anyway.
+  Its short database
   writes wait out transient errors (ml_worker.jobs.db_retry); a claim that still failed is
   retried as a task. Soft limit → the
   run is recorded as failed; hard limit → the process is killed and the detector takes over.
@@ -26,6 +27,7 @@ from django.db import InterfaceError, OperationalError
 
 from learning.services.runs import fail_stale_runs
 from learning.services.scoring import record_scorer
+from ml_worker.jobs.pretrain import run_pretraining
 from ml_worker.jobs.score import score_cold_start as _score_cold_start
 from ml_worker.jobs.score import score_with_version
 from ml_worker.jobs.train import run_training
@@ -50,6 +52,22 @@ DB_HICCUPS = (OperationalError, InterfaceError)
 )
 def train_model(self: Task, run_id: int) -> str:
     return run_training(run_id, worker=self.request.hostname or "")
+
+
+@shared_task(
+    bind=True,
+    name="ml_worker.tasks.train_pretrained_encoder",
+    # The life of a training run (see train_model): claimed, heartbeat, never redelivered.
+    acks_late=False,
+    ignore_result=True,
+    autoretry_for=DB_HICCUPS,
+    retry_backoff=5,
+    max_retries=3,
+    soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT_S,
+    time_limit=settings.TRAINING_HARD_TIME_LIMIT_S,
+)
+def train_pretrained_encoder(self: Task, run_id: int) -> str:
+    return run_pretraining(run_id, worker=self.request.hostname or "")
 
 
 @shared_task(

@@ -15,19 +15,19 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from annotations.models import Project
+from annotations.models import Item, Project
 from learning.models import ModelStatus, ModelVersion
 from learning.services.scoring import ItemScore, ScoringOutcome, pool_item_ids, save_scoring_pass
 from learning.strategy_names import effective_strategy
 from ml_worker.checkpoint import SavedModel, load_model
-from ml_worker.embeddings import pca_embeddings
+from ml_worker.embeddings import pca_embeddings, pretrained_embeddings
 from ml_worker.inference import Predictions, concatenate, predict
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.snapshot import class_names_of, task_of
 from ml_worker.multilabel import sigmoid
 from ml_worker.strategies import PoolData, get_strategy, ranking
 
-BATCH_STRATEGIES = ("diversity", "cold_start", "budget_aware")
+BATCH_STRATEGIES = ("diversity", "cold_start", "budget_aware", "typiclust")
 _models: OrderedDict[tuple[int, str], SavedModel] = OrderedDict()
 
 
@@ -142,9 +142,13 @@ def classification_scores(
         probabilities = sigmoid(preds.logits, temperatures)
         if preds.mc_logits is not None:
             mc_probabilities = sigmoid(preds.mc_logits, temperatures)
+    embeddings, labelled_embeddings = preds.embeddings, None
+    if strategy_name == "typiclust":
+        embeddings, labelled_embeddings = typiclust_embeddings(project, ids, preds.embeddings)
     pool = PoolData(
         probabilities=probabilities,
-        embeddings=preds.embeddings,
+        embeddings=embeddings,
+        labeled_embeddings=labelled_embeddings,
         mc_probabilities=mc_probabilities,
         labeled_counts=labelled_counts(version, saved.class_names or class_names_of(project)),
     )
@@ -163,6 +167,40 @@ def classification_scores(
     ]
 
 
+def encoder_embeddings_of(project: Project, images: np.ndarray) -> np.ndarray | None:
+    """The images' features under the project's newest self-supervised encoder; None without
+    one (ml_worker.jobs.pretrain)."""
+    from learning.services.registry import current_pretrained_version
+
+    encoder = current_pretrained_version(project.pk)
+    if encoder is None or len(images) == 0:
+        return None
+    return pretrained_embeddings(images, encoder.checkpoint_path, encoder.checkpoint_sha256)
+
+
+def typiclust_embeddings(
+    project: Project, pool_ids: list[int], model_embeddings: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """TypiClust's (pool, labelled) embeddings: the self-supervised encoder's when the project
+    has one (what the method is defined on), else the active model's for the pool and none for
+    the labelled items."""
+    config = preprocess_config(project)
+    pool_images = load_items_by_id(project, pool_ids, config)
+    pool = encoder_embeddings_of(project, pool_images.images)
+    if pool is None:
+        return model_embeddings, None
+    pool_set = set(pool_ids)
+    labelled_ids = [
+        pk
+        for pk in Item.objects.filter(project=project).order_by("pk").values_list("pk", flat=True)
+        if pk not in pool_set
+    ]
+    labelled = encoder_embeddings_of(
+        project, load_items_by_id(project, labelled_ids, config).images
+    )
+    return pool, labelled
+
+
 def score_cold_start(project_id: int) -> ScoringOutcome | None:
     """Order the pool typical-and-diverse first; None when a model is already active."""
     project = Project.objects.filter(pk=project_id).first()
@@ -174,12 +212,19 @@ def score_cold_start(project_id: int) -> ScoringOutcome | None:
     if not item_ids:
         return save_scoring_pass(project.pk, None, "cold_start", [])
     images = load_items_by_id(project, item_ids, preprocess_config(project))
-    strategy = get_strategy("cold_start", batch_size=project.batch_size, method="typical")
-    pool = PoolData(embeddings=pca_embeddings(images.images, seed=project.pk))
+    # The self-supervised encoder's features once the project has one, else pixel PCA; a
+    # project that chose TypiClust gets it from the first image on.
+    embeddings = encoder_embeddings_of(project, images.images)
+    if embeddings is None:
+        embeddings = pca_embeddings(images.images, seed=project.pk)
+    name = "typiclust" if project.strategy == "typiclust" else "cold_start"
+    options = {} if name == "typiclust" else {"method": "typical"}
+    strategy = get_strategy(name, batch_size=project.batch_size, **options)
+    pool = PoolData(embeddings=embeddings)
     values = np.asarray(strategy.score(pool, np.random.default_rng(project.pk)), dtype=np.float64)
     priorities = priorities_from_scores(values)
     rows = [
         ItemScore(item_id, float(values[i]), float(priorities[i]), [], None)
         for i, item_id in enumerate(images.item_ids)
     ]
-    return save_scoring_pass(project.pk, None, "cold_start", rows)
+    return save_scoring_pass(project.pk, None, name, rows)

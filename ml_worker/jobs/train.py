@@ -26,7 +26,7 @@ from learning.services.project_model import model_settings_of
 from learning.splits import TEST, TRAIN, VAL
 from learning.training_config import validated_run_config
 from ml_worker.augment import AugmentConfig
-from ml_worker.checkpoint import load_model, save_model
+from ml_worker.checkpoint import ChecksumMismatch, load_model, save_model, sha256_file
 from ml_worker.drift_calibration import DRIFT_CALIBRATION, calibrate_model, scaled_augmentation
 from ml_worker.evaluation import evaluate
 from ml_worker.inference import predict
@@ -217,20 +217,48 @@ def run_training(run_id: int, worker: str) -> str:
 
 
 def _load_pretrained(project_id: int, model: Any) -> dict[str, Any] | None:
-    """Start from the project's uploaded checkpoint, if any; record what was transferred.
+    """Start from the project's uploaded checkpoint, else from its newest self-supervised
+    encoder of the same architecture (ml_worker.jobs.pretrain), if any; record what was
+    transferred and the file's sha256.
 
-    A file whose tensors match nothing raises ValueError: the run fails with that reason and the
-    active model stays, rather than silently training from scratch."""
+    An admin's upload is an explicit choice, so it wins. A file whose tensors match nothing
+    raises ValueError, and an encoder whose bytes differ from its registered sha256 raises
+    ChecksumMismatch: the run fails with that reason and the active model stays, rather than
+    silently training from something else."""
     from learning.services.pretrained import current_pretrained
+    from learning.services.registry import current_pretrained_version
 
     weights = current_pretrained(project_id)
-    if weights is None:
+    if weights is not None:
+        report = load_pretrained(model, weights.path)
+        return {
+            "source": "upload",
+            "id": weights.pk,
+            "sha256": weights.sha256,
+            "name": weights.original_name,
+            **_transfer_counts(report),
+        }
+    encoder = with_db_retry(current_pretrained_version, project_id)
+    if encoder is None or encoder.architecture != model.spec.architecture:
         return None
-    report = load_pretrained(model, weights.path)
+    if sha256_file(encoder.checkpoint_path) != encoder.checkpoint_sha256:
+        raise ChecksumMismatch(
+            f"pretrained encoder v{encoder.number}: {encoder.checkpoint_path} differs from "
+            f"its registered sha256 {encoder.checkpoint_sha256}"
+        )
+    report = load_pretrained(model, encoder.checkpoint_path)
     return {
-        "id": weights.pk,
-        "sha256": weights.sha256,
-        "name": weights.original_name,
+        "source": "pretrained_version",
+        "id": encoder.pk,
+        "version": encoder.number,
+        "sha256": encoder.checkpoint_sha256,
+        "name": f"self-supervised encoder v{encoder.number}",
+        **_transfer_counts(report),
+    }
+
+
+def _transfer_counts(report: Any) -> dict[str, Any]:
+    return {
         "loaded": len(report.loaded),
         "adapted": len(report.adapted),
         "skipped_shape": report.skipped_shape,

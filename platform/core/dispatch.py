@@ -22,6 +22,7 @@ from django.db import transaction
 from kombu.exceptions import OperationalError
 
 TRAIN = "ml_worker.tasks.train_model"
+PRETRAIN = "ml_worker.tasks.train_pretrained_encoder"
 SCORE = "ml_worker.tasks.score_pool"
 COLD_START = "ml_worker.tasks.score_cold_start"
 EXPLAIN = "ml_worker.explain_tasks.explain_item"
@@ -37,7 +38,7 @@ def _send(name: str, args: list[int]) -> None:
         app.send_task(name, args=args)
     except OperationalError:
         logger.warning("broker unreachable: %s%s not sent; recovery re-sends it", name, args)
-        if name == TRAIN:
+        if name in (TRAIN, PRETRAIN):
             from learning.services.runs import mark_undispatched
 
             mark_undispatched(args[0])

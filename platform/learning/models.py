@@ -56,6 +56,18 @@ class ModelStatus(models.TextChoices):
     SHADOW = "shadow"
 
 
+class ModelKind(models.TextChoices):
+    SUPERVISED = "supervised"
+    # A self-supervised encoder learnt from the pool's images alone (ml_worker.jobs.pretrain):
+    # it initialises the supervised runs and gives the strategies embeddings; never served.
+    PRETRAINED = "pretrained"
+
+
+class RunKind(models.TextChoices):
+    SUPERVISED = "supervised"
+    PRETRAIN = "pretrain"
+
+
 class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
     def for_member(self, user: AbstractBaseUser | AnonymousUser) -> ModelVersionQuerySet:
         return self.filter(project__in=_visible_projects(user))
@@ -81,6 +93,7 @@ class ModelVersion(models.Model):
         max_length=10, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE
     )
     labels_used = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=12, choices=ModelKind.choices, default=ModelKind.SUPERVISED)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
     # The Celery worker (hostname) that last scored the pool with this version, and when: with
@@ -124,7 +137,10 @@ class TrainingRun(models.Model):
     status = models.CharField(
         max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
     )
-    trigger = models.CharField(max_length=10, default="manual")  # manual | auto
+    trigger = models.CharField(max_length=10, default="manual")  # manual | auto | pool
+    # A supervised run trains a classifier on the labels; a pretrain run learns an encoder from
+    # the pool's images (ml_worker.jobs.pretrain). Both share the one-running-run rule.
+    kind = models.CharField(max_length=12, choices=RunKind.choices, default=RunKind.SUPERVISED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -156,14 +172,15 @@ class TrainingRun(models.Model):
 
     class Meta:
         constraints = [
-            # One run at a time per project, plus at most one queued follow-up: requests coalesce.
+            # One run at a time per project, plus at most one queued follow-up of each kind:
+            # requests coalesce, and a queued pretraining never swallows a training request.
             models.UniqueConstraint(
                 fields=["project"],
                 condition=models.Q(status="running"),
                 name="one_running_run_per_project",
             ),
             models.UniqueConstraint(
-                fields=["project"],
+                fields=["project", "kind"],
                 condition=models.Q(status="queued"),
                 name="one_queued_run_per_project",
             ),

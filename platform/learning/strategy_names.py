@@ -29,6 +29,8 @@ STRATEGY_NAMES = (
     "seg_disagreement",
     "seg_diversity",
     "seg_entropy",
+    # TypiClust (ml_worker.strategies.typiclust): typical images of uncovered regions.
+    "typiclust",
 )
 
 # The strategies that apply to each task type with a learning loop (ml_worker.task_types lists the
@@ -44,6 +46,7 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
         "diversity",
         "cold_start",
         "budget_aware",
+        "typiclust",
     ),
     "segmentation": (
         "random",
@@ -120,6 +123,8 @@ STRATEGY_DESCRIPTIONS: dict[str, str] = {
     "seg_disagreement": "Images where the model's dropout samples draw different regions first.",
     "seg_diversity": "Uncertain images spread over the feature space (segmentation).",
     "seg_entropy": "Images with the most uncertain pixels in the region of interest first.",
+    "typiclust": "The most typical image of each region no label covers yet, on self-supervised "
+    "image features (TypiClust; for the first rounds).",
 }
 COLD_START_DESCRIPTIONS: dict[str, str] = {
     "random": "Before the first model: a reproducible random order, set when studies attach.",

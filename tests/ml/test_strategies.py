@@ -35,6 +35,7 @@ def test_all_strategies_are_registered_by_name() -> None:
         "seg_disagreement",
         "seg_diversity",
         "seg_entropy",
+        "typiclust",
     ]
     with pytest.raises(ValueError, match="unknown strategy"):
         get_strategy("magic")

@@ -286,6 +286,15 @@ LEARNING_TRAIN_DEFAULTS: dict[str, object] = json.loads(env_str("LEARNING_TRAIN_
 LEARNING_SEG_TRAIN_DEFAULTS: dict[str, object] = json.loads(
     env_str("LEARNING_SEG_TRAIN_DEFAULTS", "{}")
 )
+# Self-supervised pretraining of the encoder on a classification project's pool (docs/learning.md,
+# "Pretraining"): queued when the pool first holds LEARNING_PRETRAIN_MIN_POOL items, then each time
+# it has grown by LEARNING_PRETRAIN_GROWTH (a fraction; 0 turns pretraining off). The recipe's
+# overrides (ml_worker.pretraining.PretrainConfig keys) as JSON, e.g. '{"epochs": 5}'.
+LEARNING_PRETRAIN_GROWTH = float(env_str("LEARNING_PRETRAIN_GROWTH", "0.25"))
+LEARNING_PRETRAIN_MIN_POOL = env_int("LEARNING_PRETRAIN_MIN_POOL", 200)
+LEARNING_PRETRAIN_DEFAULTS: dict[str, object] = json.loads(
+    env_str("LEARNING_PRETRAIN_DEFAULTS", "{}")
+)
 # Exports: delete archives past retention and fail stalled jobs (also `manage.py cleanup_exports`).
 CELERY_BEAT_SCHEDULE["exports-delete-expired"] = {
     "task": "annotations.exports.tasks.delete_expired_exports",
@@ -331,6 +340,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "learning.models.RunStatus",
         "ModelStatusEnum": "learning.models.ModelStatus",
+        "ModelKindEnum": "learning.models.ModelKind",
+        "RunKindEnum": "learning.models.RunKind",
     },
 }
 # /api/schema/ and /api/docs/ for anonymous callers too? Off in production (production.py).

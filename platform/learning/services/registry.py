@@ -17,7 +17,7 @@ from django.utils import timezone
 from annotations.access import is_project_admin
 from annotations.models import Project
 from core import dispatch
-from learning.models import DatasetSnapshot, ModelStatus, ModelVersion
+from learning.models import DatasetSnapshot, ModelKind, ModelStatus, ModelVersion
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -43,6 +43,7 @@ def register_version(
     checkpoint_path: str,
     checkpoint_sha256: str,
     labels_used: int,
+    kind: str = ModelKind.SUPERVISED,
 ) -> ModelVersion:
     """Add a candidate version with the next number (retrying if two runs race for it)."""
     for _ in range(5):
@@ -62,10 +63,21 @@ def register_version(
                     checkpoint_path=checkpoint_path,
                     checkpoint_sha256=checkpoint_sha256,
                     labels_used=labels_used,
+                    kind=kind,
                 )
         except IntegrityError:
             continue
     raise RuntimeError(f"could not number a new model version for project {project.pk}")
+
+
+def current_pretrained_version(project_id: int) -> ModelVersion | None:
+    """The project's newest self-supervised encoder (ml_worker.jobs.pretrain), if any."""
+    return (
+        ModelVersion.objects.filter(project_id=project_id, kind=ModelKind.PRETRAINED)
+        .exclude(checkpoint_path="")
+        .order_by("-number")
+        .first()
+    )
 
 
 def reject(version: ModelVersion) -> None:
@@ -82,6 +94,8 @@ def mark_shadow(version: ModelVersion) -> None:
 
 def activate(version: ModelVersion) -> ModelVersion:
     """Make this version the project's active one and rescore the pool with it after commit."""
+    if version.kind == ModelKind.PRETRAINED:
+        raise ValueError("a pretrained encoder has no classifier head: it is never served")
     with transaction.atomic():
         # Lock the project's versions so two activations serialise instead of failing on the
         # one-active constraint.
@@ -106,6 +120,12 @@ def check_can_activate(user: User, version: ModelVersion) -> None:
         raise RegistryError(
             "a shadow random-sampling baseline is a yardstick, never served: "
             "it cannot be activated",
+            status=409,
+        )
+    if version.kind == ModelKind.PRETRAINED:
+        raise RegistryError(
+            "a pretrained encoder starts the supervised models and gives the strategies "
+            "embeddings; it predicts nothing, so it cannot be activated",
             status=409,
         )
     if not version.checkpoint_path:

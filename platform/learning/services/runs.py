@@ -22,7 +22,7 @@ from django.utils import timezone
 from annotations.access import is_project_admin
 from annotations.models import Annotation, Item, Project
 from core import dispatch
-from learning.models import ModelVersion, RunStatus, TrainingRun
+from learning.models import ModelVersion, RunKind, RunStatus, TrainingRun
 from learning.services.checkpoint_files import remove_orphan_checkpoints
 
 User = AbstractBaseUser | AnonymousUser
@@ -88,7 +88,9 @@ def do_request_run(
             # one hands over when it ends (see _hand_over), whatever the interleaving.
             dispatch.after_commit(dispatch.TRAIN, run.pk)
     except IntegrityError:
-        queued = TrainingRun.objects.filter(project=project, status=RunStatus.QUEUED).first()
+        queued = TrainingRun.objects.filter(
+            project=project, status=RunStatus.QUEUED, kind=RunKind.SUPERVISED
+        ).first()
         if queued is None:  # the queued run started between our insert and this read: retry
             return do_request_run(project, user=user, trigger=trigger, config=config)
         if config:
@@ -103,7 +105,7 @@ def maybe_request_auto_run(project_id: int) -> TrainingRun | None:
     project = Project.objects.filter(pk=project_id).first()
     if project is None or project.retrain_every == 0:
         return None
-    runs = TrainingRun.objects.filter(project_id=project_id)
+    runs = TrainingRun.objects.filter(project_id=project_id, kind=RunKind.SUPERVISED)
     if runs.filter(status=RunStatus.QUEUED).exists():
         return None  # the queued run will train on these labels too
     last = runs.order_by("-created_at", "-pk").first()
@@ -111,6 +113,24 @@ def maybe_request_auto_run(project_id: int) -> TrainingRun | None:
     if labelled_item_count(project_id) - baseline < project.retrain_every:
         return None
     run, _ = do_request_run(project, trigger="auto")
+    return run
+
+
+def do_request_pretrain(project: Project, *, trigger: str = "pool") -> TrainingRun | None:
+    """Queue a pretraining run (ml_worker.jobs.pretrain); None when one is already queued (it
+    will read the pool as it is when it starts)."""
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project,
+                kind=RunKind.PRETRAIN,
+                trigger=trigger,
+                label_count=labelled_item_count(project.pk),
+                dispatched_at=timezone.now(),
+            )
+            dispatch.after_commit(dispatch.PRETRAIN, run.pk)
+    except IntegrityError:
+        return None
     return run
 
 
@@ -191,8 +211,11 @@ def finish_run(
 
 
 def _hand_over(project_id: int) -> None:
-    follow_up = TrainingRun.objects.filter(project_id=project_id, status=RunStatus.QUEUED).first()
-    if follow_up is not None:
+    """Send every queued follow-up (one per kind): the first claim wins, the other waits for
+    the next hand-over."""
+    for follow_up in TrainingRun.objects.filter(
+        project_id=project_id, status=RunStatus.QUEUED
+    ).order_by("pk"):
         _send_train(follow_up.pk)
 
 
@@ -205,7 +228,8 @@ def mark_undispatched(run_id: int) -> None:
 
 def _send_train(run_id: int) -> None:
     TrainingRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
-    dispatch.after_commit(dispatch.TRAIN, run_id)
+    kind = TrainingRun.objects.filter(pk=run_id).values_list("kind", flat=True).first()
+    dispatch.after_commit(dispatch.PRETRAIN if kind == RunKind.PRETRAIN else dispatch.TRAIN, run_id)
 
 
 # --- cancellation ----------------------------------------------------------------------------
@@ -265,8 +289,10 @@ def fail_stale_runs(*, now: Any = None) -> StaleCheck:
         stale = TrainingRun.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=cutoff
         )
+        # A follow-up of the same kind (one queued run per project and kind): a queued
+        # pretraining run does not supersede a supervised one, nor the other way round.
         follow_up = TrainingRun.objects.filter(
-            project_id=run.project_id, status=RunStatus.QUEUED
+            project_id=run.project_id, status=RunStatus.QUEUED, kind=run.kind
         ).first()
         with transaction.atomic():
             if follow_up is None and run.attempts < settings.TRAINING_MAX_ATTEMPTS:
@@ -296,7 +322,7 @@ def fail_stale_runs(*, now: Any = None) -> StaleCheck:
                     _send_train(run.pk)
                     continue
                 follow_up = TrainingRun.objects.filter(
-                    project_id=run.project_id, status=RunStatus.QUEUED
+                    project_id=run.project_id, status=RunStatus.QUEUED, kind=run.kind
                 ).first()
             error = (
                 STALE_RUN_ERROR

@@ -154,7 +154,11 @@ def _point(version: ModelVersion) -> dict[str, Any] | None:
 def learning_curve(project: Project) -> dict[str, Any]:
     """One point per model version (test AUC and per-class F1 against labels used); the
     random-sampling expectation only when shadow random-baseline versions exist."""
-    versions = list(ModelVersion.objects.filter(project=project).order_by("labels_used", "number"))
+    versions = list(
+        ModelVersion.objects.filter(project=project, kind="supervised").order_by(
+            "labels_used", "number"
+        )
+    )
     main: list[dict[str, Any]] = []
     shadow: list[dict[str, Any]] = []
     for version in versions:

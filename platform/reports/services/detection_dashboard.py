@@ -59,7 +59,9 @@ def detection_point(version: ModelVersion) -> dict[str, Any] | None:
 def detection_curve(project: Project) -> dict[str, Any]:
     """One point per evaluated version (FROC mean, sensitivities at 0.5/1/2/4 false positives
     per image, mAP, per-class AP) against labels used; shadow random-baseline versions apart."""
-    versions = ModelVersion.objects.filter(project=project).order_by("labels_used", "number")
+    versions = ModelVersion.objects.filter(project=project, kind="supervised").order_by(
+        "labels_used", "number"
+    )
     main: list[dict[str, Any]] = []
     shadow: list[dict[str, Any]] = []
     for version in versions:
