@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learning', '0005_score_suggestion'),
+        ('learning', '0006_pretrained_encoder'),
     ]
 
     operations = [
