@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 
 from annotations.agreement import (
     Answer,
@@ -25,7 +26,14 @@ from annotations.agreement import (
     fleiss_kappa,
 )
 from annotations.ground_truth import ItemAnswers, collect_answers
-from annotations.models import Project, TaskType
+from annotations.models import (
+    Annotation,
+    AnnotationSource,
+    Item,
+    Project,
+    Submission,
+    TaskType,
+)
 
 Category = tuple[str, ...]
 
@@ -35,7 +43,19 @@ def _category(answer: Answer) -> Category:
 
 
 def agreement_report(project: Project) -> dict[str, Any]:
-    items = [a for a in collect_answers(project).values() if a.readers or a.review]
+    # Only items someone read or reviewed count: loading every item of a million-item project
+    # to drop the unread ones cost the dashboard seconds (docs/scale.md).
+    answered = Item.objects.filter(project=project).filter(
+        Exists(Submission.objects.filter(item=OuterRef("pk")))
+        | Exists(
+            Annotation.objects.filter(
+                item=OuterRef("pk"), source=AnnotationSource.REVIEW, is_current=True, deleted=False
+            )
+        )
+    )
+    items = [
+        a for a in collect_answers(project, answered.values("pk")).values() if a.readers or a.review
+    ]
     user_ids = {r.author_id for a in items for r in a.readers if r.author_id is not None}
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
     report: dict[str, Any] = {
