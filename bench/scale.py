@@ -673,7 +673,7 @@ def main() -> None:
     if args.quick:
         args.instances, args.items, args.pool = 4000, 4000, 500
         args.requests, args.dashboard_requests, args.rounds = 20, 10, 2
-        args.think_ms = min(args.think_ms, 200.0)
+        args.think_ms = min(args.think_ms, 1000.0)
         print("--quick: CI size (4,000 instances and items, a 500-item pool), not the 1M figures")
     name = None
     if args.database_url:
