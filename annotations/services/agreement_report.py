@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db.models import Count
 
 from annotations.agreement import (
     Answer,
@@ -41,11 +42,16 @@ def _category(answer: Answer) -> Category:
     return tuple(sorted(answer.labels))
 
 
-def agreement_report(project: Project) -> dict[str, Any]:
+def agreement_report(project: Project, *, compared_only: bool = False) -> dict[str, Any]:
+    """`compared_only`: only items read twice or more or reviewed, the ones that enter a
+    comparison (the dashboard's agreement per doctor); items_with_reads then counts only those.
+    """
     # Only items someone read or reviewed count: loading every item of a million-item project
     # to drop the unread ones cost the dashboard seconds (docs/scale.md). A UNION of the two
     # (small) sets, not an OR of EXISTS, which PostgreSQL answers by reading every item.
     read = Submission.objects.filter(item__project=project).values("item_id")
+    if compared_only:
+        read = read.annotate(n=Count("pk")).filter(n__gte=2).values("item_id")
     reviewed = Annotation.objects.filter(
         item__project=project, source=AnnotationSource.REVIEW, is_current=True, deleted=False
     ).values("item_id")

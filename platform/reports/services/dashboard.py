@@ -52,12 +52,18 @@ def labels_per_day(project: Project) -> list[dict[str, Any]]:
     return [{"date": row["day"].isoformat(), "count": row["count"]} for row in rows]
 
 
-def labels_per_doctor(project: Project) -> list[dict[str, Any]]:
+def _reads(project: Project) -> list[tuple[int, int]]:
+    """(doctor, time_spent_ms) of every read: fetched once for the two sections using them."""
+    rows = Submission.objects.filter(item__project=project).values_list("user_id", "time_spent_ms")
+    return list(rows)
+
+
+def labels_per_doctor(
+    project: Project, reads: list[tuple[int, int]] | None = None
+) -> list[dict[str, Any]]:
     """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
     times: dict[int, list[int]] = defaultdict(list)
-    for user_id, spent in Submission.objects.filter(item__project=project).values_list(
-        "user_id", "time_spent_ms"
-    ):
+    for user_id, spent in _reads(project) if reads is None else reads:
         times[user_id].append(spent)
     names = _usernames(set(times))
     out = [
@@ -72,10 +78,8 @@ def labels_per_doctor(project: Project) -> list[dict[str, Any]]:
     return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
 
 
-def time_per_label(project: Project) -> dict[str, Any]:
-    spent = list(
-        Submission.objects.filter(item__project=project).values_list("time_spent_ms", flat=True)
-    )
+def time_per_label(project: Project, reads: list[tuple[int, int]] | None = None) -> dict[str, Any]:
+    spent = [ms for _, ms in (_reads(project) if reads is None else reads)]
     if not spent:
         return {"n": 0, "median_ms": None, "mean_ms": None}
     return {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
@@ -85,7 +89,8 @@ def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
     """Each doctor's agreement with the other readers of the same items (classification: share
     of items with the same answer; shapes: mean Dice), pooled over their reader pairs, and
     against adjudicated answers where reviewers adjudicated (annotations.agreement_report)."""
-    report = agreement_report(project)
+    # Items read once and not reviewed compare nobody: not loaded (docs/scale.md).
+    report = agreement_report(project, compared_only=True)
     section = report.get("classification") or report.get("shapes") or {}
     metric = "percent_agreement" if "classification" in report else "dice"
     pooled: dict[str, list[tuple[float, int]]] = defaultdict(list)
@@ -295,11 +300,12 @@ def correction_curve(project: Project) -> dict[str, Any]:
 
 def project_dashboard(project: Project) -> dict[str, Any]:
     detection = project.task_type == TaskType.DETECTION
+    reads = _reads(project)
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
         "labels_per_day": labels_per_day(project),
-        "labels_per_doctor": labels_per_doctor(project),
-        "time_per_label": time_per_label(project),
+        "labels_per_doctor": labels_per_doctor(project, reads),
+        "time_per_label": time_per_label(project, reads),
         "agreement_per_doctor": agreement_per_doctor(project),
         "queue": queue_size(project),
         "skip_reasons": skip_reasons(project),
