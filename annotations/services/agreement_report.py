@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from annotations.agreement import (
     Answer,
@@ -49,7 +49,7 @@ def agreement_report(project: Project, *, compared_only: bool = False) -> dict[s
     # Only items someone read or reviewed count: loading every item of a million-item project
     # to drop the unread ones cost the dashboard seconds (docs/scale.md). A UNION of the two
     # (small) sets, not an OR of EXISTS, which PostgreSQL answers by reading every item.
-    read = Submission.objects.filter(item__project=project).values("item_id")
+    read: QuerySet[Any, Any] = Submission.objects.filter(item__project=project).values("item_id")
     if compared_only:
         read = read.annotate(n=Count("pk")).filter(n__gte=2).values("item_id")
     reviewed = Annotation.objects.filter(
