@@ -8,13 +8,13 @@ dashboard plots exactly what promotion decided on. See docs/dashboard.md for eve
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import datetime
 from statistics import mean, median
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from annotations.models import (
@@ -41,29 +41,31 @@ def _usernames(user_ids: set[int]) -> dict[int, str]:
     return dict(users.values_list("pk", "username"))
 
 
-def labels_per_day(project: Project) -> list[dict[str, Any]]:
-    rows = (
-        Submission.objects.filter(item__project=project)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(count=Count("id"))
-        .order_by("day")
+Read = tuple[int, int, datetime]  # doctor, time_spent_ms, submitted at
+
+
+def _reads(project: Project) -> list[Read]:
+    """Every read of the project, fetched once for the three sections built from them: each
+    query joins submissions to items for the project, which at a million items costs more
+    than building the sections in Python (docs/scale.md)."""
+    rows = Submission.objects.filter(item__project=project).values_list(
+        "user_id", "time_spent_ms", "created_at"
     )
-    return [{"date": row["day"].isoformat(), "count": row["count"]} for row in rows]
-
-
-def _reads(project: Project) -> list[tuple[int, int]]:
-    """(doctor, time_spent_ms) of every read: fetched once for the two sections using them."""
-    rows = Submission.objects.filter(item__project=project).values_list("user_id", "time_spent_ms")
     return list(rows)
 
 
-def labels_per_doctor(
-    project: Project, reads: list[tuple[int, int]] | None = None
-) -> list[dict[str, Any]]:
+def labels_per_day(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
+    """Reads per calendar day in the current time zone."""
+    days = Counter(
+        timezone.localtime(at).date() for _, _, at in (_reads(project) if reads is None else reads)
+    )
+    return [{"date": day.isoformat(), "count": days[day]} for day in sorted(days)]
+
+
+def labels_per_doctor(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
     """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
     times: dict[int, list[int]] = defaultdict(list)
-    for user_id, spent in _reads(project) if reads is None else reads:
+    for user_id, spent, _ in _reads(project) if reads is None else reads:
         times[user_id].append(spent)
     names = _usernames(set(times))
     out = [
@@ -78,8 +80,8 @@ def labels_per_doctor(
     return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
 
 
-def time_per_label(project: Project, reads: list[tuple[int, int]] | None = None) -> dict[str, Any]:
-    spent = [ms for _, ms in (_reads(project) if reads is None else reads)]
+def time_per_label(project: Project, reads: list[Read] | None = None) -> dict[str, Any]:
+    spent = [ms for _, ms, _ in (_reads(project) if reads is None else reads)]
     if not spent:
         return {"n": 0, "median_ms": None, "mean_ms": None}
     return {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
@@ -303,7 +305,7 @@ def project_dashboard(project: Project) -> dict[str, Any]:
     reads = _reads(project)
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
-        "labels_per_day": labels_per_day(project),
+        "labels_per_day": labels_per_day(project, reads),
         "labels_per_doctor": labels_per_doctor(project, reads),
         "time_per_label": time_per_label(project, reads),
         "agreement_per_doctor": agreement_per_doctor(project),
