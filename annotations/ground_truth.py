@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.db.models import QuerySet
+
 from annotations.agreement import Answer, majority_labels, medoid_answer
 from annotations.models import (
     Annotation,
@@ -118,24 +120,36 @@ def _dimensions(item: Item) -> tuple[int | None, int | None]:
 
 
 def collect_answers(
-    project: Project, item_ids: Iterable[int] | None = None
+    project: Project, item_ids: Iterable[int] | QuerySet[Any] | None = None
 ) -> dict[int, ItemAnswers]:
-    """Load items, their submitted readers and current annotations in three queries."""
+    """Load items, their submitted readers and current annotations in three queries.
+
+    `item_ids` may be a queryset of item pks: it stays a subquery, as do the items in the
+    queries of readers and annotations, so no statement carries one parameter per item (a
+    project of a million items has more than PostgreSQL's 65,535 parameters allow)."""
     items_qs = Item.objects.filter(project=project).select_related("instance")
-    if item_ids is not None:
+    # Only the instance's size is read here (_dimensions): not its frame offsets and geometry.
+    items_qs = items_qs.defer(
+        "instance__frame_offsets", "instance__pixel_spacing", "instance__image_position",
+        "instance__image_orientation",
+    )  # fmt: skip
+    if isinstance(item_ids, QuerySet):
+        items_qs = items_qs.filter(pk__in=item_ids)
+    elif item_ids is not None:
         items_qs = items_qs.filter(pk__in=list(item_ids))
     items = {item.pk: ItemAnswers(item=item) for item in items_qs.order_by("pk")}
     if not items:
         return {}
+    chosen = items_qs.order_by().values("pk")
     readers: dict[int, list[int]] = defaultdict(list)
     for item_id, user_id in (
-        Submission.objects.filter(item_id__in=items)
+        Submission.objects.filter(item_id__in=chosen)
         .order_by("created_at", "pk")
         .values_list("item_id", "user_id")
     ):
         readers[item_id].append(user_id)
     rows = (
-        Annotation.objects.filter(item_id__in=items, is_current=True, deleted=False)
+        Annotation.objects.filter(item_id__in=chosen, is_current=True, deleted=False)
         .order_by("pk")
         .values_list("pk", "item_id", "author_id", "source", "kind", "frame", "payload")
     )

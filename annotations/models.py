@@ -205,6 +205,19 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["project", "completed", "-priority"]),
             models.Index(fields=["project", "review_state"]),
+            # The queue's claim reads the pool in exactly this order (services.queue), so it
+            # stops at the first free rows instead of sorting the pool (docs/scale.md).
+            models.Index(
+                fields=["project", "-priority", "id"],
+                condition=models.Q(completed=False),
+                name="item_claim_order",
+            ),
+            # The dashboard's "leased" count: open items with a lease mirror, few of them.
+            models.Index(
+                fields=["project", "lease_expires_at"],
+                condition=models.Q(completed=False, lease_expires_at__isnull=False),
+                name="item_open_leases",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -433,7 +433,9 @@ class NextRequestSerializer(serializers.Serializer[Any]):
 
 class QueueProgressSerializer(serializers.Serializer[Any]):
     submitted_by_me = serializers.IntegerField()
-    remaining = serializers.IntegerField()
+    remaining = serializers.IntegerField(
+        help_text="Items left for this doctor, counted up to 1000 (1000 means 1000 or more)."
+    )
 
 
 class NextResponseSerializer(serializers.Serializer[Any]):

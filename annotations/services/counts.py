@@ -10,6 +10,18 @@ from django.db.models.functions import Coalesce
 
 from annotations.models import Item, Membership, Project, Skip, Submission
 
+# Items left for a doctor are counted up to this many: an exact count read every eligible row
+# of the project on each queue request (450 ms at 200,000 items, decision 0185); "1000" reads
+# as "1000 or more".
+REMAINING_CAP = 1000
+
+
+class _BoundedCount(Subquery):
+    """count(*) of a sliced subquery: at most its LIMIT rows are read."""
+
+    template = "(SELECT count(*) FROM (%(subquery)s) AS bounded)"
+    output_field = IntegerField()
+
 
 def _count(qs: QuerySet) -> Coalesce:
     sub = qs.order_by().values("project").annotate(n=Count("pk")).values("n")
@@ -20,7 +32,8 @@ def with_my_progress(
     projects: QuerySet[Project], user: AbstractBaseUser | AnonymousUser
 ) -> QuerySet[Project]:
     """`n_my_submitted` (reads the user made) and `n_remaining_for_me` (items the user may still
-    read, leased by someone or not: the queue's eligibility rule, annotations.services.queue)."""
+    read, leased by someone or not: the queue's eligibility rule, annotations.services.queue;
+    at most REMAINING_CAP)."""
     user_id = cast(int, user.pk)
     mine = Submission.objects.filter(item=OuterRef("pk"), user_id=user_id)
     skipped = Skip.objects.filter(item=OuterRef("pk"), user_id=user_id)
@@ -40,7 +53,7 @@ def with_my_progress(
             ),
             Value(0),
         ),
-        n_remaining_for_me=_count(remaining),
+        n_remaining_for_me=_BoundedCount(remaining.values("pk")[:REMAINING_CAP]),
     )
 
 

@@ -69,6 +69,11 @@ class Series(models.Model):
 
     class Meta:
         verbose_name_plural = "series"
+        indexes = [
+            # QIDO ModalitiesInStudy: the series of one modality in study order, merged with
+            # the studies' primary key order (docs/scale.md).
+            models.Index(fields=["modality", "study"], name="series_modality_study"),
+        ]
 
     def __str__(self) -> str:
         return self.series_instance_uid

@@ -8,13 +8,13 @@ dashboard plots exactly what promotion decided on. See docs/dashboard.md for eve
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import datetime
 from statistics import mean, median
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from annotations.models import (
@@ -41,23 +41,31 @@ def _usernames(user_ids: set[int]) -> dict[int, str]:
     return dict(users.values_list("pk", "username"))
 
 
-def labels_per_day(project: Project) -> list[dict[str, Any]]:
-    rows = (
-        Submission.objects.filter(item__project=project)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(count=Count("id"))
-        .order_by("day")
+Read = tuple[int, int, datetime]  # doctor, time_spent_ms, submitted at
+
+
+def _reads(project: Project) -> list[Read]:
+    """Every read of the project, fetched once for the three sections built from them: each
+    query joins submissions to items for the project, which at a million items costs more
+    than building the sections in Python (docs/scale.md)."""
+    rows = Submission.objects.filter(item__project=project).values_list(
+        "user_id", "time_spent_ms", "created_at"
     )
-    return [{"date": row["day"].isoformat(), "count": row["count"]} for row in rows]
+    return list(rows)
 
 
-def labels_per_doctor(project: Project) -> list[dict[str, Any]]:
+def labels_per_day(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
+    """Reads per calendar day in the current time zone."""
+    days = Counter(
+        timezone.localtime(at).date() for _, _, at in (_reads(project) if reads is None else reads)
+    )
+    return [{"date": day.isoformat(), "count": days[day]} for day in sorted(days)]
+
+
+def labels_per_doctor(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
     """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
     times: dict[int, list[int]] = defaultdict(list)
-    for user_id, spent in Submission.objects.filter(item__project=project).values_list(
-        "user_id", "time_spent_ms"
-    ):
+    for user_id, spent, _ in _reads(project) if reads is None else reads:
         times[user_id].append(spent)
     names = _usernames(set(times))
     out = [
@@ -72,10 +80,8 @@ def labels_per_doctor(project: Project) -> list[dict[str, Any]]:
     return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
 
 
-def time_per_label(project: Project) -> dict[str, Any]:
-    spent = list(
-        Submission.objects.filter(item__project=project).values_list("time_spent_ms", flat=True)
-    )
+def time_per_label(project: Project, reads: list[Read] | None = None) -> dict[str, Any]:
+    spent = [ms for _, ms, _ in (_reads(project) if reads is None else reads)]
     if not spent:
         return {"n": 0, "median_ms": None, "mean_ms": None}
     return {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
@@ -85,7 +91,8 @@ def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
     """Each doctor's agreement with the other readers of the same items (classification: share
     of items with the same answer; shapes: mean Dice), pooled over their reader pairs, and
     against adjudicated answers where reviewers adjudicated (annotations.agreement_report)."""
-    report = agreement_report(project)
+    # Items read once and not reviewed compare nobody: not loaded (docs/scale.md).
+    report = agreement_report(project, compared_only=True)
     section = report.get("classification") or report.get("shapes") or {}
     metric = "percent_agreement" if "classification" in report else "dice"
     pooled: dict[str, list[tuple[float, int]]] = defaultdict(list)
@@ -116,12 +123,17 @@ def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
 
 
 def queue_size(project: Project) -> dict[str, int]:
+    """Three counts, each from an index (docs/scale.md): all items (index-only), the completed
+    ones, the leased ones (Item "item_open_leases"); remaining is their difference, as
+    `completed` is never null."""
     items = Item.objects.filter(project=project)
     now = timezone.now()
+    total = items.count()
+    completed = items.filter(completed=True).count()
     return {
-        "items": items.count(),
-        "completed": items.filter(completed=True).count(),
-        "remaining": items.filter(completed=False).count(),
+        "items": total,
+        "completed": completed,
+        "remaining": total - completed,
         "leased": items.filter(completed=False, lease_expires_at__gt=now).count(),
     }
 
@@ -294,11 +306,12 @@ def correction_curve(project: Project) -> dict[str, Any]:
 
 def project_dashboard(project: Project) -> dict[str, Any]:
     detection = project.task_type == TaskType.DETECTION
+    reads = _reads(project)
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
-        "labels_per_day": labels_per_day(project),
-        "labels_per_doctor": labels_per_doctor(project),
-        "time_per_label": time_per_label(project),
+        "labels_per_day": labels_per_day(project, reads),
+        "labels_per_doctor": labels_per_doctor(project, reads),
+        "time_per_label": time_per_label(project, reads),
         "agreement_per_doctor": agreement_per_doctor(project),
         "queue": queue_size(project),
         "skip_reasons": skip_reasons(project),

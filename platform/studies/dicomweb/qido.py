@@ -219,11 +219,22 @@ def _match(attr: Attr, value: str, prefix: str, study_ref: str) -> Q:
         return Q(Exists(Series.objects.filter(study=OuterRef(study_ref), modality__in=wanted)))
     if attr.match == "pn":
         if "*" in value or "?" in value:
-            return Q(**{f"{path}__iregex": _wildcard_regex(value)})
+            return _prefix(path, value, "istartswith") & Q(
+                **{f"{path}__iregex": _wildcard_regex(value)}
+            )
         return Q(**{f"{path}__iexact": value})
     if "*" in value or "?" in value:
-        return Q(**{f"{path}__regex": _wildcard_regex(value)})
+        return _prefix(path, value, "startswith") & Q(**{f"{path}__regex": _wildcard_regex(value)})
     return Q(**{path: value})
+
+
+def _prefix(path: str, value: str, lookup: str) -> Q:
+    """The literal text before a pattern's first wildcard as a LIKE 'prefix%' condition: it
+    changes no result (the regex still decides) but lets PostgreSQL range-scan an index
+    (Patient "patient_name_upper_prefix", the varchar_pattern_ops indexes of patient_id and
+    accession_number; docs/scale.md) instead of running the regex on every row."""
+    literal = re.split(r"[*?]", value, maxsplit=1)[0]
+    return Q(**{f"{path}__{lookup}": literal}) if literal else Q()
 
 
 _PREFIXES = {
@@ -398,17 +409,27 @@ def _wants_metadata(query: Query) -> bool:
     return query.include_all or any(k not in _BY_KEYWORD for k in query.include)
 
 
+def _page_ids(query: Query, queryset: QuerySet[Any]) -> tuple[list[int], bool]:
+    """The page's primary keys (stable order: pk) and whether more results exist.
+
+    The page is chosen before anything is counted: counting series and instances of every
+    matching study (GROUP BY over the whole match) before LIMIT cost seconds at a million
+    instances; counting them for the page's rows only costs the page (docs/scale.md)."""
+    window = query.offset + query.limit + 1
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True)[query.offset : window])
+    return ids[: query.limit], len(ids) > query.limit
+
+
 def search_studies(scope: Scope, query: Query) -> tuple[list[dict[str, Any]], bool]:
     """(result objects, more results exist) for a study-level search."""
-    queryset = filtered(query, scope.studies()).select_related("patient")
+    ids, more = _page_ids(query, filtered(query, scope.studies()))
+    queryset = Study.objects.filter(pk__in=ids).select_related("patient")
     queryset = queryset.annotate(
         n_series=Count("series", distinct=True), n_instances=Count("series__instances")
     )
     if _wants_metadata(query):
         queryset = queryset.annotate(rep=_representative("series__study"))
-    rows = _page(query, queryset)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+    rows = list(queryset.order_by("pk"))
     modalities: dict[int, list[str]] = {}
     pairs = Series.objects.filter(study__in=[s.pk for s in rows]).values_list(
         "study_id", "modality"
@@ -428,15 +449,15 @@ def search_studies(scope: Scope, query: Query) -> tuple[list[dict[str, Any]], bo
 def search_series(
     scope: Scope, query: Query, *, study: str | None
 ) -> tuple[list[dict[str, Any]], bool]:
-    queryset = filtered(query, scope.series()).select_related("study__patient")
+    matching = filtered(query, scope.series())
     if study is not None:
-        queryset = queryset.filter(study__study_instance_uid=study)
+        matching = matching.filter(study__study_instance_uid=study)
+    ids, more = _page_ids(query, matching)
+    queryset = Series.objects.filter(pk__in=ids).select_related("study__patient")
     queryset = queryset.annotate(n_instances=Count("instances"))
     if _wants_metadata(query):
         queryset = queryset.annotate(rep=_representative("series"))
-    rows = _page(query, queryset)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+    rows = list(queryset.order_by("pk"))
     nested = study is not None
     modalities = {s.study_id: [s.modality] for s in rows}
     keywords = _keywords_for(query, nested=nested)
