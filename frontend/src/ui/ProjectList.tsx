@@ -2,6 +2,7 @@ import { useSession } from "./context";
 import { projectApi } from "./project/api";
 import { linkHandler } from "./router";
 import { useAsync } from "./useAsync";
+import { formatRemaining } from "./remainingCount";
 
 export function ProjectList() {
   const { client } = useSession();
@@ -46,8 +47,9 @@ export function ProjectList() {
                   {p.task_type} · {p.label_classes.map((c) => c.name).join(", ")}
                 </span>
                 <span>
-                  {p.counts.my_submitted} labelled by you · {p.counts.remaining_for_me} left for you
-                  · {p.counts.completed}/{p.counts.items} complete
+                  {p.counts.my_submitted} labelled by you ·{" "}
+                  {formatRemaining(p.counts.remaining_for_me)} left for you · {p.counts.completed}/
+                  {p.counts.items} complete
                 </span>
               </a>
               {(p.my_role === "admin" || p.my_role === null) && (

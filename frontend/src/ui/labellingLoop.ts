@@ -15,6 +15,7 @@ import { AnnotationDocument } from "../viewer/annotationDocument";
 import { preloadImages, prepareInstance, type PreparedStack } from "../viewer/itemLoader";
 import type { StackViewer } from "../viewer/stackViewer";
 import { noteRendered, recordTiming } from "../viewer/testHook";
+import { afterSubmit } from "./remainingCount";
 
 export type Phase = "starting" | "loading" | "ready" | "done" | "error";
 
@@ -221,7 +222,7 @@ export class LabellingLoop {
           sessionCount: this.state.sessionCount + 1,
           progress: this.state.progress && {
             submitted_by_me: this.state.progress.submitted_by_me + 1,
-            remaining: Math.max(0, this.state.progress.remaining - 1),
+            remaining: afterSubmit(this.state.progress.remaining),
           },
         });
       }

@@ -17,6 +17,7 @@ import type { useBoxSuggestion } from "./useBoxSuggestion";
 import type { useMaskSuggestion } from "./useMaskSuggestion";
 import type { useSuggestion } from "./useSuggestion";
 import type { WorkspaceState } from "./workspaceState";
+import { formatRemaining } from "../remainingCount";
 
 interface Props {
   project: Project | null;
@@ -52,7 +53,7 @@ export function LabellingPanel(props: Props) {
       <h1 className="project-name">{project?.name ?? "…"}</h1>
       <p className="progress" data-testid="progress" aria-live="polite">
         {progress
-          ? `${progress.submitted_by_me} submitted by you · ${progress.remaining} left in the queue`
+          ? `${progress.submitted_by_me} submitted by you · ${formatRemaining(progress.remaining)} left in the queue`
           : "…"}
         {loop?.sessionCount ? ` · ${loop.sessionCount} this session` : ""}
       </p>
