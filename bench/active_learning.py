@@ -82,7 +82,7 @@ from ml_worker.multilabel import (  # noqa: E402
     sigmoid,
 )
 from ml_worker.strategies import PoolData, get_strategy, ranking  # noqa: E402
-from ml_worker.task_types import get_task_type  # noqa: E402
+from ml_worker.task_types import task_type  # noqa: E402
 from ml_worker.training import TrainConfig, train_classifier  # noqa: E402
 
 DEFAULT_DATASET = REPO.parent / "shared/data/classification/pneumoniamnist/pneumoniamnist.npz"
@@ -122,7 +122,7 @@ ARM_OPTIONS: dict[str, dict[str, Any]] = {"diversity": {"candidates_factor": 4}}
 ARM_OPTIONS["budget_aware"] = ARM_OPTIONS["diversity"]
 BATCH_ARMS = ("diversity", "budget_aware")
 # The product's default strategy for a single-label classification project.
-DEFAULT_STRATEGY = get_task_type("classification").default_strategy
+DEFAULT_STRATEGY = task_type("classification").default_strategy
 
 
 def split_arm(arm: str) -> tuple[str, tuple[str, ...]]:
@@ -615,6 +615,11 @@ def run_inputs(
         "model": recipe.spec.to_dict(),
         "training": {k: v for k, v in recipe.train.to_dict().items() if k != "augment"},
         "mc_passes": MC_PASSES,
+        "modifiers": {
+            m: modifier_module(m).settings().to_dict()
+            for m in sorted({m for a in arms for m in split_arm(a)[1]})
+            if hasattr(modifier_module(m), "settings")
+        },
         "torch_threads": 1,
         "deterministic_algorithms": True,
         "versions": {

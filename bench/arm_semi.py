@@ -9,6 +9,7 @@ larger), never the val or test split.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -19,9 +20,16 @@ NAME = "semi"
 HELP = "semi-supervised training on the unlabelled pool (pseudo-labels, decision 0420)"
 
 
+def settings() -> SemiConfig:
+    """The product's defaults; RADLOOP_BENCH_SEMI_MIN_STEPS shortens the schedule (the tests'
+    tiny runs), recorded in the run's inputs."""
+    steps = os.environ.get("RADLOOP_BENCH_SEMI_MIN_STEPS")
+    return SemiConfig() if steps is None else SemiConfig(min_steps=int(steps))
+
+
 def configure(config: TrainConfig) -> TrainConfig:
     """The round's training configuration with semi-supervised learning on."""
-    return replace(config, semi=SemiConfig())
+    return replace(config, semi=settings())
 
 
 def unlabeled_images(

@@ -61,7 +61,7 @@ class SemiConfig:
     weight: float = 1.0
     ratio: int = 2
     warmup: float = 0.0
-    min_steps: int = 0
+    min_steps: int = 300
     max_unlabeled: int = 5000  # the training job reads at most this many pool images
 
     def __post_init__(self) -> None:
