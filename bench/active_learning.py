@@ -11,7 +11,8 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
   test = reporting only.
 - The full-data reference trains on the whole pool; target = 98 % of its test AUC.
 - Random runs first, over all seeds, along a budget schedule that stops at the first budget where
-  its mean test AUC reaches the target (or at the whole pool). Every strategy then runs the same
+  its mean test AUC reaches the target (or at the whole pool), after at least MIN_BUDGETS
+  budgets. Every strategy then runs the same
   schedule, with the same initial random labels per seed (paired), so each saving is measured.
   Each round's picks draw from a generator seeded by (seed, labelled count), the same for every
   arm, so a strategy that is random for now (budget_aware's early phase) picks what random picks.
@@ -117,6 +118,8 @@ MODIFIERS: dict[str, str] = {"semi": "bench.arm_semi"}
 # semi-supervised uncertainty arm; --arms brings the others back.
 QUICK_ARMS = ("random", "budget_aware", "bald+semi")
 DEFAULT_SEEDS, QUICK_SEEDS = 10, 2
+# Random's schedule runs at least this many budgets even when it reaches the target sooner.
+MIN_BUDGETS = 4
 # Options of each arm's strategy beyond the batch size (the product's defaults otherwise).
 ARM_OPTIONS: dict[str, dict[str, Any]] = {"diversity": {"candidates_factor": 4}}
 ARM_OPTIONS["budget_aware"] = ARM_OPTIONS["diversity"]
@@ -851,7 +854,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"random     @ {budget:5d}: AUC {mean:.4f}  [{time.monotonic() - started:.0f} s]",
                 flush=True,
             )
-            if mean >= target:
+            # At least MIN_BUDGETS budgets: a schedule that stops at the first budget compares
+            # the arms on their common random first labels only (no acquisition at all).
+            if mean >= target and len(budgets) >= MIN_BUDGETS:
                 break
             if time.monotonic() - started > limit:
                 print("time limit: random's schedule stops here (target not reached)", flush=True)

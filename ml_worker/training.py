@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# One list of semi-supervised method names for the web (settings) and the worker.
+from learning.model_settings import SEMI_METHODS
 from ml_worker.augment import AugmentConfig, augment_batch, strong_augment_batch
 from ml_worker.calibration import fit_temperature
 from ml_worker.ema import WeightAverage
@@ -34,9 +36,6 @@ class TrainingCancelled(Exception):
     def __init__(self, epoch: int) -> None:
         super().__init__(f"training cancelled during epoch {epoch}")
         self.epoch = epoch
-
-
-SEMI_METHODS = ("fixmatch", "pseudo_label")
 
 
 @dataclass(frozen=True)
