@@ -44,7 +44,7 @@ def curve_slope(labels: Sequence[int], aucs: Sequence[float], window: int = 3) -
 
 
 def evidence_phase(
-    labeled_counts: Sequence[int] | None,
+    labeled_counts: np.ndarray | Sequence[int] | None,
     num_classes: int,
     curve_labels: Sequence[int],
     curve_aucs: Sequence[float],

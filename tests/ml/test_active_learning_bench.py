@@ -60,14 +60,16 @@ def medmnist_like(
     return path
 
 
-def run_bench(dataset: Path, out: Path, arms: str, *extra: str, seeds: int = 1) -> str:
+def run_bench(
+    dataset: Path, out: Path, arms: str, *extra: str, seeds: int = 1, timeout: int = 300
+) -> str:
     # The semi arm's schedule shortened to the recipe's own (the tests' budget).
     env = {**os.environ, "OMP_NUM_THREADS": "1", "RADLOOP_BENCH_SEMI_MIN_STEPS": "0"}
     completed = subprocess.run(
         [sys.executable, str(REPO / "bench" / "active_learning.py"), "--dataset", str(dataset),
          "--quick", "--seeds", str(seeds), "--workers", "1", "--arms", arms, "--out", str(out),
          *extra],
-        capture_output=True, text=True, timeout=300, env=env, cwd=REPO, check=False,
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
@@ -160,8 +162,8 @@ def test_two_runs_give_identical_figures_and_name_the_default_arm(tmp_path: Path
     """Seeded everything, single-threaded deterministic torch: the same tiny configuration run
     twice (with a semi-supervised arm) gives the same summary.json figures to the last bit."""
     dataset = medmnist_like(tmp_path / "four.npz", 4, 1, (160, 60, 80), False)
-    first = run_bench(dataset, tmp_path / "a", SEMI, seeds=2)
-    run_bench(dataset, tmp_path / "b", SEMI, seeds=2)
+    first = run_bench(dataset, tmp_path / "a", SEMI, seeds=2, timeout=900)
+    run_bench(dataset, tmp_path / "b", SEMI, seeds=2, timeout=900)
     a = json.loads((tmp_path / "a" / "summary.json").read_text())
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert figures(a) == figures(b)

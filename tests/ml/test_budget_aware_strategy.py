@@ -4,6 +4,8 @@ random ones. The switch is a pure function of the evidence, tested on constructe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -11,8 +13,14 @@ from ml_worker.strategies import PoolData, get_strategy, ranking
 from ml_worker.strategies.budget import curve_slope, evidence_phase
 
 RNG_SEED = 11
-STEEP = {"curve_labels": [20, 40, 80], "curve_aucs": [0.70, 0.80, 0.90]}  # +0.10 per doubling
-FLAT = {"curve_labels": [50, 100, 200], "curve_aucs": [0.950, 0.953, 0.955]}  # +0.0025
+STEEP: dict[str, Any] = {
+    "curve_labels": [20, 40, 80],
+    "curve_aucs": [0.70, 0.80, 0.90],
+}  # +0.10 per doubling
+FLAT: dict[str, Any] = {
+    "curve_labels": [50, 100, 200],
+    "curve_aucs": [0.950, 0.953, 0.955],
+}  # +0.0025
 
 
 def order(name: str, pool: PoolData, **options: object) -> list[int]:
