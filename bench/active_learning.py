@@ -11,7 +11,8 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
   test = reporting only.
 - The full-data reference trains on the whole pool; target = 98 % of its test AUC.
 - Random runs first, over all seeds, along a budget schedule that stops at the first budget where
-  its mean test AUC reaches the target (or at the whole pool). Every strategy then runs the same
+  its mean test AUC reaches the target (or at the whole pool), after at least MIN_BUDGETS
+  budgets. Every strategy then runs the same
   schedule, with the same initial random labels per seed (paired), so each saving is measured.
   Each round's picks draw from a generator seeded by (seed, labelled count), the same for every
   arm, so a strategy that is random for now (budget_aware's early phase) picks what random picks.
@@ -19,8 +20,18 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
   saving_vs_random, aubc (normalised area under the AUC-vs-log(labels) curve), worst_gap_to_random
   (most negative mean AUC difference at any budget), final_auc, ece_after_calibration (at the
   final budget, on the test split; temperature fitted on val and its perturbed copies), the same
-  ECE on i.i.d. data (2-fold cross-fit on val), seconds per round, and the paired one-sided
-  Wilcoxon p-value that the arm's per-seed AUBC beats random's.
+  ECE on i.i.d. data (2-fold cross-fit on val), seconds per round, and the per-seed AUBC gains
+  over random (paired: same seeds, same first labels, same round generators) with their mean,
+  95 % t confidence interval, the two-sided paired t-test p-value and the one-sided Wilcoxon
+  signed-rank p-value.
+- Arms are `strategy[+modifier...]`, parsed as `strategy, *modifiers = arm.split("+")`: the
+  strategy picks the labels, each modifier changes how every round trains (`semi`:
+  bench/arm_semi.py, semi-supervised on the unlabelled pool). `summary.json` names the product's
+  default arm (`default_strategy`).
+- Reproducible: the run's machine-independent inputs (seeds, schedule, arms, recipe, library
+  versions, the dataset's sha256) are printed first and stored under `inputs`; every random draw
+  is seeded, torch runs single-threaded with deterministic algorithms, so two runs on one machine
+  give identical figures (only the timings differ).
 
 Multi-label files (labels of shape (N, L), ChestMNIST's layout) train the product's multi-label
 model (one sigmoid per label, ml_worker.multilabel): AUC is the macro AUC over labels, each
@@ -28,7 +39,8 @@ label's AUC is reported too, the temperatures are fitted per label on val, and t
 multi-label strategies (random, ml_entropy, ml_bald, diversity over ml_entropy). `--any-finding`
 reduces such a file to the binary "any finding" task instead.
 
-Usage: python bench/active_learning.py [--dataset PATH.npz] [--seeds 5] [--quick] [--out DIR]
+Usage: python bench/active_learning.py [--dataset PATH.npz] [--seeds 10] [--quick] [--out DIR]
+       [--arms random,budget_aware,bald+semi]
 """
 
 from __future__ import annotations
@@ -40,9 +52,12 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import hashlib
+import importlib
 import json
 import math
 import multiprocessing
+import platform
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -70,6 +85,7 @@ from ml_worker.multilabel import (  # noqa: E402
 )
 from ml_worker.strategies import PoolData, get_strategy, ranking  # noqa: E402
 from ml_worker.strategies.typiclust import typiclust_order  # noqa: E402
+from ml_worker.task_types import task_type  # noqa: E402
 from ml_worker.training import TrainConfig, train_classifier  # noqa: E402
 
 DEFAULT_DATASET = REPO.parent / "shared/data/classification/pneumoniamnist/pneumoniamnist.npz"
@@ -93,18 +109,59 @@ ARM_HELP = {
     "bald": "MC-dropout BALD, T passes",
     "diversity": "entropy top candidates, k-means clusters served round-robin",
     "cold_start": "typical+diverse first batch (PCA embeddings), then diversity",
-    "budget_aware": "random until every class has 50 labels, then diversity",
+    "budget_aware": "random until the val learning curve flattens, then diversity + random",
     "ml_entropy": "mean binary entropy over the labels (multi-label)",
     "ml_bald": "MC-dropout BALD per label, averaged (multi-label)",
     "typiclust": "TypiClust: the most typical item of each uncovered k-means cluster",
 }
-# CI's quick run leaves out entropy and cold_start, the parts diversity is built from, to stay
-# within 3 minutes on 2 cores; --arms brings them back.
-QUICK_ARMS = ("random", "bald", "diversity", "budget_aware")
+# Arm modifiers (`strategy+modifier`): name -> the bench module that applies it. A modifier
+# module may define `configure(TrainConfig) -> TrainConfig` (the round's training settings),
+# `unlabeled_images(pool_images, labeled, seed) -> images` (extra images for the run) and
+# `settings()` (recorded in the run's inputs). "pretrain" (bench/arm_pretrain.py) starts every
+# training of the arm from the seed's self-supervised encoder of the pool; it needs the pool and
+# the arm, so train_and_measure calls arm_pretrain.initialise itself.
+MODIFIERS: dict[str, str] = {"semi": "bench.arm_semi", "pretrain": "bench.arm_pretrain"}
+# The quick run (CI, < 15 minutes on 2 cores): the baseline, the product's default and the
+# semi-supervised uncertainty arm; --arms brings the others back.
+QUICK_ARMS = ("random", "budget_aware", "bald+semi")
+DEFAULT_SEEDS, QUICK_SEEDS = 10, 2
+# Random's schedule runs at least this many budgets even when it reaches the target sooner.
+MIN_BUDGETS = 4
 # Options of each arm's strategy beyond the batch size (the product's defaults otherwise).
 ARM_OPTIONS: dict[str, dict[str, Any]] = {"diversity": {"candidates_factor": 4}}
 ARM_OPTIONS["budget_aware"] = ARM_OPTIONS["diversity"]
 BATCH_ARMS = ("diversity", "budget_aware")
+# The product's default strategy for a single-label classification project.
+DEFAULT_STRATEGY = task_type("classification").default_strategy
+
+
+def split_arm(arm: str) -> tuple[str, tuple[str, ...]]:
+    """`"bald+semi"` -> ("bald", ("semi",)): the strategy and its modifiers, in order."""
+    strategy, *modifiers = arm.split("+")
+    return strategy, tuple(modifiers)
+
+
+def check_arms(arms: list[str], allowed: tuple[str, ...]) -> None:
+    """Every arm's strategy allowed for this data, every modifier known, random present."""
+    bad = [
+        a for a in arms if split_arm(a)[0] not in allowed or set(split_arm(a)[1]) - set(MODIFIERS)
+    ]
+    if bad or "random" not in arms:
+        raise SystemExit(
+            f"--arms must include random; strategies {allowed}, modifiers {tuple(MODIFIERS)} "
+            f"joined by '+'; got {arms}"
+        )
+
+
+def modifier_module(name: str) -> Any:
+    return importlib.import_module(MODIFIERS[name])
+
+
+def arm_help(arm: str) -> str:
+    strategy, modifiers = split_arm(arm)
+    return " + ".join([ARM_HELP[strategy], *(modifier_module(m).HELP for m in modifiers)])
+
+
 MC_PASSES = 10
 
 
@@ -213,6 +270,7 @@ class RoundResult:
     seconds: float
     minority_share: float  # multi-label: the rarest label's positive share
     label_aucs: list[float] | None = None  # multi-label: each label's test AUC
+    val_auc: float = float("nan")  # the evidence budget_aware may read (never the test AUC)
 
 
 def cross_fit_ece(val_logits: np.ndarray, val_y: np.ndarray, seed: int) -> float:
@@ -240,6 +298,8 @@ def _init_worker(dataset: str, quick: bool, threads: int, any_finding: bool = Fa
 
     global _DATA, _RECIPE
     torch.set_num_threads(threads)
+    # Identical figures on a rerun: deterministic kernels where torch has them.
+    torch.use_deterministic_algorithms(True, warn_only=True)
     _DATA = prepare_data(Path(dataset), quick, any_finding)
     _RECIPE = default_recipe(_DATA)
 
@@ -268,18 +328,28 @@ def _ctx() -> tuple[Data, Recipe]:
 def train_and_measure(
     labeled: np.ndarray, seed: int, arm: str = "random"
 ) -> tuple[Any, float, RoundResult]:
-    """Train the default model on the labelled pool items; measure it like a model version."""
+    """Train the default model on the labelled pool items (changed by the arm's modifiers);
+    measure it like a model version."""
     data, recipe = _ctx()
     started = time.monotonic()
     model = build_model(recipe.spec, seed=seed)
     model = arm_pretrain.initialise(model, arm, data.train_x, seed)  # "+pretrain" arms
+    config = replace(recipe.train, seed=seed)
+    unlabeled = None
+    for name in split_arm(arm)[1]:
+        module = modifier_module(name)
+        if hasattr(module, "configure"):
+            config = module.configure(config)
+        if hasattr(module, "unlabeled_images"):
+            unlabeled = module.unlabeled_images(data.train_x, labeled, seed)
     result = train_classifier(
         model,
         data.train_x[labeled],
         data.train_y[labeled],
         data.val_x,
         data.val_y,
-        replace(recipe.train, seed=seed),
+        config,
+        unlabeled_images=unlabeled,
     )
     if data.multi_label:
         return _measure_multilabel(result.model, labeled, started)
@@ -295,6 +365,7 @@ def train_and_measure(
     temperature = fit_temperature(val_logits, np.tile(data.val_y, repeats))
     test = predict(result.model, data.test_x, temperature=temperature, with_embeddings=False)
     counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
+    val_probabilities = softmax(val_logits[: len(data.val_y)], temperature)
     return (
         result.model,
         temperature,
@@ -306,6 +377,7 @@ def train_and_measure(
             temperature=temperature,
             seconds=time.monotonic() - started,
             minority_share=float(counts.min() / counts.sum()),
+            val_auc=roc_auc(val_probabilities, data.val_y),
         ),
     )
 
@@ -346,7 +418,7 @@ def initial_labels(data: Data, arm: str, seed: int, count: int) -> np.ndarray:
     if arm_pretrain.parse(arm)[0] == "typiclust":
         x = arm_pretrain.embeddings(arm, data.train_x, _ctx()[1].spec, seed)
         return np.sort(typiclust_order(x, None, count, np.random.default_rng(seed))[:count])
-    if arm == "cold_start":
+    if split_arm(arm)[0] == "cold_start":
         pca = pca_embeddings(data.train_x, dim=32, seed=seed)
         strategy = get_strategy("cold_start", batch_size=count)
         scores = strategy.score(PoolData(embeddings=pca), np.random.default_rng(seed))
@@ -355,9 +427,17 @@ def initial_labels(data: Data, arm: str, seed: int, count: int) -> np.ndarray:
 
 
 def acquire(
-    arm: str, seed: int, labeled: np.ndarray, model: Any, temperature: Any, count: int
+    arm: str,
+    seed: int,
+    labeled: np.ndarray,
+    model: Any,
+    temperature: Any,
+    count: int,
+    curve: tuple[list[int], list[float]] = ([], []),
 ) -> np.ndarray:
-    """Ask `count` more simulated doctors, chosen by the arm's strategy from the current model."""
+    """Ask `count` more simulated doctors, chosen by the arm's strategy from the current model.
+    `curve`: the chain's learning curve so far (labels, validation AUC), budget_aware's
+    evidence, as the scoring job passes the project's versions' curve."""
     data, _ = _ctx()
     unlabeled = np.setdiff1d(np.arange(len(data.train_y)), labeled)
     count = min(count, len(unlabeled))
@@ -384,6 +464,8 @@ def acquire(
         options: dict[str, Any] = (
             {"batch_size": count, **ARM_OPTIONS.get(name, {})} if name in BATCH_ARMS else {}
         )
+        if name == "budget_aware":
+            options["curve_labels"], options["curve_aucs"] = curve
         probabilities, mc = pool.probabilities, pool.mc_probabilities
         if multi:  # independent calibrated sigmoids, as the product's scoring job reads them
             probabilities = sigmoid(pool.logits, temperature)
@@ -416,12 +498,13 @@ def run_chain(arm: str, seed: int, budgets: list[int]) -> tuple[list[RoundResult
     for budget in budgets:
         started = time.monotonic()
         if len(labeled) < budget:
-            labeled = acquire(arm, seed, labeled, model, temperature, budget - len(labeled))
+            curve = ([r.labels for r in results], [r.val_auc for r in results])
+            labeled = acquire(arm, seed, labeled, model, temperature, budget - len(labeled), curve)
         model, temperature, result = train_and_measure(labeled, seed, arm)
         result.seconds = time.monotonic() - started  # acquisition (scoring) + training + measuring
         results.append(result)
         print(
-            f"  {arm:10} seed {seed} @ {budget:5d}: AUC {result.auc:.4f} ({result.seconds:.0f} s)",
+            f"  {arm:14} seed {seed} @ {budget:5d}: AUC {result.auc:.4f} ({result.seconds:.0f} s)",
             flush=True,
         )
     return results, labeled
@@ -487,6 +570,89 @@ def paired_aubc_test(
     return gains, float(wilcoxon(gains, alternative="greater", zero_method="zsplit").pvalue)
 
 
+def gain_statistics(gains: list[float]) -> dict[str, Any]:
+    """Mean paired AUBC gain, its 95 % confidence interval (Student t over the seeds) and the
+    two-sided paired t-test p-value (H0: mean gain 0). Paired t rather than Wilcoxon for the
+    headline: with few seeds Wilcoxon cannot go below p = 2^-n (0.25 at 2 seeds), and the t
+    interval is what the CI reports; the one-sided Wilcoxon stays in `aubc_gain_p_value`.
+    None where undefined (one seed, or every gain equal)."""
+    from scipy import stats
+
+    values = np.asarray(gains, dtype=np.float64)
+    mean = float(values.mean()) if len(values) else float("nan")
+    if len(values) < 2 or float(values.std(ddof=1)) == 0.0:
+        return {"aubc_gain_mean": mean, "aubc_gain_ci95": None, "aubc_gain_t_p_value": None}
+    sem = float(values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * sem
+    p = float(stats.ttest_1samp(values, 0.0).pvalue)
+    return {
+        "aubc_gain_mean": mean,
+        "aubc_gain_ci95": [mean - half, mean + half],
+        "aubc_gain_t_p_value": p,
+    }
+
+
+def mean_ci95(values: np.ndarray) -> list[float] | None:
+    """95 % Student-t interval of the mean over seeds (None with one seed)."""
+    from scipy import stats
+
+    if len(values) < 2:
+        return None
+    mean = float(np.mean(values))
+    half = float(
+        stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+    )
+    return [mean - half, mean + half]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_inputs(
+    dataset: Path, seeds: list[int], arms: list[str], schedule_: list[int], args: Any, data: Data
+) -> dict[str, Any]:
+    """Everything a figure depends on that does not depend on the machine: printed first and
+    stored in summary.json, so a run can be repeated exactly (timings aside)."""
+    import scipy
+    import sklearn
+    import torch
+
+    recipe = default_recipe(data)
+    return {
+        "dataset_name": dataset.name,
+        "dataset_sha256": file_sha256(dataset),
+        "seeds": seeds,
+        "arms": arms,
+        "default_strategy": DEFAULT_STRATEGY,
+        "schedule": schedule_,
+        "quick": bool(args.quick),
+        "any_finding": bool(args.any_finding),
+        "time_limit_s": args.time_limit_s,
+        "model": recipe.spec.to_dict(),
+        "training": {k: v for k, v in recipe.train.to_dict().items() if k != "augment"},
+        "mc_passes": MC_PASSES,
+        "modifiers": {
+            m: modifier_module(m).settings().to_dict()
+            for m in sorted({m for a in arms for m in split_arm(a)[1]})
+            if hasattr(modifier_module(m), "settings")
+        },
+        "torch_threads": 1,
+        "deterministic_algorithms": True,
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "torch": torch.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+
+
 def labels_to_target(budgets: list[int], means: list[float], target: float) -> int | None:
     for b, m in zip(budgets, means, strict=True):
         if m >= target:
@@ -510,8 +676,7 @@ def plot(
     for arm, aucs in curves.items():  # aucs: (seeds, budgets)
         mean, lo, hi = aucs.mean(axis=0), aucs.min(axis=0), aucs.max(axis=0)
         x = budgets[arm]
-        label = f"{arm}: {arm_pretrain.describe(arm, ARM_HELP)}"
-        (line,) = ax.plot(x, mean, marker="o", ms=3, label=label)
+        (line,) = ax.plot(x, mean, marker="o", ms=3, label=f"{arm}: {arm_help(arm)}")
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15)
     ax.axhline(target, color="black", ls="--", lw=1, label=f"98% of full-data AUC ({target:.3f})")
     ax.set_xscale("log")
@@ -617,13 +782,19 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
-    parser.add_argument("--seeds", type=int, default=None, help="default 5 (2 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="CI mode, <= 3 minutes")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help=f"default {DEFAULT_SEEDS} ({QUICK_SEEDS} with --quick)",
+    )
+    parser.add_argument("--quick", action="store_true", help="CI mode, < 15 minutes on 2 cores")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "active_learning")
     parser.add_argument(
         "--arms",
         default=None,
-        help=f"comma list of {ARMS}\n(default: all; with --quick: {','.join(QUICK_ARMS)})",
+        help=f"comma list of strategies {ARMS}, each optionally +{'/+'.join(MODIFIERS)}\n"
+        f"(default: all single strategies; with --quick: {','.join(QUICK_ARMS)})",
     )
     parser.add_argument("--workers", type=int, default=2, help="processes (1 torch thread each)")
     parser.add_argument(
@@ -646,16 +817,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.extend_random_from is not None:
         return extend_random(args)
 
-    seeds = list(range(args.seeds if args.seeds is not None else (2 if args.quick else 5)))
+    seeds = list(
+        range(
+            args.seeds if args.seeds is not None else (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+        )
+    )
     limit = args.time_limit_s or math.inf
     started = time.monotonic()
     data = prepare_data(args.dataset, args.quick, args.any_finding)
     allowed = MULTI_LABEL_ARMS if data.multi_label else SINGLE_LABEL_ARMS
     default_arms = allowed if data.multi_label else (QUICK_ARMS if args.quick else ARMS[:6])
     arms = [a for a in (args.arms or ",".join(default_arms)).split(",") if a]
-    if {arm_pretrain.parse(a)[0] for a in arms} - set(allowed) or "random" not in arms:
-        raise SystemExit(f"--arms must include random and only {allowed} here; got {arms}")
+    check_arms(arms, allowed)
     n = len(data.train_y)
+    inputs = run_inputs(args.dataset, seeds, arms, schedule(n, args.quick), args, data)
+    print("inputs " + json.dumps(inputs, sort_keys=True), flush=True)
     print(
         f"dataset {args.dataset.name}: {data.task}, pool {n}, val {len(data.val_y)}, test "
         f"{len(data.test_y)}, image {tuple(data.train_x.shape[1:])}; seeds {seeds}; "
@@ -696,7 +872,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"random     @ {budget:5d}: AUC {mean:.4f}  [{time.monotonic() - started:.0f} s]",
                 flush=True,
             )
-            if mean >= target:
+            # At least MIN_BUDGETS budgets: a schedule that stops at the first budget compares
+            # the arms on their common random first labels only (no acquisition at all).
+            if mean >= target and len(budgets) >= MIN_BUDGETS:
                 break
             if time.monotonic() - started > limit:
                 print("time limit: random's schedule stops here (target not reached)", flush=True)
@@ -739,12 +917,21 @@ def main(argv: list[str] | None = None) -> int:
         "calibration": DriftCalibration().to_dict(),
         "mc_passes": MC_PASSES,
         "workers": args.workers,
+        "default_strategy": DEFAULT_STRATEGY if DEFAULT_STRATEGY in arms else None,
+        "statistics": {
+            "aubc_gain": "per-seed AUBC(arm) - AUBC(random), seeds paired",
+            "aubc_gain_ci95": "95% Student-t interval of the mean gain over seeds",
+            "aubc_gain_t_p_value": "two-sided paired t-test (H0: mean gain 0)",
+            "aubc_gain_p_value": "one-sided Wilcoxon signed-rank (H1: arm's AUBC higher)",
+        },
+        "inputs": inputs,
         "strategies": {},
     }
+    width = max(11, *(len(a) for a in arms))
     header = (
-        f"{'strategy':11} {'labels→98%':>10} {'saving':>7} {'AUBC':>6} {'worst gap':>9} "
-        f"{'final AUC':>9} {'ECE test':>8} {'ECE iid':>7} {'s/round':>7} {'minority':>8} "
-        f"{'p(AUBC>random)':>14}"
+        f"{'strategy':{width}} {'labels→98%':>10} {'saving':>7} {'AUBC':>6} {'AUBC 95% CI':>15} "
+        f"{'gain':>7} {'gain 95% CI':>17} {'p(t)':>6} {'p(W>)':>6} {'worst gap':>9} "
+        f"{'final AUC':>9} {'ECE test':>8} {'ECE iid':>7} {'s/round':>7} {'minority':>8}"
     )
     print("\n" + header + "\n" + "-" * len(header))
 
@@ -758,11 +945,15 @@ def main(argv: list[str] | None = None) -> int:
         final = [results[(arm, s)][-1] for s in seeds]
         rounds = [r for s in seeds for r in results[(arm, s)]]
         gains, p_value = paired_aubc_test(budgets, curves[arm], curves["random"])
+        per_seed_aubc = np.asarray([aubc(budgets, list(row)) for row in curves[arm]])
         entry = {
             "labels_to_target": reach,
             "saving_vs_random": saving,
             "aubc": aubc(budgets, means.tolist()),
+            "aubc_per_seed": per_seed_aubc.tolist(),
+            "aubc_ci95": mean_ci95(per_seed_aubc),
             "aubc_gain_per_seed": gains,
+            **gain_statistics(gains),
             "aubc_gain_p_value": p_value,
             "worst_gap_to_random": float((means - random_mean).min()),
             "final_auc": float(means[-1]),
@@ -773,17 +964,21 @@ def main(argv: list[str] | None = None) -> int:
             "auc_std": curves[arm].std(axis=0).tolist(),
             "auc_per_seed": curves[arm].tolist(),
             "minority_share_final": float(np.mean([r.minority_share for r in final])),
-            "description": arm_pretrain.describe(arm, ARM_HELP),
+            "description": arm_help(arm),
         }
         if data.multi_label:
             entry["final_label_auc"] = _mean_label_aucs(final, data.class_names)
         summary["strategies"][arm] = entry
+        ci, gain_ci = entry["aubc_ci95"], entry["aubc_gain_ci95"]
+        ci_text = "—" if ci is None else f"{ci[0]:.4f}..{ci[1]:.4f}"
+        gain_ci_text = "—" if gain_ci is None else f"{gain_ci[0]:+.4f}..{gain_ci[1]:+.4f}"
         print(
-            f"{arm:11} {fmt(reach, 'd'):>10} {fmt(saving, '+.0%'):>7} {entry['aubc']:6.4f} "
+            f"{arm:{width}} {fmt(reach, 'd'):>10} {fmt(saving, '+.0%'):>7} {entry['aubc']:6.4f} "
+            f"{ci_text:>15} {entry['aubc_gain_mean']:+7.4f} {gain_ci_text:>17} "
+            f"{fmt(entry['aubc_gain_t_p_value'], '.3f'):>6} {fmt(p_value, '.3f'):>6} "
             f"{entry['worst_gap_to_random']:+9.4f} {entry['final_auc']:9.4f} "
             f"{entry['ece_after_calibration']:8.3f} {entry['ece_after_calibration_iid']:7.3f} "
-            f"{entry['seconds_per_round']:7.1f} {entry['minority_share_final']:8.2f} "
-            f"{fmt(p_value, '.3f'):>14}"
+            f"{entry['seconds_per_round']:7.1f} {entry['minority_share_final']:8.2f}"
         )
     if data.multi_label:
         summary["full_data_label_auc"] = _mean_label_aucs(full, data.class_names)
@@ -794,9 +989,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, per_label in rows:
             print(f"{name:11} " + " ".join(f"{per_label[n]:9.4f}" for n in data.class_names))
     print("\nmean test AUC per budget, side by side with random:")
-    print("labels " + " ".join(f"{a:>10}" for a in arms))
+    print("labels " + " ".join(f"{a:>14}" for a in arms))
     for i, b in enumerate(budgets):
-        print(f"{b:6d} " + " ".join(f"{curves[a][:, i].mean():10.4f}" for a in arms))
+        print(f"{b:6d} " + " ".join(f"{curves[a][:, i].mean():14.4f}" for a in arms))
     summary["total_seconds"] = time.monotonic() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -815,6 +1010,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     b = summary["strategies"][best]
     saving_text = "None" if b["saving_vs_random"] is None else f"{b['saving_vs_random']:.3f}"
+    if summary["default_strategy"] is not None:
+        d = summary["strategies"][summary["default_strategy"]]
+        print(
+            f"default={summary['default_strategy']} "
+            f"default_worst_gap={d['worst_gap_to_random']:.4f} "
+            f"default_aubc_gain={d['aubc_gain_mean']:+.4f} "
+            f"default_p_t={fmt(d['aubc_gain_t_p_value'], '.3f')}"
+        )
     print(
         f"full_data_auc={full_auc:.4f} target_auc={target:.4f} random_labels_to_target={l_random} "
         f"best={best} best_labels_to_target={b['labels_to_target']} best_saving={saving_text} "

@@ -45,6 +45,12 @@ def pretrained(arm: str) -> bool:
 
 
 MODIFIER_HELP = {PRETRAIN: "trainings start from a self-supervised encoder of the pool"}
+HELP = MODIFIER_HELP[PRETRAIN]  # as bench/active_learning.py's MODIFIERS table reads it
+
+
+def settings() -> PretrainConfig:
+    """The pretraining recipe, recorded in the benchmark's inputs."""
+    return CONFIG
 
 
 def describe(arm: str, strategies: dict[str, str]) -> str:

@@ -72,3 +72,63 @@ def augment_batch(
     mean = out.mean(dim=(1, 2, 3), keepdim=True)
     out = (out - mean) * contrast.view(n, 1, 1, 1).to(out.dtype) + mean
     return out.clamp(0.0, 1.0)
+
+
+# The "strong" view of semi-supervised consistency training (FixMatch's RandAugment + Cutout,
+# reduced to what suits a grey film: no flips, no colour): wider affine ranges, harsher
+# gamma/contrast, additive noise and one erased square per image.
+STRONG_AUGMENT = AugmentConfig(
+    rotation_deg=20.0,
+    scale_range=(0.8, 1.2),
+    crop_shift=0.15,
+    gamma_range=(0.6, 1.6),
+    contrast_range=(0.6, 1.4),
+)
+
+
+def strong_augment_batch(
+    images: torch.Tensor, gen: torch.Generator, base: AugmentConfig | None = None
+) -> torch.Tensor:
+    """A strongly perturbed copy of `images`: `base` widened to at least STRONG_AUGMENT's ranges
+    (a project's flips are kept), Gaussian noise (sd up to 0.05) and a cutout of a random square
+    of up to half the side, filled with the image mean."""
+    config = STRONG_AUGMENT
+    if base is not None:
+        config = AugmentConfig(
+            rotation_deg=max(base.rotation_deg, STRONG_AUGMENT.rotation_deg),
+            scale_range=(
+                min(base.scale_range[0], STRONG_AUGMENT.scale_range[0]),
+                max(base.scale_range[1], STRONG_AUGMENT.scale_range[1]),
+            ),
+            crop_shift=max(base.crop_shift, STRONG_AUGMENT.crop_shift),
+            flip_horizontal=base.flip_horizontal,
+            flip_vertical=base.flip_vertical,
+            gamma_range=(
+                min(base.gamma_range[0], STRONG_AUGMENT.gamma_range[0]),
+                max(base.gamma_range[1], STRONG_AUGMENT.gamma_range[1]),
+            ),
+            contrast_range=(
+                min(base.contrast_range[0], STRONG_AUGMENT.contrast_range[0]),
+                max(base.contrast_range[1], STRONG_AUGMENT.contrast_range[1]),
+            ),
+        )
+    out = augment_batch(images, config, gen)
+    n, _, h, w = out.shape
+    device = out.device
+    sigma = _uniform(n, 0.0, 0.05, gen, device).view(n, 1, 1, 1)
+    noise = torch.randn(out.shape, generator=gen).to(device)
+    out = out + noise * sigma.to(out.dtype)
+    side = (_uniform(n, 0.0, 0.5, gen, device) * min(h, w)).long()
+    top = (_uniform(n, 0.0, 1.0, gen, device) * (h - side + 1).float()).long()
+    left = (_uniform(n, 0.0, 1.0, gen, device) * (w - side + 1).float()).long()
+    rows = torch.arange(h, device=device).view(1, h, 1)
+    cols = torch.arange(w, device=device).view(1, 1, w)
+    hole = (
+        (rows >= top.view(n, 1, 1))
+        & (rows < (top + side).view(n, 1, 1))
+        & (cols >= left.view(n, 1, 1))
+        & (cols < (left + side).view(n, 1, 1))
+    ).unsqueeze(1)
+    mean = out.mean(dim=(1, 2, 3), keepdim=True).expand_as(out)
+    out = torch.where(hole, mean, out)
+    return out.clamp(0.0, 1.0)

@@ -20,7 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml_worker.augment import AugmentConfig, augment_batch
+# One list of semi-supervised method names for the web (settings) and the worker.
+from learning.model_settings import SEMI_METHODS
+from ml_worker.augment import AugmentConfig, augment_batch, strong_augment_batch
+from ml_worker.calibration import fit_temperature
 from ml_worker.ema import WeightAverage
 from ml_worker.evaluation import roc_auc
 from ml_worker.models import freeze_backbone
@@ -33,6 +36,45 @@ class TrainingCancelled(Exception):
     def __init__(self, epoch: int) -> None:
         super().__init__(f"training cancelled during epoch {epoch}")
         self.epoch = epoch
+
+
+@dataclass(frozen=True)
+class SemiConfig:
+    """Semi-supervised learning from unlabelled pool images (decision 0420).
+
+    - "fixmatch" (Sohn et al. 2020): each step also draws `ratio` x batch unlabelled images; the
+      model's own prediction on a weakly augmented view is the target for a strongly augmented
+      view (ml_worker.augment.strong_augment_batch), where its confidence is >= `threshold`.
+    - "pseudo_label": the weight-averaged model (teacher) labels a weak view; its confidence,
+      after a temperature fitted on the validation split at the end of every epoch, gates the
+      target at `threshold`; the student learns it on another weak view.
+
+    The unlabelled term has weight `weight`; it is skipped during the first `warmup` share of
+    the schedule (the model's guesses are noise before it has seen the labels). The schedule
+    takes at least `min_steps` optimiser steps (a few dozen labels alone give too few steps for
+    the unlabelled images to matter). Single-label classification only.
+    """
+
+    method: str = "fixmatch"
+    threshold: float = 0.95
+    weight: float = 1.0
+    ratio: int = 2
+    warmup: float = 0.0
+    min_steps: int = 300
+    max_unlabeled: int = 5000  # the training job reads at most this many pool images
+
+    def __post_init__(self) -> None:
+        if self.method not in SEMI_METHODS:
+            raise ValueError(f"semi-supervised method must be one of {SEMI_METHODS}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError("threshold must be in (0, 1)")
+        if self.weight < 0 or self.ratio < 1 or self.min_steps < 0 or self.max_unlabeled < 1:
+            raise ValueError("weight >= 0, ratio >= 1, min_steps >= 0, max_unlabeled >= 1")
+        if not 0.0 <= self.warmup < 1.0:
+            raise ValueError("warmup is a share of the schedule, in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -66,6 +108,8 @@ class TrainConfig:
     amp: bool = True  # mixed precision, CUDA only
     num_threads: int = 2  # CPU intra-op threads
     stop_check_every: int = 10  # batches between should_stop() checks
+    # Semi-supervised learning from unlabelled images (None: supervised only; decision 0420).
+    semi: SemiConfig | None = None
 
     def __post_init__(self) -> None:
         if self.max_epochs < 1 or self.batch_size < 1:
@@ -110,6 +154,10 @@ class TrainResult:
     device: str
     seconds: float
     stopped_early: bool
+    # Semi-supervised runs: unlabelled images used, and the share of unlabelled draws whose
+    # pseudo-label passed the confidence threshold over the whole run.
+    unlabeled_count: int = 0
+    unlabeled_accepted: float | None = None
 
 
 def select_device(preferred: str | None = None) -> torch.device:
@@ -163,6 +211,7 @@ def train_classifier(
     *,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    unlabeled_images: np.ndarray | None = None,
 ) -> TrainResult:
     """Train `model` on (N, C, H, W) float32 images in [0, 1] and integer labels, or (N, L)
     multi-hot targets for a multi-label model (ml_worker.multilabel).
@@ -179,6 +228,8 @@ def train_classifier(
       all `max_epochs` run and the last (averaged) weights are kept.
     - `should_stop()` is polled every `stop_check_every` batches and at each epoch end; when it
       returns True, `TrainingCancelled` is raised.
+    - With `config.semi` and `unlabeled_images` (N, C, H, W), each step adds the semi-supervised
+      term over unlabelled images (SemiConfig); without either, the run is supervised only.
     """
     cfg = config or TrainConfig()
     if len(train_images) != len(train_labels) or len(train_images) == 0:
@@ -214,11 +265,25 @@ def train_classifier(
         )
         weight = weights.to(device)
     loss_fn = bce_loss if multi_label else F.cross_entropy
+    semi = cfg.semi if unlabeled_images is not None and len(unlabeled_images) > 0 else None
+    if semi is not None and multi_label:
+        raise ValueError("semi-supervised training is for single-label classification only")
+    x_unlabeled = (
+        torch.from_numpy(np.ascontiguousarray(unlabeled_images, dtype=np.float32))
+        if semi is not None
+        else None
+    )
+    if x_unlabeled is not None and x_unlabeled.shape[1:] != x_train.shape[1:]:
+        raise ValueError(
+            f"unlabeled_images {tuple(x_unlabeled.shape[1:])} must match train_images "
+            f"{tuple(x_train.shape[1:])}"
+        )
+    min_steps = max(cfg.min_steps, semi.min_steps if semi is not None else 0)
     # Tiny labelled sets are resampled so the schedule still takes `min_steps` optimiser steps.
     samples = max(
         len(x_train),
         cfg.min_samples_per_epoch,
-        math.ceil(cfg.min_steps / cfg.max_epochs) * cfg.batch_size,
+        math.ceil(min_steps / cfg.max_epochs) * cfg.batch_size,
     )
     steps_per_epoch = max(1, math.ceil(samples / cfg.batch_size))
     optimizer = torch.optim.AdamW(
@@ -241,6 +306,9 @@ def train_classifier(
     best_value, best_epoch, waited = math.inf, 0, 0
     stopped_early = False
     batch_counter = 0
+    total_steps = steps_per_epoch * cfg.max_epochs
+    teacher_temperature = 1.0  # pseudo_label: fitted on val after each epoch
+    drawn = accepted = 0
     for epoch in range(1, cfg.max_epochs + 1):
         epoch_start = time.monotonic()
         model.train()
@@ -261,8 +329,20 @@ def train_classifier(
             yb = y_train[index].to(device, non_blocking=True)
             if cfg.augment is not None:
                 xb = augment_batch(xb, cfg.augment, gen)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                loss = loss_fn(model(xb), yb, weight)
+            if semi is not None and batch_counter >= semi.warmup * total_steps:
+                assert x_unlabeled is not None
+                pick = torch.randint(len(x_unlabeled), (semi.ratio * len(index),), generator=gen)
+                ub = x_unlabeled[pick].to(device, non_blocking=True)
+                teacher = average.model if average is not None else model
+                with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                    loss, used = _semi_loss(
+                        model, teacher, xb, yb, ub, cfg, semi, gen, weight, teacher_temperature
+                    )
+                drawn += len(ub)
+                accepted += used
+            else:
+                with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                    loss = loss_fn(model(xb), yb, weight)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
             scaler.step(optimizer)
@@ -287,6 +367,8 @@ def train_classifier(
         if has_val:
             assert x_val is not None and y_val is not None
             val_loss, val_auc, val_acc = _validate(evaluated, x_val, y_val, device, cfg.batch_size)
+            if semi is not None and semi.method == "pseudo_label" and not multi_label:
+                teacher_temperature = _val_temperature(evaluated, x_val, y_val, device, cfg)
         seconds = time.monotonic() - epoch_start
         elapsed_mean = (time.monotonic() - started) / epoch
         report = EpochReport(
@@ -329,7 +411,65 @@ def train_classifier(
         device=str(device),
         seconds=time.monotonic() - started,
         stopped_early=stopped_early,
+        unlabeled_count=0 if x_unlabeled is None else len(x_unlabeled),
+        unlabeled_accepted=None if semi is None or drawn == 0 else accepted / drawn,
     )
+
+
+def _semi_loss(
+    model: nn.Module,
+    teacher: nn.Module,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    ub: torch.Tensor,
+    cfg: TrainConfig,
+    semi: SemiConfig,
+    gen: torch.Generator,
+    weight: torch.Tensor | None,
+    teacher_temperature: float,
+) -> tuple[torch.Tensor, int]:
+    """Supervised loss on the labelled batch plus `semi.weight` x the masked pseudo-label loss
+    on the unlabelled batch `ub`; also how many unlabelled images passed the threshold."""
+    weak = augment_batch(ub, cfg.augment, gen) if cfg.augment is not None else ub
+    if semi.method == "fixmatch":
+        strong = strong_augment_batch(ub, gen, cfg.augment)
+        # One forward over labelled, weak and strong views: batch-norm sees one mixed batch.
+        logits = model(torch.cat([xb, weak, strong]))
+        labelled, weak_logits, strong_logits = logits.split([len(xb), len(ub), len(ub)])
+        confidence, target = torch.softmax(weak_logits.detach().float(), dim=1).max(dim=1)
+        student = strong_logits
+    else:
+        with torch.no_grad():
+            was_training = teacher.training
+            teacher.eval()
+            teacher_logits = teacher(weak).float() / teacher_temperature
+            teacher.train(was_training)
+        confidence, target = torch.softmax(teacher_logits, dim=1).max(dim=1)
+        other = augment_batch(ub, cfg.augment, gen) if cfg.augment is not None else ub
+        logits = model(torch.cat([xb, other]))
+        labelled, student = logits.split([len(xb), len(ub)])
+    mask = (confidence >= semi.threshold).float()
+    unlabelled = (F.cross_entropy(student, target, reduction="none") * mask).mean()
+    return F.cross_entropy(labelled, yb, weight) + semi.weight * unlabelled, int(mask.sum())
+
+
+def _val_temperature(
+    model: nn.Module,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    device: torch.device,
+    cfg: TrainConfig,
+) -> float:
+    """The temperature that calibrates `model` on the validation split (pseudo-label gating)."""
+    model.eval()
+    with torch.inference_mode():
+        logits = torch.cat(
+            [
+                model(x_val[i : i + cfg.batch_size * 4].to(device)).float().cpu()
+                for i in range(0, len(x_val), cfg.batch_size * 4)
+            ]
+        )
+    return fit_temperature(logits.numpy(), y_val.numpy())
 
 
 @torch.no_grad()

@@ -62,10 +62,28 @@ def labelled_counts(version: ModelVersion, class_names: list[str]) -> np.ndarray
     return counts
 
 
+def learning_curve(project: Project) -> tuple[list[int], list[float]]:
+    """The project's learning curve so far: labels used and test AUC of each classification
+    version that has one, by labels used (budget_aware's evidence, decision 0421). The test
+    split is locked per patient, so successive versions are measured on (nearly) the same
+    images; it only grows by new patients' labelled items."""
+    points = []
+    for labels, metrics in ModelVersion.objects.filter(project=project).values_list(
+        "labels_used", "metrics"
+    ):
+        auc = (metrics or {}).get("test", {}).get("auc")
+        if isinstance(auc, int | float) and labels:
+            points.append((int(labels), float(auc)))
+    points.sort()
+    return [p[0] for p in points], [p[1] for p in points]
+
+
 def _strategy_options(name: str, project: Project) -> dict[str, Any]:
     options: dict[str, Any] = {"batch_size": project.batch_size} if name in BATCH_STRATEGIES else {}
     if name == "diversity" and project.multi_label:
         options["base"] = "ml_entropy"  # its uncertainty over independent labels
+    if name == "budget_aware":
+        options["curve_labels"], options["curve_aucs"] = learning_curve(project)
     return options
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 
 from annotations.ground_truth import ground_truth_for
+from annotations.items import patient_key_of_item
 from annotations.models import Item, LabelClass, Project
 from annotations.splits import lock_splits
 from learning.models import DatasetSnapshot
@@ -264,3 +265,29 @@ def _store_snapshot(project: Project, entries: list[dict[str, Any]]) -> DatasetS
     except IntegrityError:  # the same snapshot stored by a concurrent run
         snapshot = DatasetSnapshot.objects.get(project=project, content_hash=digest)
     return snapshot
+
+
+def unlabelled_pool_ids(project: Project, data: TrainingSet, limit: int, seed: int) -> list[int]:
+    """Pool items a semi-supervised run may learn from without labels (decision 0420): not
+    completed, not in the run's training set, never an item of the locked validation or test
+    split nor of a patient with any item there (a test patient's unlabelled image would leak
+    into training), single images only; at most `limit`, a seeded subset when there are more."""
+    related = ("instance__series__study__patient", "series__study__patient")
+    held_out = Item.objects.filter(project=project, split__in=[VAL, TEST]).select_related(*related)
+    held_patients = {patient_key_of_item(item) for item in held_out}
+    in_snapshot = {i for ids in data.item_ids.values() for i in ids}
+    candidates = (
+        Item.objects.filter(project=project, completed=False, instance__isnull=False)
+        .exclude(split__in=[VAL, TEST])
+        .select_related(*related)
+        .order_by("pk")
+    )
+    ids = [
+        item.pk
+        for item in candidates
+        if item.pk not in in_snapshot and patient_key_of_item(item) not in held_patients
+    ]
+    if len(ids) > limit:
+        chosen = np.random.default_rng(seed).choice(len(ids), size=limit, replace=False)
+        ids = [ids[i] for i in sorted(chosen)]
+    return ids

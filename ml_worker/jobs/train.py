@@ -18,7 +18,7 @@ import numpy as np
 from django.conf import settings
 
 from annotations.models import Project
-from learning.model_settings import augmentation_kwargs
+from learning.model_settings import augmentation_kwargs, semi_kwargs
 from learning.models import ModelVersion, RunStatus, TrainingRun
 from learning.services import registry, runs
 from learning.services.checkpoint_files import run_checkpoint_path
@@ -34,11 +34,17 @@ from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.heartbeat import Heartbeat
 from ml_worker.jobs.shadow import ShadowSkipped, train_shadow_baseline
-from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set, task_of
+from ml_worker.jobs.snapshot import (
+    NotTrainable,
+    TrainingSet,
+    build_training_set,
+    task_of,
+    unlabelled_pool_ids,
+)
 from ml_worker.models import ModelSpec, build_model, load_pretrained
 from ml_worker.multilabel import evaluate_multilabel, fit_label_temperatures
 from ml_worker.promotion import PromotionRule, decide_promotion
-from ml_worker.training import TrainConfig, TrainingCancelled, train_classifier
+from ml_worker.training import SemiConfig, TrainConfig, TrainingCancelled, train_classifier
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +81,13 @@ def train_config_for(run: TrainingRun) -> TrainConfig:
     # A multiple of the project's ranges (a hyperparameter search samples it); 0 = no augmentation.
     strength = float(merged.pop("augment_strength", 1.0))
     freeze = project_settings["freeze"]
+    semi = semi_kwargs(project_settings["semi_supervised"])
     config = TrainConfig(
         **merged,
         num_threads=settings.TRAINING_CPU_THREADS,
         freeze=freeze["mode"],
         freeze_epochs=int(freeze["epochs"]) if freeze["mode"] == "backbone_epochs" else 0,
+        semi=None if semi is None else SemiConfig(**semi),
     )
     if not augment or strength <= 0:
         return replace(config, augment=None)
@@ -313,6 +321,18 @@ def train_classifier_and_register(
         # Freezing a randomly initialised backbone would train a head on noise features.
         reporter.notes.append("no uploaded weights: the backbone was trained, not frozen")
         config = replace(config, freeze="none", freeze_epochs=0)
+    unlabeled_ids: list[int] = []
+    unlabeled = None
+    if config.semi is not None and data.multi_label:
+        reporter.notes.append("semi-supervised training is single-label only: not used")
+        config = replace(config, semi=None)
+    elif config.semi is not None:
+        reporter.phase("loading unlabelled pool")
+        unlabeled_ids = with_db_retry(
+            unlabelled_pool_ids, project, data, config.semi.max_unlabeled, run.pk
+        )
+        pool = with_db_retry(load_items_by_id, project, unlabeled_ids, preprocess_config(project))
+        unlabeled_ids, unlabeled = pool.item_ids, pool.images
     reporter.phase("training", epochs=config.max_epochs)
     result = train_classifier(
         model,
@@ -323,6 +343,7 @@ def train_classifier_and_register(
         config,
         on_epoch=reporter.on_epoch,
         should_stop=should_stop,
+        unlabeled_images=unlabeled,
     )
     if should_stop():
         raise TrainingCancelled(len(result.history))
@@ -362,6 +383,14 @@ def train_classifier_and_register(
                 "augment": None if config.augment is None else asdict(config.augment),
             },
             "calibration": calibration.describe(),
+            # What the run learnt from without labels (None: supervised only).
+            "semi_supervised": None
+            if config.semi is None
+            else {
+                **config.semi.to_dict(),
+                "unlabeled_items": len(unlabeled_ids),
+                "unlabeled_accepted": result.unlabeled_accepted,
+            },
             "multi_label": data.multi_label,
             "preprocess": {
                 "input_size": project.input_size,

@@ -1,46 +1,119 @@
-"""A budget-aware default: representative picks while the labelled set is small, then uncertainty.
+"""A budget-aware default: random picks while the labelled set is in the low-budget regime, then
+uncertainty mixed with random picks; the switch is made by evidence (decision 0421).
 
-Uncertainty sampling loses to random below a few hundred labels (Hacohen et al. 2022, "Active
-Learning on a Budget"; Chen et al. 2023 on MedMNIST; our PneumoniaMNIST runs, docs/learning.md):
-a model trained on a few dozen labels is unsure about the wrong images, and its top-uncertain
-items are outliers of one class. So the choice depends on how many labels each class has.
+Uncertainty sampling loses to random below some budget (Hacohen et al. 2022, "Active Learning on
+a Budget"; Chen et al. 2023 on MedMNIST; our runs, docs/learning.md): a model trained on a few
+labels is unsure about the wrong images. Where that budget lies depends on the dataset, so a
+fixed labels-per-class count (the old rule, decision 0331) is right on one dataset and wrong on
+the next. The evidence used instead is the learning curve: while the model still gains a lot
+per doubling of the labels, it is in the low-budget regime, where representative (random) picks
+are what teach it; once the curve has flattened, the remaining errors are near the decision
+boundary and uncertainty is informative. After the switch every batch still mixes a share of
+random picks, so on a dataset where uncertainty misleads the policy stays near random.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 
-from ml_worker.strategies.base import PoolData, register
+from ml_worker.strategies.base import PoolData, ranking, register, scores_from_order
 from ml_worker.strategies.batch import ColdStart, Diversity
+from ml_worker.strategies.segmentation import interleave
+
+
+def curve_slope(labels: Sequence[int], aucs: Sequence[float], window: int = 3) -> float | None:
+    """Least-squares slope of AUC per doubling of the labels over the last `window` points of a
+    learning curve (labels ascending); None when there are fewer than `window` usable points or
+    they span less than one doubling (too short to say anything)."""
+    points = [
+        (float(n), float(a))
+        for n, a in zip(labels, aucs, strict=True)
+        if n > 0 and a is not None and np.isfinite(a)
+    ]
+    points = sorted(points)[-window:]
+    if len(points) < max(window, 2):
+        return None
+    x = np.log2([p[0] for p in points])
+    if x[-1] - x[0] < 1.0:
+        return None
+    y = np.asarray([p[1] for p in points])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def evidence_phase(
+    labeled_counts: np.ndarray | Sequence[int] | None,
+    num_classes: int,
+    curve_labels: Sequence[int],
+    curve_aucs: Sequence[float],
+    *,
+    min_per_class: int = 10,
+    window: int = 3,
+    max_gain_per_doubling: float = 0.01,
+) -> str:
+    """ "early" or "uncertainty" from the evidence (pure).
+
+    "uncertainty" needs every class labelled at least `min_per_class` times (below that no
+    model's uncertainty means much, and the curve's points are noise) and a learning curve whose
+    AUC gain per doubling of the labels, over its last `window` points, is below
+    `max_gain_per_doubling` (the curve has flattened: the low-budget regime is over).
+    Without enough curve, "early".
+    """
+    if labeled_counts is None:
+        raise ValueError("strategy 'budget_aware' needs labeled_counts (labels per class)")
+    counts = np.asarray(labeled_counts)
+    if len(counts) < num_classes or counts.min() < min_per_class:
+        return "early"
+    slope = curve_slope(curve_labels, curve_aucs, window)
+    if slope is None or slope >= max_gain_per_doubling:
+        return "early"
+    return "uncertainty"
 
 
 @register
 class BudgetAware:
-    """Until every class has `min_per_class` labels (or before any model exists): the `early`
-    choice, random or typical-and-diverse (`cold_start` over the embeddings). From then on:
-    `diversity` (the most uncertain candidates by `base`, spread over k-means clusters).
+    """Before any model, or while `evidence_phase` says "early": the `early` choice (random, or
+    typical-and-diverse = `cold_start` over the embeddings). Afterwards: `diversity`'s order
+    (the most uncertain candidates by `base`, spread over k-means clusters) with a share
+    `explore` of random picks interleaved, as seg_budget_aware does (decision 0351).
 
-    Needs `PoolData.labeled_counts` once a model exists: the phase is a property of the labelled
-    set, not of the pool.
+    The evidence is the learning curve (`curve_labels`, `curve_aucs`: labels used and AUC of the
+    project's earlier models, ascending), given by the scoring job (or the benchmark) as options.
     """
 
     name: ClassVar[str] = "budget_aware"
 
     def __init__(
         self,
-        min_per_class: int = 50,
+        min_per_class: int = 10,
         early: str = "random",
         base: str = "entropy",
         batch_size: int = 10,
         candidates_factor: int = 5,
+        explore: float = 0.5,
+        curve_labels: Sequence[int] = (),
+        curve_aucs: Sequence[float] = (),
+        window: int = 3,
+        max_gain_per_doubling: float = 0.01,
     ) -> None:
         if min_per_class < 0:
             raise ValueError("min_per_class must be >= 0")
         if early not in ("random", "typical"):
             raise ValueError("budget_aware early must be 'random' or 'typical'")
+        if not 0.0 <= explore <= 1.0:
+            raise ValueError("explore is a share of each batch, in [0, 1]")
+        if len(curve_labels) != len(curve_aucs):
+            raise ValueError("curve_labels and curve_aucs must have the same length")
+        if window < 2 or max_gain_per_doubling <= 0:
+            raise ValueError("window >= 2 and max_gain_per_doubling > 0")
         self.min_per_class = min_per_class
+        self.explore = explore
+        self.curve_labels = list(curve_labels)
+        self.curve_aucs = list(curve_aucs)
+        self.window = window
+        self.max_gain_per_doubling = max_gain_per_doubling
         self.early = ColdStart(batch_size=batch_size, method=early)
         self.later = Diversity(
             base=base, batch_size=batch_size, candidates_factor=candidates_factor
@@ -50,14 +123,25 @@ class BudgetAware:
         """Which rule scores this pool: "early" or "uncertainty"."""
         if pool.probabilities is None:
             return "early"
-        if pool.labeled_counts is None:
-            raise ValueError("strategy 'budget_aware' needs labeled_counts (labels per class)")
-        counts = np.asarray(pool.labeled_counts)
-        if len(counts) < pool.probabilities.shape[1] or counts.min() < self.min_per_class:
-            return "early"
-        return "uncertainty"
+        return evidence_phase(
+            pool.labeled_counts,
+            pool.probabilities.shape[1],
+            self.curve_labels,
+            self.curve_aucs,
+            min_per_class=self.min_per_class,
+            window=self.window,
+            max_gain_per_doubling=self.max_gain_per_doubling,
+        )
 
     def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
         if self.phase(pool) == "early":
             return self.early.score(pool, rng)
-        return self.later.score(pool, rng)
+        if self.explore <= 0.0:
+            return self.later.score(pool, rng)
+        # Drawn first: the same numbers the `random` strategy draws from this generator, so in
+        # the benchmark the random share follows the random arm's picks where the pools agree.
+        random_order = ranking(rng.random(pool.size))
+        if self.explore >= 1.0:
+            return scores_from_order(random_order, pool.size)
+        informed = ranking(self.later.score(pool, rng))
+        return scores_from_order(interleave(informed, random_order, self.explore), pool.size)

@@ -58,9 +58,25 @@ FREEZE_FIELDS: dict[str, tuple[str, float, float, Any]] = {
     "mode": ("choice", 0, 0, "none"),
     "epochs": ("int", 1, 500, 3),  # backbone_epochs only: how long the backbone stays frozen
 }
+# Semi-supervised training from the unlabelled pool (ml_worker.training.SemiConfig, decision
+# 0420): off by default (it multiplies a run's CPU time several times; docs/learning.md),
+# classification only.
+SEMI_METHODS = ("fixmatch", "pseudo_label")
+SEMI_FIELDS: dict[str, tuple[str, float, float, Any]] = {
+    "enabled": ("bool", 0, 1, False),
+    "method": ("choice", 0, 0, "fixmatch"),
+    "threshold": ("float", 0.5, 0.99, 0.95),  # pseudo-label confidence gate
+    "max_unlabeled": ("int", 1, 20_000, 5000),  # pool images a run reads at most
+    "min_steps": ("int", 0, 20_000, 300),  # optimiser steps a run takes at least
+}
+# The allowed values of each "choice" field, by dotted name.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "freeze.mode": FREEZE_MODES,
+    "semi_supervised.method": SEMI_METHODS,
+}
 
 # The keys stored in Project.model_settings; architecture, input size and window are columns.
-STORED_KEYS = ("in_channels", "augmentation", "freeze")
+STORED_KEYS = ("in_channels", "augmentation", "freeze", "semi_supervised")
 
 
 def default_model_settings() -> dict[str, Any]:
@@ -68,19 +84,28 @@ def default_model_settings() -> dict[str, Any]:
         "in_channels": 1,
         "augmentation": {k: v[3] for k, v in AUGMENTATION_FIELDS.items()},
         "freeze": {k: v[3] for k, v in FREEZE_FIELDS.items()},
+        "semi_supervised": {k: v[3] for k, v in SEMI_FIELDS.items()},
     }
 
 
 def registry_description() -> dict[str, Any]:
     """The names, ranges and defaults, as the API and the settings form show them."""
 
-    def fields(spec: Mapping[str, tuple[str, float, float, Any]]) -> dict[str, Any]:
-        return {
-            k: {"kind": kind, "min": lo, "max": hi, "default": default}
-            if kind in ("int", "float")
-            else {"kind": kind, "default": default}
-            for k, (kind, lo, hi, default) in spec.items()
-        }
+    def fields(
+        spec: Mapping[str, tuple[str, float, float, Any]], prefix: str = ""
+    ) -> dict[str, Any]:
+        def field(key: str, kind: str, lo: float, hi: float, default: Any) -> dict[str, Any]:
+            if kind in ("int", "float"):
+                return {"kind": kind, "min": lo, "max": hi, "default": default}
+            if kind == "choice" and f"{prefix}.{key}" in CHOICES:
+                return {
+                    "kind": kind,
+                    "choices": list(CHOICES[f"{prefix}.{key}"]),
+                    "default": default,
+                }
+            return {"kind": kind, "default": default}
+
+        return {k: field(k, *v) for k, v in spec.items()}
 
     return {
         "architectures": [
@@ -99,6 +124,7 @@ def registry_description() -> dict[str, Any]:
         "freeze_modes": list(FREEZE_MODES),
         "augmentation": fields(AUGMENTATION_FIELDS),
         "freeze": fields(FREEZE_FIELDS),
+        "semi_supervised": fields(SEMI_FIELDS, "semi_supervised"),
     }
 
 
@@ -131,8 +157,9 @@ def _group(
             else:
                 cleaned[key] = value
         elif kind == "choice":
-            if value not in FREEZE_MODES:
-                errors[where] = f"must be one of {', '.join(FREEZE_MODES)}"
+            allowed = CHOICES[where]
+            if value not in allowed:
+                errors[where] = f"must be one of {', '.join(allowed)}"
             else:
                 cleaned[key] = value
         else:
@@ -164,9 +191,13 @@ def check_model_settings(
             **dict(base.get("augmentation") or {}),
         },
         "freeze": {**default_model_settings()["freeze"], **dict(base.get("freeze") or {})},
+        "semi_supervised": {
+            **default_model_settings()["semi_supervised"],
+            **dict(base.get("semi_supervised") or {}),
+        },
     }
     known = {"architecture", "input_size", "in_channels", "window_center", "window_width"}
-    known |= {"augmentation", "freeze"}
+    known |= {"augmentation", "freeze", "semi_supervised"}
     for key in data:
         if key not in known:
             errors[str(key)] = f"unknown setting; known: {', '.join(sorted(known))}"
@@ -217,6 +248,14 @@ def check_model_settings(
         cleaned, group_errors = _group(data["freeze"], FREEZE_FIELDS, "freeze")
         out["freeze"].update(cleaned)
         errors.update(group_errors)
+    if "semi_supervised" in data:
+        cleaned, group_errors = _group(data["semi_supervised"], SEMI_FIELDS, "semi_supervised")
+        out["semi_supervised"].update(cleaned)
+        errors.update(group_errors)
+    if out["semi_supervised"]["enabled"] and task_type != "classification":
+        errors.setdefault(
+            "semi_supervised.enabled", "semi-supervised training is for classification projects"
+        )
     augmentation = out["augmentation"]
     for lower, upper in (("scale_min", "scale_max"), ("gamma_min", "gamma_max")):
         if augmentation[lower] > augmentation[upper]:
@@ -243,4 +282,18 @@ def augmentation_kwargs(augmentation: Mapping[str, Any]) -> dict[str, Any] | Non
         "flip_vertical": bool(merged["flip_vertical"]),
         "gamma_range": (float(merged["gamma_min"]), float(merged["gamma_max"])),
         "contrast_range": (float(merged["contrast_min"]), float(merged["contrast_max"])),
+    }
+
+
+def semi_kwargs(semi: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored semi-supervised settings as ml_worker.training.SemiConfig's arguments (None:
+    off)."""
+    merged = {**default_model_settings()["semi_supervised"], **semi}
+    if not merged["enabled"]:
+        return None
+    return {
+        "method": str(merged["method"]),
+        "threshold": float(merged["threshold"]),
+        "max_unlabeled": int(merged["max_unlabeled"]),
+        "min_steps": int(merged["min_steps"]),
     }

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from learning.model_settings import ARCHITECTURES, FREEZE_MODES
+from learning.model_settings import ARCHITECTURES, FREEZE_MODES, SEMI_METHODS
 from learning.models import ModelVersion, PretrainedWeights, TrainingRun
 from learning.services.scoring_requests import RESCORE_OUTCOMES
 from learning.training_config import RunConfigSerializer
@@ -152,6 +152,17 @@ class FreezeSettingsSerializer(serializers.Serializer[Any]):
     epochs = serializers.IntegerField(required=False)
 
 
+class SemiSupervisedSettingsSerializer(serializers.Serializer[Any]):
+    """Semi-supervised training from the unlabelled pool (decision 0420); ranges checked by
+    learning.model_settings."""
+
+    enabled = serializers.BooleanField(required=False)
+    method = serializers.ChoiceField(choices=list(SEMI_METHODS), required=False)
+    threshold = serializers.FloatField(required=False)
+    max_unlabeled = serializers.IntegerField(required=False)
+    min_steps = serializers.IntegerField(required=False)
+
+
 class ModelSettingsSerializer(serializers.Serializer[Any]):
     architecture = serializers.ChoiceField(choices=list(ARCHITECTURES), required=False)
     input_size = serializers.IntegerField(required=False)
@@ -160,6 +171,7 @@ class ModelSettingsSerializer(serializers.Serializer[Any]):
     window_width = serializers.FloatField(required=False, allow_null=True)
     augmentation = AugmentationSettingsSerializer(required=False)
     freeze = FreezeSettingsSerializer(required=False)
+    semi_supervised = SemiSupervisedSettingsSerializer(required=False)
 
 
 class ModelRegistrySerializer(serializers.Serializer[Any]):
@@ -169,3 +181,4 @@ class ModelRegistrySerializer(serializers.Serializer[Any]):
     freeze_modes = serializers.ListField(child=serializers.CharField())
     augmentation = serializers.DictField()
     freeze = serializers.DictField()
+    semi_supervised = serializers.DictField()

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learning.models import Score
-from ml_worker.jobs.score import labelled_counts, score_with_version
+from learning.models import ModelVersion, Score
+from ml_worker.jobs.score import (
+    _strategy_options,
+    labelled_counts,
+    learning_curve,
+    score_with_version,
+)
 from ml_worker.strategies import PoolData, get_strategy
 from tests.cast import CLASSES, make_project
 from tests.learning.test_pool_scoring_job import queue, trained
@@ -30,9 +35,34 @@ def test_the_version_counts_the_labels_of_each_class_it_learnt_from(make_user): 
     labels = [entry["label"] for entry in version.snapshot.entries]
     assert counts.tolist() == [labels.count("normal"), labels.count("pneumonia")]
     assert counts.sum() == 24
-    # Short of 50 labels per class: the pool is served in the early (random) order.
+    # One model, no learning curve yet: the pool is served in the early (random) order.
     pool = PoolData(probabilities=np.full((3, 2), 0.5), labeled_counts=counts)
-    assert get_strategy("budget_aware").phase(pool) == "early"  # type: ignore[attr-defined]
+    options = _strategy_options("budget_aware", project)
+    assert get_strategy("budget_aware", **options).phase(pool) == "early"  # type: ignore[attr-defined]
+
+
+def test_the_evidence_is_the_projects_learning_curve(make_user):  # type: ignore[no-untyped-def]
+    """Labels used and test AUC of every version, ascending; versions without an AUC skipped."""
+    project = make_project(
+        admin=make_user("admin"), images=40, labelled=24, strategy="budget_aware"
+    )
+    version = trained(project)
+    auc = version.metrics["test"]["auc"]
+    for labels, value in ((200, 0.950), (100, 0.948), (400, 0.952)):
+        ModelVersion.objects.create(
+            project=project, number=labels, architecture="small_cnn",
+            labels_used=labels, metrics={"test": {"auc": value}},
+        )  # fmt: skip
+    ModelVersion.objects.create(
+        project=project, number=999, architecture="small_cnn", labels_used=500, metrics={}
+    )
+    labels, aucs = learning_curve(project)
+    assert labels == [24, 100, 200, 400] and aucs == [auc, 0.948, 0.950, 0.952]
+    options = _strategy_options("budget_aware", project)
+    assert (options["curve_labels"], options["curve_aucs"]) == (labels, aucs)
+    # The curve has flattened (+0.002 per doubling) and each class has 10 labels: uncertainty.
+    pool = PoolData(probabilities=np.full((3, 2), 0.5), labeled_counts=np.array([60, 140]))
+    assert get_strategy("budget_aware", **options).phase(pool) == "uncertainty"  # type: ignore[attr-defined]
 
 
 def test_a_budget_aware_project_is_scored_and_its_queue_reordered(make_user):  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ with the product's code and leave the documented summary, labelled sets and plot
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -24,6 +25,11 @@ SUMMARY_KEYS = {
     "ece_after_calibration",
     "aubc_gain_per_seed",
     "aubc_gain_p_value",
+    "aubc_gain_mean",
+    "aubc_gain_ci95",
+    "aubc_gain_t_p_value",
+    "aubc_ci95",
+    "aubc_per_seed",
 }
 
 
@@ -54,18 +60,23 @@ def medmnist_like(
     return path
 
 
-def run_bench(dataset: Path, out: Path, arms: str, *extra: str) -> str:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def run_bench(
+    dataset: Path, out: Path, arms: str, *extra: str, seeds: int = 1, timeout: int = 300
+) -> str:
+    # The semi arm's schedule shortened to the recipe's own (the tests' budget).
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RADLOOP_BENCH_SEMI_MIN_STEPS": "0"}
     completed = subprocess.run(
         [sys.executable, str(REPO / "bench" / "active_learning.py"), "--dataset", str(dataset),
-         "--quick", "--seeds", "1", "--workers", "1", "--arms", arms, "--out", str(out), *extra],
-        capture_output=True, text=True, timeout=300, env=env, cwd=REPO, check=False,
+         "--quick", "--seeds", str(seeds), "--workers", "1", "--arms", arms, "--out", str(out),
+         *extra],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
 
 
 SINGLE = "random,entropy,bald,diversity,cold_start,budget_aware"
+SEMI = "random,budget_aware,random+semi"
 MULTI = "random,ml_entropy,ml_bald,diversity"
 
 
@@ -94,6 +105,7 @@ def test_the_benchmark_runs_on_another_medmnist_format_file(
     assert summary["seeds"] == [0]
     budgets = summary["budgets"]
     assert budgets[0] == 20 and budgets == sorted(budgets) and budgets[-1] <= 360
+    assert len(budgets) >= 4 or budgets[-1] == 360  # MIN_BUDGETS, unless the pool ran out
     # The schedule stops where random reaches 98 % of full data, or at the whole pool.
     random_means = summary["strategies"]["random"]["auc_mean"]
     assert random_means[-1] >= summary["target_auc"] or budgets[-1] == 360
@@ -107,6 +119,10 @@ def test_the_benchmark_runs_on_another_medmnist_format_file(
         assert p is None or 0.0 < p <= 1.0
     assert summary["strategies"]["random"]["aubc_gain_p_value"] is None  # random vs itself
     assert summary["calibration"]["strengths"] == [1.0, 2.0]
+    expected_default = "budget_aware" if "budget_aware" in arms.split(",") else None
+    assert summary["default_strategy"] == expected_default
+    assert summary["inputs"]["dataset_sha256"] == hashlib.sha256(dataset.read_bytes()).hexdigest()
+    assert stdout.startswith("inputs {")
     if task.startswith("multi-label ("):
         # One sigmoid per label: each label's test AUC, for full data and every arm.
         names = [f"label {i}" for i in range(classes)]
@@ -123,7 +139,42 @@ def test_the_benchmark_runs_on_another_medmnist_format_file(
     assert (tmp_path / "out" / "active_learning.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     last = stdout.strip().splitlines()[-1]
     assert re.fullmatch(
-        r"full_data_auc=\S+ target_auc=\S+ random_labels_to_target=\S+ best=\w+ "
+        r"full_data_auc=\S+ target_auc=\S+ random_labels_to_target=\S+ best=\S+ "
         r"best_labels_to_target=\S+ best_saving=\S+ best_worst_gap=\S+ best_ece=\S+ total_s=\d+",
         last,
     ), last
+
+
+# Every figure of summary.json except the wall-clock ones.
+TIMINGS = {"total_seconds", "seconds_per_round", "workers"}
+
+
+def figures(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: figures(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [figures(v) for v in value]
+    return value
+
+
+@pytest.mark.slow
+def test_two_runs_give_identical_figures_and_name_the_default_arm(tmp_path: Path) -> None:
+    """Seeded everything, single-threaded deterministic torch: the same tiny configuration run
+    twice (with a semi-supervised arm) gives the same summary.json figures to the last bit."""
+    dataset = medmnist_like(tmp_path / "four.npz", 4, 1, (100, 40, 60), False)
+    first = run_bench(dataset, tmp_path / "a", SEMI, seeds=2, timeout=900)
+    run_bench(dataset, tmp_path / "b", SEMI, seeds=2, timeout=900)
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert figures(a) == figures(b)
+    assert a["default_strategy"] == "budget_aware"
+    assert a["inputs"]["seeds"] == [0, 1] and a["inputs"]["modifiers"]["semi"]["min_steps"] == 0
+    semi = a["strategies"]["random+semi"]
+    assert len(semi["aubc_gain_per_seed"]) == 2
+    assert semi["aubc_gain_mean"] == pytest.approx(sum(semi["aubc_gain_per_seed"]) / 2)
+    if semi["aubc_gain_ci95"] is not None:
+        low, high = semi["aubc_gain_ci95"]
+        assert low <= semi["aubc_gain_mean"] <= high
+        assert 0.0 < semi["aubc_gain_t_p_value"] <= 1.0
+    assert "semi-supervised" in semi["description"]
+    assert "default=budget_aware" in first

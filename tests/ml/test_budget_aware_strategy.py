@@ -1,13 +1,26 @@
-"""budget_aware picks by its early rule while a class is short of labels, then like diversity."""
+"""budget_aware (decision 0421): random while the learning curve still climbs steeply or a class
+is short of labels; once the curve has flattened, diversity's uncertain picks interleaved with
+random ones. The switch is a pure function of the evidence, tested on constructed curves."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
 
 from ml_worker.strategies import PoolData, get_strategy, ranking
+from ml_worker.strategies.budget import curve_slope, evidence_phase
 
 RNG_SEED = 11
+STEEP: dict[str, Any] = {
+    "curve_labels": [20, 40, 80],
+    "curve_aucs": [0.70, 0.80, 0.90],
+}  # +0.10 per doubling
+FLAT: dict[str, Any] = {
+    "curve_labels": [50, 100, 200],
+    "curve_aucs": [0.950, 0.953, 0.955],
+}  # +0.0025
 
 
 def order(name: str, pool: PoolData, **options: object) -> list[int]:
@@ -28,24 +41,52 @@ def two_groups_pool(labeled_counts: list[int] | None) -> PoolData:
     )
 
 
-def test_while_a_class_has_too_few_labels_it_serves_the_random_order() -> None:
-    pool = two_groups_pool([12, 300])  # the minority class is short of 50 labels
-    assert order("budget_aware", pool, batch_size=4) == order("random", pool)
+def test_curve_slope_is_auc_gain_per_doubling_over_the_last_points() -> None:
+    assert curve_slope([20, 40, 80], [0.70, 0.80, 0.90]) == pytest.approx(0.10)
+    # Only the last three points count: an early steep part is history.
+    assert curve_slope([10, 20, 40, 80, 160], [0.5, 0.9, 0.95, 0.95, 0.95]) == pytest.approx(0.0)
+    assert curve_slope([20, 40], [0.7, 0.8]) is None  # too few points
+    assert curve_slope([100, 110, 120], [0.7, 0.8, 0.9]) is None  # less than one doubling
+    # Missing AUCs (a round whose val split held one class) are skipped, not read as zero.
+    expected = np.polyfit(np.log2([20, 80, 160]), [0.9, 0.91, 0.91], 1)[0]
+    assert curve_slope([20, 40, 80, 160], [0.9, float("nan"), 0.91, 0.91]) == pytest.approx(
+        expected
+    )
 
 
-def test_once_every_class_has_enough_labels_it_serves_diverse_uncertain_items() -> None:
+def test_evidence_phase_needs_labels_of_every_class_and_a_flat_curve() -> None:
+    flat = FLAT["curve_labels"], FLAT["curve_aucs"]
+    steep = STEEP["curve_labels"], STEEP["curve_aucs"]
+    assert evidence_phase([40, 160], 2, *flat) == "uncertainty"
+    assert evidence_phase([40, 160], 2, *steep) == "early"
+    assert evidence_phase([9, 400], 2, *flat) == "early"  # a class short of min_per_class
+    assert evidence_phase([400], 2, *flat) == "early"  # a class nobody labelled
+    assert evidence_phase([40, 160], 2, [], []) == "early"  # no curve yet: no evidence
+    # A fixed count no longer switches: 500 labels per class on a steep curve stay early.
+    assert evidence_phase([500, 500], 2, [250, 500, 1000], [0.6, 0.7, 0.8]) == "early"
+    with pytest.raises(ValueError, match="labeled_counts"):
+        evidence_phase(None, 2, *flat)
+
+
+def test_while_the_curve_is_steep_it_serves_the_random_order() -> None:
+    pool = two_groups_pool([300, 300])
+    assert order("budget_aware", pool, batch_size=4, **STEEP) == order("random", pool)
+
+
+def test_after_the_switch_it_interleaves_diverse_uncertain_and_random_picks() -> None:
     pool = two_groups_pool([50, 300])
-    served = order("budget_aware", pool, batch_size=4, candidates_factor=10)
-    assert served == order("diversity", pool, batch_size=4, candidates_factor=10)
-    assert {i // 10 for i in served[:4]} == {0, 1, 2, 3}  # one per group, not four uncertain twins
-    assert served[0] // 10 == 0  # the most uncertain group leads
-
-
-def test_a_class_nobody_labelled_yet_keeps_it_in_the_early_phase() -> None:
-    strategy = get_strategy("budget_aware", min_per_class=5)
-    assert strategy.phase(two_groups_pool([0, 500])) == "early"  # type: ignore[attr-defined]
-    assert strategy.phase(two_groups_pool([500])) == "early"  # type: ignore[attr-defined]
-    assert strategy.phase(two_groups_pool([5, 5])) == "uncertainty"  # type: ignore[attr-defined]
+    pure = order("budget_aware", pool, batch_size=4, candidates_factor=10, explore=0.0, **FLAT)
+    assert pure == order("diversity", pool, batch_size=4, candidates_factor=10)
+    assert {i // 10 for i in pure[:4]} == {0, 1, 2, 3}  # one per group, not four uncertain twins
+    mixed = order("budget_aware", pool, batch_size=4, candidates_factor=10, **FLAT)
+    random_order = order("random", pool)
+    assert mixed[0] == pure[0]  # the most uncertain diverse pick leads
+    assert mixed[1] == next(i for i in random_order if i != mixed[0])  # then a random one
+    # Half of the first ten served come from each stream.
+    from_random = [i for i in mixed[:10] if i in random_order[:10]]
+    assert len(from_random) >= 5
+    all_random = order("budget_aware", pool, batch_size=4, explore=1.0, **FLAT)
+    assert all_random == random_order
 
 
 def test_typical_early_phase_picks_one_typical_item_per_cluster() -> None:
@@ -65,7 +106,16 @@ def test_with_a_model_but_without_label_counts_it_refuses_to_guess() -> None:
 
 
 @pytest.mark.parametrize(
-    "options", [{"min_per_class": -1}, {"early": "uncertain"}, {"batch_size": 0}]
+    "options",
+    [
+        {"min_per_class": -1},
+        {"early": "uncertain"},
+        {"batch_size": 0},
+        {"explore": 1.5},
+        {"curve_labels": [1, 2], "curve_aucs": [0.5]},
+        {"window": 1},
+        {"max_gain_per_doubling": 0.0},
+    ],
 )
 def test_bad_options_are_rejected(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):
