@@ -16,7 +16,7 @@ import numpy as np
 from django.conf import settings
 
 from annotations.models import Item, Project
-from learning.models import ModelStatus, ModelVersion
+from learning.models import ModelKind, ModelStatus, ModelVersion
 from learning.services.scoring import ItemScore, ScoringOutcome, pool_item_ids, save_scoring_pass
 from learning.strategy_names import effective_strategy
 from ml_worker.checkpoint import SavedModel, load_model
@@ -68,9 +68,12 @@ def learning_curve(project: Project) -> tuple[list[int], list[float]]:
     split is locked per patient, so successive versions are measured on (nearly) the same
     images; it only grows by new patients' labelled items."""
     points = []
-    for labels, metrics in ModelVersion.objects.filter(project=project).values_list(
-        "labels_used", "metrics"
-    ):
+    # The strategy's own models only: the shadow random baseline measures the other arm, and a
+    # self-supervised encoder has no test AUC.
+    versions = ModelVersion.objects.filter(project=project, kind=ModelKind.SUPERVISED).exclude(
+        status=ModelStatus.SHADOW
+    )
+    for labels, metrics in versions.values_list("labels_used", "metrics"):
         auc = (metrics or {}).get("test", {}).get("auc")
         if isinstance(auc, int | float) and labels:
             points.append((int(labels), float(auc)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from learning.models import ModelVersion, Score
+from learning.models import ModelKind, ModelStatus, ModelVersion, Score
 from ml_worker.jobs.score import (
     _strategy_options,
     labelled_counts,
@@ -56,6 +56,15 @@ def test_the_evidence_is_the_projects_learning_curve(make_user):  # type: ignore
     ModelVersion.objects.create(
         project=project, number=999, architecture="small_cnn", labels_used=500, metrics={}
     )
+    # Neither the shadow random baseline (the other arm's curve) nor an encoder counts.
+    ModelVersion.objects.create(
+        project=project, number=1000, architecture="small_cnn", labels_used=600,
+        status=ModelStatus.SHADOW, metrics={"test": {"auc": 0.5}},
+    )  # fmt: skip
+    ModelVersion.objects.create(
+        project=project, number=1001, architecture="small_cnn", labels_used=700,
+        kind=ModelKind.PRETRAINED, metrics={"test": {"auc": 0.5}},
+    )  # fmt: skip
     labels, aucs = learning_curve(project)
     assert labels == [24, 100, 200, 400] and aucs == [auc, 0.948, 0.950, 0.952]
     options = _strategy_options("budget_aware", project)
