@@ -26,6 +26,14 @@ const AUGMENTATION_LABELS: Record<string, string> = {
   contrast_max: "Contrast to",
 };
 
+const SEMI_LABELS: Record<string, string> = {
+  enabled: "Also learn from unlabelled images",
+  method: "Method",
+  threshold: "Confidence gate",
+  max_unlabeled: "Unlabelled images per run (at most)",
+  min_steps: "Training steps (at least)",
+};
+
 const FREEZE_LABELS: Record<string, string> = {
   none: "Nothing (fine-tune all)",
   backbone_epochs: "The backbone for the first epochs",
@@ -81,6 +89,8 @@ export function ModelSettings({ projectId, canEdit }: { projectId: number; canEd
   const choices = reg.architectures.filter((a) => !task || a.task_type === task);
   const setAug = (key: string, value: number | boolean) =>
     setDraft({ ...draft, augmentation: { ...draft.augmentation, [key]: value } });
+  const setSemi = (key: string, value: number | boolean | string) =>
+    setDraft({ ...draft, semi_supervised: { ...draft.semi_supervised, [key]: value } });
   const numeric = (text: string): number => (text.trim() === "" ? Number.NaN : Number(text));
 
   const save = (event: React.FormEvent) => {
@@ -232,6 +242,75 @@ export function ModelSettings({ projectId, canEdit }: { projectId: number; canEd
             </label>
           ))}
         </div>
+        {task === "classification" && reg.semi_supervised && draft.semi_supervised && (
+          <>
+            <h3>Semi-supervised training</h3>
+            <p className="small">
+              Each run also learns from up to the set number of unlabelled images (FixMatch or
+              confidence-gated pseudo-labels); a run takes several times longer on a CPU.
+            </p>
+            <div className="model-settings-grid">
+              {Object.entries(reg.semi_supervised).map(([key, spec]) => {
+                const value = draft.semi_supervised[key];
+                const id = `semi-${key}-${projectId}`;
+                let input;
+                if (spec.kind === "bool") {
+                  input = (
+                    <input
+                      id={id}
+                      type="checkbox"
+                      checked={Boolean(value)}
+                      disabled={!canEdit}
+                      onChange={(e) => setSemi(key, e.target.checked)}
+                    />
+                  );
+                } else if (spec.kind === "choice") {
+                  input = (
+                    <select
+                      id={id}
+                      value={String(value)}
+                      disabled={!canEdit}
+                      onChange={(e) => setSemi(key, e.target.value)}
+                    >
+                      {(spec.choices ?? []).map((c) => (
+                        <option key={c} value={c}>
+                          {c}
+                        </option>
+                      ))}
+                    </select>
+                  );
+                } else {
+                  input = (
+                    <input
+                      id={id}
+                      type="number"
+                      step="any"
+                      value={Number.isNaN(value as number) ? "" : String(value)}
+                      disabled={!canEdit}
+                      onChange={(e) => setSemi(key, numeric(e.target.value))}
+                    />
+                  );
+                }
+                return (
+                  <div className="field" key={key}>
+                    <label
+                      htmlFor={id}
+                      title={
+                        spec.kind === "int" || spec.kind === "float"
+                          ? `${spec.min} to ${spec.max}`
+                          : ""
+                      }
+                    >
+                      {SEMI_LABELS[key] ?? key}
+                    </label>{" "}
+                    {input}
+                    <FieldError errors={errors} field={`semi_supervised.${key}`} />
+                  </div>
+                );
+              })}
+            </div>
+          </>
+        )}
         <h3>Transfer learning</h3>
         <div className="model-settings-grid">
           <div className="field">

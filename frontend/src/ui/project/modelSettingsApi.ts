@@ -9,6 +9,7 @@ export interface RangeField {
   min?: number;
   max?: number;
   default: number | boolean | string;
+  choices?: string[];
 }
 
 export interface ArchitectureEntry {
@@ -27,6 +28,7 @@ export interface ModelRegistry {
   freeze_modes: string[];
   augmentation: Record<string, RangeField>;
   freeze: Record<string, RangeField>;
+  semi_supervised: Record<string, RangeField>;
 }
 
 export interface ModelSettingsData {
@@ -37,6 +39,7 @@ export interface ModelSettingsData {
   window_width: number | null;
   augmentation: Record<string, number | boolean>;
   freeze: { mode: string; epochs: number };
+  semi_supervised: Record<string, number | boolean | string>;
 }
 
 export interface PretrainedRow {
