@@ -21,20 +21,16 @@ from types import TracebackType
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
 
+from studies import import_worker
 from studies.ingest import IngestOutcome
-from studies.ingest_batch import Batcher, as_check, check_for_batch
+from studies.ingest_batch import Batcher, as_check
 
 CHECK_FAILED = "check-failed"
 CHUNK = 16
 
 # A file waiting for its check: (name, bytes), or an outcome decided without checking.
 Entry = tuple[str, bytes] | IngestOutcome
-
-
-def check_chunk(datas: list[bytes]) -> list[Any]:
-    return [check_for_batch(data) for data in datas]
 
 
 class CheckPool:
@@ -47,13 +43,15 @@ class CheckPool:
 
     def __enter__(self) -> CheckPool:
         if self._workers > 1:
-            # Forked children never touch the database (and exit without finalizers, so they
-            # never close the parent's session). Outside a transaction the parent closes its
-            # connections anyway, so no child even holds a copy of a live socket; it reconnects
-            # on its next query. Inside one (a caller's atomic block) the session must stay.
-            if not any(c.in_atomic_block for c in connections.all(initialized_only=True)):
-                connections.close_all()
-            self._pool = multiprocessing.get_context("fork").Pool(self._workers)
+            # Fresh interpreters ("spawn"), not forks: a forked child inherits the parent's
+            # sockets and runs multiprocessing's after-fork hooks, and kombu's hook closes the
+            # inherited Redis channel by reading the reply of a BRPOP the parent (an in-process
+            # Celery consumer) is waiting on: the child hangs for ever and the import with it.
+            # A spawned child shares nothing but the task pipe; it sets Django up once (the
+            # check imports the studies app) and never touches the database.
+            self._pool = multiprocessing.get_context("spawn").Pool(
+                self._workers, initializer=import_worker.init
+            )
         return self
 
     def put(self, name: str, data: bytes) -> None:
@@ -81,7 +79,7 @@ class CheckPool:
             return
         datas = [entry[1] for entry in chunk if not isinstance(entry, IngestOutcome)]
         assert self._pool is not None
-        pending = self._pool.apply_async(check_chunk, (datas,)) if datas else None
+        pending = self._pool.apply_async(import_worker.check_chunk, (datas,)) if datas else None
         self._window.append((chunk, pending))
 
     def _drain(self, keep: int) -> None:

@@ -3,6 +3,8 @@ as one process, bad files keep their reasons, and progress reaches stderr (decis
 
 from __future__ import annotations
 
+import multiprocessing.util
+import os
 import shutil
 from io import StringIO
 from pathlib import Path
@@ -96,3 +98,29 @@ def test_a_rerun_with_workers_skips_what_is_stored(folder) -> None:  # type: ign
 
     assert "stored=0 duplicate=0 conflict=0 rejected=2 skipped=12" in output
     assert Instance.objects.count() == 12
+
+
+class _Marker:
+    """A registrant for multiprocessing's after-fork hooks (held weakly: keep a reference)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
+def _touch(marker: _Marker) -> None:
+    marker.path.write_text(str(os.getpid()))
+
+
+def test_the_parents_after_fork_hooks_never_run_in_a_check_process(folder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kombu registers such a hook for Celery's connection pool: in a forked child it closes the
+    parent's Redis channel by reading the reply of a BRPOP the parent (a process consuming
+    tasks, like the tests' in-process worker) is waiting on; the parent reads it first and the
+    child waits for ever, and the import with it (seen in the suite). Check processes are fresh
+    interpreters: no hook of the parent runs there, and no socket of the parent is shared."""
+    marker = _Marker(tmp_path / "after-fork-ran")
+    multiprocessing.util.register_after_fork(marker, _touch)
+
+    output, _ = import_folder(folder, workers=2)
+
+    assert "stored=12" in output
+    assert not marker.path.exists(), f"an after-fork hook ran in process {marker.path.read_text()}"
