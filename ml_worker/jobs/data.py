@@ -36,6 +36,22 @@ def frame_cache(input_size: int) -> FrameCache:
     return _caches[input_size]
 
 
+def scoring_frame_cache() -> FrameCache:
+    """A pool-scoring pass's own frame cache: the shared folder on disk, and at most
+    LEARNING_SCORE_FRAME_CACHE_ITEMS prepared frames in memory (default 0).
+
+    A scoring pass reads each pool image once, so the worker's memory cache (1 GiB, shared with
+    training, whose epochs do re-read frames) would only fill with frames nobody asks for again:
+    at a 100,000-image pool it held 65,536 frames and took the pass's peak RSS past 2 GB
+    (docs/scale.md, decision 0188). Frames prepared here still go to disk, so training on them
+    later (once labelled) need not decode them again; the values are those of frame_cache().
+    """
+    return FrameCache(
+        settings.DATA_DIR / "cache" / "frames",
+        max_items=max(0, settings.LEARNING_SCORE_FRAME_CACHE_ITEMS),
+    )
+
+
 def preprocess_config(project: Project) -> PreprocessConfig:
     return PreprocessConfig(
         input_size=project.input_size,
@@ -64,9 +80,12 @@ class ItemImages:
     images: np.ndarray  # (N, 1, H, W) float32 in [0, 1]
 
 
-def load_item_images(items: Iterable[Item], config: PreprocessConfig) -> ItemImages:
-    """Prepared frames of the given items (their `instance` must be loaded), in the same order."""
-    cache = frame_cache(config.input_size)
+def load_item_images(
+    items: Iterable[Item], config: PreprocessConfig, cache: FrameCache | None = None
+) -> ItemImages:
+    """Prepared frames of the given items (their `instance` must be loaded), in the same order,
+    through `cache` (default: the worker's frame_cache for the input size)."""
+    cache = cache if cache is not None else frame_cache(config.input_size)
     tag = config.cache_tag()
     ids: list[int] = []
     frames: list[np.ndarray] = []
@@ -82,7 +101,12 @@ def load_item_images(items: Iterable[Item], config: PreprocessConfig) -> ItemIma
     return ItemImages(ids, stack_frames(frames))
 
 
-def load_items_by_id(project: Project, item_ids: list[int], config: PreprocessConfig) -> ItemImages:
+def load_items_by_id(
+    project: Project,
+    item_ids: list[int],
+    config: PreprocessConfig,
+    cache: FrameCache | None = None,
+) -> ItemImages:
     items = Item.objects.filter(project=project, pk__in=item_ids).select_related("instance")
     by_id = {item.pk: item for item in items}
-    return load_item_images([by_id[i] for i in item_ids if i in by_id], config)
+    return load_item_images([by_id[i] for i in item_ids if i in by_id], config, cache)

@@ -10,6 +10,7 @@ clusters model-free PCA embeddings of the pixels so the first batch is typical a
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from learning.strategy_names import effective_strategy
 from ml_worker.checkpoint import SavedModel, load_model
 from ml_worker.embeddings import pca_embeddings, pretrained_embeddings
 from ml_worker.inference import Predictions, concatenate, predict
-from ml_worker.jobs.data import load_items_by_id, preprocess_config
+from ml_worker.jobs.data import load_items_by_id, preprocess_config, scoring_frame_cache
 from ml_worker.jobs.snapshot import class_names_of, task_of
 from ml_worker.multilabel import sigmoid
 from ml_worker.strategies import PoolData, get_strategy, ranking
@@ -127,10 +128,13 @@ def pool_predictions(
     (probabilities, embedding, MC samples). Decision 0181."""
     size = max(1, chunk or settings.LEARNING_SCORE_CHUNK)
     config = preprocess_config(project)
+    # The pass's own frame cache (no frames kept in memory by default): each image is read once
+    # here, so the worker's shared 1 GiB cache would only grow with the pool (decision 0188).
+    cache = scoring_frame_cache()
     ids: list[int] = []
     parts: list[Predictions] = []
     for start in range(0, len(item_ids), size):
-        images = load_items_by_id(project, item_ids[start : start + size], config)
+        images = load_items_by_id(project, item_ids[start : start + size], config, cache)
         if not images.item_ids:
             continue
         # Seeded per chunk: MC-dropout draws depend on the chunking, their distribution does not.
@@ -150,7 +154,7 @@ def pool_predictions(
 
 def classification_scores(
     version: ModelVersion, project: Project, item_ids: list[int], strategy_name: str
-) -> list[ItemScore]:
+) -> Iterator[ItemScore]:
     saved = loaded_model(version)
     strategy = get_strategy(strategy_name, **_strategy_options(strategy_name, project))
     mc_passes = settings.LEARNING_MC_PASSES if strategy_name in ("bald", "ml_bald") else 0
@@ -174,9 +178,22 @@ def classification_scores(
         labeled_counts=labelled_counts(version, saved.class_names or class_names_of(project)),
     )
     values = np.asarray(strategy.score(pool, np.random.default_rng(version.pk)), dtype=np.float64)
-    priorities = priorities_from_scores(values)
-    return [
-        ItemScore(
+    # The strategy and the ranking need the whole pool, held as the compact arrays above; the
+    # rows are built lazily from them, so save_scoring_pass holds one chunk of them at a time.
+    return _classification_rows(
+        ids, values, priorities_from_scores(values), probabilities, multi_label
+    )
+
+
+def _classification_rows(
+    ids: list[int],
+    values: np.ndarray,
+    priorities: np.ndarray,
+    probabilities: np.ndarray,
+    multi_label: bool,
+) -> Iterator[ItemScore]:
+    for i, item_id in enumerate(ids):
+        yield ItemScore(
             item_id=item_id,
             value=float(values[i]),
             priority=float(priorities[i]),
@@ -184,8 +201,6 @@ def classification_scores(
             # Multi-label: the labels at or above the threshold are suggested (suggestions_for).
             predicted_class=None if multi_label else int(probabilities[i].argmax()),
         )
-        for i, item_id in enumerate(ids)
-    ]
 
 
 def encoder_embeddings_of(project: Project, images: np.ndarray) -> np.ndarray | None:

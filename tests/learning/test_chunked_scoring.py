@@ -1,13 +1,17 @@
-"""Pool scoring holds one chunk's pixels at a time (LEARNING_SCORE_CHUNK, decision 0181): the
-scores, priorities and queue order are those of scoring the whole pool at once."""
+"""Pool scoring holds one chunk's pixels at a time (LEARNING_SCORE_CHUNK, decision 0181) and
+writes its Score rows a chunk at a time, dropping each chunk's objects before the next (decision
+0188): the scores, priorities and queue order are those of scoring the whole pool at once."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
 
 from learning.models import Score
+from ml_worker.jobs import data as data_module
 from ml_worker.jobs import score as score_module
 from ml_worker.jobs.score import score_with_version
 from tests.cast import make_project
@@ -43,11 +47,26 @@ def test_chunks_of_3_score_and_order_the_pool_as_the_whole_pool_does(
     loaded: list[int] = []
     real_load = score_module.load_items_by_id
 
-    def counting_load(project: Any, item_ids: list[int], config: Any) -> Any:
+    def counting_load(project: Any, item_ids: list[int], *args: Any) -> Any:
         loaded.append(len(item_ids))  # the real loader runs; this only records chunk sizes
-        return real_load(project, item_ids, config)
+        return real_load(project, item_ids, *args)
 
     monkeypatch.setattr(score_module, "load_items_by_id", counting_load)
+    written: list[int] = []  # Score objects per bulk_create call
+    alive: list[int] = []  # Score objects of earlier calls still in memory at each call
+    earlier: list[weakref.ref[Score]] = []
+    real_bulk_create = Score.objects.bulk_create
+
+    def counting_bulk_create(objs: list[Score], *args: Any, **kwargs: Any) -> Any:
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in earlier))
+        written.append(len(objs))
+        earlier.extend(weakref.ref(obj) for obj in objs)
+        return real_bulk_create(objs, *args, **kwargs)  # the real write
+
+    monkeypatch.setattr(Score.objects, "bulk_create", counting_bulk_create)
+    shared_cache = data_module.frame_cache(project.input_size)
+    frames_before = len(shared_cache._memory)
     chunked = score_with_version(version.pk)
 
     assert whole is not None and chunked is not None
@@ -55,3 +74,7 @@ def test_chunks_of_3_score_and_order_the_pool_as_the_whole_pool_does(
     assert scored(version) == whole_scores
     assert queue(project) == whole_queue
     assert loaded == [3] * 13 + [1]  # 40 items, never more than 3 items' pixels at once
+    assert written == [3] * 13 + [1]  # one write per chunk, never the pool's 40 rows at once
+    assert alive == [0] * 14  # each chunk's Score objects were dropped before the next
+    # The pass read its frames through its own cache: the worker's shared one gained none.
+    assert len(shared_cache._memory) == frames_before

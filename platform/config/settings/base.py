@@ -277,6 +277,9 @@ LEARNING_MC_PASSES = env_int("LEARNING_MC_PASSES", 10)  # MC-dropout passes for 
 # Pool scoring decodes, prepares and predicts this many items at a time, so its memory is bounded
 # by the chunk, not the pool (decision 0181); only the small per-item outputs are kept.
 LEARNING_SCORE_CHUNK = env_int("LEARNING_SCORE_CHUNK", 2048)
+# Prepared frames a scoring pass keeps in memory (its own cache over the shared disk folder): a
+# pass reads each pool image once, so the default keeps none (decision 0188).
+LEARNING_SCORE_FRAME_CACHE_ITEMS = env_int("LEARNING_SCORE_FRAME_CACHE_ITEMS", 0)
 # Overrides for every classification run, as JSON (the keys a run's "retrain now" config takes,
 # checked the same way: an unknown key or a value out of range fails the run with its reason),
 # e.g. '{"max_epochs": 10}'.
