@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydicom
+from django.conf import settings
+from django.db import transaction
 
 from studies.indexing import SeriesCache, index_series
 from studies.ingest import (
@@ -32,7 +34,7 @@ from studies.ingest import (
 )
 from studies.models import AuditEvent, Instance
 from studies.projects_seam import projects
-from studies.storage import get_store
+from studies.storage import Staged, content_key, put, stage
 
 PIXEL_DATA = pydicom.tag.Tag(0x7FE0, 0x0010)
 # What checking one object gave: its dataset and frame offsets, or why it is rejected.
@@ -72,6 +74,10 @@ class _Checked:
     data: bytes
     ds: pydicom.FileDataset
     offsets: list[list[int]]
+    # check_object ran here, so `ds` is whole (a worker process's is stripped of pixel data,
+    # which de-identification needs): ingest_bytes may reuse it instead of parsing again.
+    whole: bool
+    staged: Staged | None
 
 
 def ingest_many(
@@ -81,39 +87,84 @@ def ingest_many(
     project: Project | None = None,
     cache: SeriesCache | None = None,
     checks: list[Check | None] | None = None,
+    finish: Callable[[list[IngestOutcome]], None] | None = None,
 ) -> list[IngestOutcome]:
     """One outcome per (name, bytes) source, in order; the same outcomes ingest_bytes gives.
 
     `checks`, aligned with `sources`, are check_object's results computed elsewhere (a folder
-    import's worker processes); None entries are checked here."""
+    import's worker processes); None entries are checked here.
+
+    Every object's rows are written in one transaction, committed once (decision 0125): each
+    object is still all-or-nothing inside it (the batch, or each object on its own, is a
+    savepoint), and `finish(outcomes)` runs last in the same transaction (STOW-RS writes its
+    request's audit event there). While the objects are checked, their bytes are already being
+    written and flushed to the disk in background threads (storage.stage): a refused object's
+    copy is removed, a stored one's renamed into place."""
+    deidentify = project is not None and project.deidentify
     outcomes: list[IngestOutcome | None] = [None] * len(sources)
     checked: list[_Checked] = []
-    for index, (name, data) in enumerate(sources):
-        check = checks[index] if checks is not None else None
-        try:
-            if check is None:
-                ds, offsets = check_object(data)
-            elif isinstance(check, Rejected):
-                raise check
-            else:
-                ds, offsets = check
-        except Rejected as exc:
-            outcomes[index] = IngestOutcome(
-                status="rejected", source_name=name, code=exc.code, reason=exc.reason
-            )
-            continue
-        checked.append(_Checked(index, name, data, ds, offsets))
-    cache = cache if cache is not None else SeriesCache()
-    # De-identification rewrites each object inside its transaction: one at a time.
-    if len(checked) > 1 and not (project is not None and project.deidentify):
-        for item, outcome in zip(checked, _store_batch(checked, user, project, cache), strict=True):
-            outcomes[item.index] = outcome
-    for item in checked:
-        if outcomes[item.index] is None:
-            outcomes[item.index] = ingest_bytes(
-                item.data, source_name=item.name, user=user, project=project, cache=cache
-            )
-    return [outcome for outcome in outcomes if outcome is not None]
+    staged: list[Staged] = []
+    placed: list[str] = []  # keys stored by this call: removed again if its transaction fails
+    try:
+        for index, (name, data) in enumerate(sources):
+            check = checks[index] if checks is not None else None
+            early = _stage(data) if not deidentify and not isinstance(check, Rejected) else None
+            if early is not None:
+                staged.append(early)
+            try:
+                if check is None:
+                    ds, offsets = check_object(data)
+                elif isinstance(check, Rejected):
+                    raise check
+                else:
+                    ds, offsets = check
+            except Rejected as exc:
+                outcomes[index] = IngestOutcome(
+                    status="rejected", source_name=name, code=exc.code, reason=exc.reason
+                )
+                continue
+            checked.append(_Checked(index, name, data, ds, offsets, check is None, early))
+        cache = cache if cache is not None else SeriesCache()
+        with transaction.atomic():
+            # De-identification rewrites each object inside its transaction: one at a time.
+            if len(checked) > 1 and not deidentify:
+                stored = _store_batch(checked, user, project, cache)
+                for item, outcome in zip(checked, stored, strict=True):
+                    outcomes[item.index] = outcome
+                    if outcome is not None and outcome.instance is not None:
+                        placed.append(outcome.instance.storage_key)
+            for item in checked:
+                if outcomes[item.index] is None:
+                    outcome = ingest_bytes(
+                        item.data,
+                        source_name=item.name,
+                        user=user,
+                        project=project,
+                        cache=cache,
+                        checked=(item.ds, item.offsets) if item.whole else None,
+                        staged=item.staged,
+                    )
+                    outcomes[item.index] = outcome
+                    if outcome.status == "stored" and outcome.instance is not None:
+                        placed.append(outcome.instance.storage_key)
+            results = [outcome for outcome in outcomes if outcome is not None]
+            if finish is not None:
+                finish(results)
+    except BaseException:
+        # Rolled back: the objects stored before the failure have no rows any more.
+        _forget(placed)
+        raise
+    finally:
+        for early in staged:
+            early.discard()  # refused, known, or left over: placed ones are untouched
+    return results
+
+
+def _stage(data: bytes) -> Staged | None:
+    # Only what can be a Part 10 object within the size limit is written ahead of its checks.
+    if len(data) > settings.DICOM_MAX_UPLOAD_BYTES or data[128:132] != b"DICM":
+        return None
+    return stage(data, content_key(data))
 
 
 def _store_batch(
@@ -121,8 +172,6 @@ def _store_batch(
 ) -> list[IngestOutcome | None]:
     """Outcomes of the objects stored together; None for those left to ingest_bytes (known
     UIDs, a UID twice in the request) or for all of them when the batch failed."""
-    from django.db import transaction
-
     sops = [str(item.ds.SOPInstanceUID) for item in checked]
     batch_cache, keys = SeriesCache(), []
     try:
@@ -142,7 +191,7 @@ def _store_batch(
                     check_study_owner(study, project)
             instances, events = [], []
             for item in fresh:
-                key = get_store().put(item.data)
+                key = put(item.data, content_key(item.data), item.staged)
                 keys.append(key)
                 series = cache.get(str(item.ds.SeriesInstanceUID)) or index_series(
                     item.ds, batch_cache

@@ -13,6 +13,7 @@ HTTP status (PS3.18 Table 10.5.3-1): 200 all stored, 202 some stored and some fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
@@ -113,9 +114,11 @@ def store_parts(
     user: Any,
     project: Any = None,
     study: str | None = None,
+    audit: Callable[[StowResult], None] | None = None,
 ) -> StowResult:
     """Ingest the parts (together, studies.ingest_batch); never raises for a bad part (each gets
-    its own failure item)."""
+    its own failure item). `audit(result)` runs in the transaction that stores the parts, so
+    a request commits once, its access event included (decision 0125)."""
     from studies.ingest_batch import ingest_many
 
     if not parts:
@@ -135,18 +138,24 @@ def store_parts(
                 refused[index] = ("study_mismatch", reason, (sop_class, sop_instance))
                 continue
         sources.append((index, part.body))
-    outcomes = ingest_many(
+    result = StowResult()
+
+    def respond(outcomes: list[Any]) -> None:
+        by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
+        for index in range(len(parts)):
+            if index in refused:
+                _fail(result, *refused[index], index)
+            else:
+                _add(result, by_part[index], root, index)
+        if audit is not None:
+            audit(result)
+
+    ingest_many(
         [(f"STOW-RS part {index + 1}", data) for index, data in sources],
         user=user,
         project=project,
+        finish=respond,
     )
-    by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
-    result = StowResult()
-    for index in range(len(parts)):
-        if index in refused:
-            _fail(result, *refused[index], index)
-        else:
-            _add(result, by_part[index], root, index)
     return result
 
 
