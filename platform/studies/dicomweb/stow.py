@@ -114,11 +114,12 @@ def store_parts(
     user: Any,
     project: Any = None,
     study: str | None = None,
-    audit: Callable[[StowResult], None] | None = None,
+    audit: Callable[[StowResult], list[Any]] | None = None,
 ) -> StowResult:
     """Ingest the parts (together, studies.ingest_batch); never raises for a bad part (each gets
-    its own failure item). `audit(result)` runs in the transaction that stores the parts, so
-    a request commits once, its access event included (decision 0125)."""
+    its own failure item). `audit(result)` gives the request's access events (unsaved); they
+    are inserted with the parts' ingest events in the transaction that stores the parts, so a
+    request commits once (decision 0125)."""
     from studies.ingest_batch import ingest_many
 
     if not parts:
@@ -140,15 +141,14 @@ def store_parts(
         sources.append((index, part.body))
     result = StowResult()
 
-    def respond(outcomes: list[Any]) -> None:
+    def respond(outcomes: list[Any]) -> list[Any]:
         by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
         for index in range(len(parts)):
             if index in refused:
                 _fail(result, *refused[index], index)
             else:
                 _add(result, by_part[index], root, index)
-        if audit is not None:
-            audit(result)
+        return audit(result) if audit is not None else []
 
     ingest_many(
         [(f"STOW-RS part {index + 1}", data) for index, data in sources],

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 
 from studies.dicomweb import metadata, multipart, pixels, qido, rendering, retrieve, stow
-from studies.dicomweb.access import log_access
+from studies.dicomweb.access import access_events, log_access
 from studies.dicomweb.auth import authenticate
 from studies.dicomweb.errors import DicomwebError, bad_request, not_acceptable, not_found
 from studies.dicomweb.links import instance_path
@@ -125,8 +125,8 @@ def _store(request: HttpRequest, scope: Scope, study: str | None) -> Response:
     parts = multipart.parse(_request_body(request), boundary)
     project = _project(scope)
 
-    def audit(result: stow.StowResult) -> None:
-        log_access(
+    def audit(result: stow.StowResult) -> list[Any]:
+        return access_events(
             request,
             "stow",
             result.studies,
