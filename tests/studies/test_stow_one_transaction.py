@@ -176,3 +176,34 @@ def test_a_part_stored_before_keeps_one_stow_event_per_request(admin: Any) -> No
     ]
     assert post(admin, body(b"garbage")).status_code == 409
     assert AuditEvent.objects.count() == events + 1  # a request that stores nothing: none
+
+
+def test_a_commit_that_fails_once_is_retried_and_answered_once(
+    admin: Any, monkeypatch: Any
+) -> None:
+    """ingest retries an object whose transaction failed with an IntegrityError (decision 0180):
+    the retried request must still answer each part once and write one stow event. Here the
+    first attempt's ingest event names a user that does not exist, which the database refuses
+    at the commit (foreign keys are checked there)."""
+    import studies.ingest
+
+    event = studies.ingest.ingest_event
+    attempts: list[int] = []
+
+    def first_fails(*args: Any) -> Any:
+        made = event(*args)
+        attempts.append(1)
+        if len(attempts) == 1:
+            made.user_id = 10**9
+        return made
+
+    monkeypatch.setattr(studies.ingest, "ingest_event", first_fails)
+    files, instances = len(stored_files()), Instance.objects.count()
+    stows = AuditEvent.objects.filter(action="stow").count()
+    response = post(admin, body(new_object()))
+    assert response.status_code == 200
+    assert len(attempts) == 2
+    assert len(response.json()["00081199"]["Value"]) == 1
+    assert AuditEvent.objects.filter(action="stow").count() == stows + 1
+    assert Instance.objects.count() == instances + 1
+    assert len(stored_files()) == files + 1

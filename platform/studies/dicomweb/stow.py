@@ -139,15 +139,19 @@ def store_parts(
                 refused[index] = ("study_mismatch", reason, (sop_class, sop_instance))
                 continue
         sources.append((index, part.body))
-    result = StowResult()
+    answer: list[StowResult] = []
 
     def respond(outcomes: list[Any]) -> list[Any]:
+        # Built afresh each call: a transaction that failed at its commit is tried again
+        # (ingest's retry after a lost race), and this runs again with the final outcomes.
+        result = StowResult()
         by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
         for index in range(len(parts)):
             if index in refused:
                 _fail(result, *refused[index], index)
             else:
                 _add(result, by_part[index], root, index)
+        answer[:] = [result]
         return audit(result) if audit is not None else []
 
     ingest_many(
@@ -156,7 +160,7 @@ def store_parts(
         project=project,
         finish=respond,
     )
-    return result
+    return answer[0]
 
 
 def _add(result: StowResult, outcome: Any, root: str, index: int) -> None:
