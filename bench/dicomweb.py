@@ -86,7 +86,8 @@ class Services:
         self.scratch = scratch
         self.procs: list[subprocess.Popen[bytes]] = []
         self.workers, self.threads = workers, threads
-        self.db_name = f"radloop_bench_dicomweb_{os.getpid()}"
+        # RADLOOP_BENCH_DB: a name of the caller's choosing (a shared machine's naming rules).
+        self.db_name = os.environ.get("RADLOOP_BENCH_DB") or f"radloop_bench_dicomweb_{os.getpid()}"
         self.env = dict(
             os.environ,
             DATABASE_URL=f"postgres://postgres@{PG_SOCKET.replace('/', '%2F')}/{self.db_name}",

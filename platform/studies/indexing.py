@@ -5,10 +5,11 @@ Instance columns read from its header. Shared by ingest (files we store) and the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pydicom
-from django.db.models import Value
+from django.db import connection
 
 from studies.frames import number_of_frames
 from studies.models import Instance, Patient, Series, Study
@@ -104,26 +105,41 @@ class Known:
 
 def lookup(ds: pydicom.Dataset) -> Known:
     """Which of the object's instance, series, study and patient rows exist, in one round trip
-    (decision 0180): a UNION ALL of four probes of unique indexes, each at most one row."""
+    (decision 0180): a UNION ALL of four probes of unique indexes, each at most one row.
 
-    def probe(queryset: Any, kind: str) -> Any:
-        return queryset.annotate(kind=Value(kind)).values_list("kind", "pk")  # unique keys
-
-    probes = [
-        probe(Instance.objects.filter(sop_instance_uid=str(ds.SOPInstanceUID)), "instance"),
-        probe(Series.objects.filter(series_instance_uid=str(ds.SeriesInstanceUID)), "series"),
-        probe(Study.objects.filter(study_instance_uid=str(ds.StudyInstanceUID)), "study"),
-    ]
+    Written as SQL once per process (decision 0125): building the same four querysets and their
+    union through the ORM cost each STOW request ~1 ms of CPU, more than the query itself."""
+    params = [str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID), str(ds.StudyInstanceUID)]
     patient_id = text(ds, "PatientID", 64)
     if patient_id:  # without one, a new study gets a patient of its own
-        patients = Patient.objects.filter(
-            patient_id=patient_id, issuer=text(ds, "IssuerOfPatientID", 64)
-        )
-        probes.append(probe(patients, "patient"))
-    found = dict(probes[0].union(*probes[1:], all=True))
+        params += [patient_id, text(ds, "IssuerOfPatientID", 64)]
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_sql(bool(patient_id)), params)
+        found = dict(cursor.fetchall())
     return Known(
         found.get("instance"), found.get("series"), found.get("study"), found.get("patient")
     )
+
+
+@lru_cache(maxsize=2)
+def _lookup_sql(with_patient: bool) -> str:
+    quote = connection.ops.quote_name
+
+    def probe(kind: str, model: Any, *fields: str) -> str:
+        meta = model._meta
+        where = " AND ".join(f"{quote(meta.get_field(f).column)} = %s" for f in fields)
+        # Names from the models' metadata and constant kinds; every value is a parameter.
+        table, pk = quote(meta.db_table), quote(meta.pk.column)
+        return f"SELECT '{kind}', {pk} FROM {table} WHERE {where}"  # noqa: S608
+
+    probes = [
+        probe("instance", Instance, "sop_instance_uid"),
+        probe("series", Series, "series_instance_uid"),
+        probe("study", Study, "study_instance_uid"),
+    ]
+    if with_patient:
+        probes.append(probe("patient", Patient, "patient_id", "issuer"))
+    return " UNION ALL ".join(probes)
 
 
 def _new_patient(ds: pydicom.Dataset) -> Patient:

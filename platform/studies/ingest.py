@@ -29,9 +29,9 @@ from pydicom.uid import UID
 
 from studies.frames import FrameLayoutError, compute_frame_offsets
 from studies.indexing import SeriesCache, image_fields, index_series, lookup
-from studies.models import Instance, Series, Study
+from studies.models import AuditEvent, Instance, Series, Study
 from studies.projects_seam import projects
-from studies.storage import content_key, get_store
+from studies.storage import Staged, content_key, get_store, put
 
 # A project is opaque here: studies reaches projects only through studies.projects_seam.
 Project = Any
@@ -72,6 +72,12 @@ class IngestOutcome:
     items_created: int = 0
     # The key the object is stored under (after de-identification): a duplicate compares it.
     stored_key: str = field(default="", repr=False)
+    # ingest_bytes' `finish` ran in the transaction that decided this outcome (and committed).
+    finished: bool = field(default=False, repr=False)
+
+
+# Called last in an object's transaction with its outcome and its unsaved audit events.
+Finish = Callable[[IngestOutcome, list[AuditEvent]], None]
 
 
 @dataclass
@@ -231,6 +237,19 @@ def new_instance(
     )
 
 
+def ingest_event(user: Any, outcome: IngestOutcome, sop_instance_uid: str) -> AuditEvent | None:
+    """The `ingest` audit row of a stored object, unsaved (studies.audit.record's row for a
+    user); None for operators' imports (no user)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return AuditEvent(
+        user=user,
+        action="ingest",
+        study_instance_uid=outcome.study_instance_uid[:64],
+        detail={"sop_instance_uid": sop_instance_uid, "source": outcome.source_name},
+    )
+
+
 def attach_to_project(instance: Instance, project: Project) -> int:
     """Create the project's Items for this instance (idempotent); returns how many are new.
     The project's side makes them (annotations.items.create_items, through the seam)."""
@@ -320,14 +339,24 @@ def ingest_bytes(
     user: Any = None,
     project: Project | None = None,
     cache: SeriesCache | None = None,
+    checked: tuple[pydicom.FileDataset, list[list[int]]] | None = None,
+    staged: Staged | None = None,
+    finish: Finish | None = None,
 ) -> IngestOutcome:
     """Validate, (de-identify,) store and index one DICOM Part 10 object.
 
     `cache`: the series this request already indexed (one SeriesCache per request, upload or
-    import), so that the objects after a series' first cost no index round trip."""
+    import), so that the objects after a series' first cost no index round trip.
+    `checked`: check_object(data)'s result when the caller has it (ingest_many checked the
+    object already: parsing it again cost a STOW request ~2 ms). `staged`: the bytes, already
+    being written (storage.stage); placed when the object is stored, else left to the caller.
+    `finish(outcome, events)`: called last inside the object's transaction once the object is
+    stored (or found stored) there, with its ingest event unsaved; it must write the events
+    (ingest_many adds the request's own and inserts them together, decision 0125). Not called
+    when the transaction rolls back or the outcome is decided outside one."""
     outcome = IngestOutcome(status="rejected", source_name=source_name)
     try:
-        ds, offsets = check_object(data)
+        ds, offsets = checked if checked is not None else check_object(data)
     except Rejected as exc:
         outcome.code, outcome.reason = exc.code, exc.reason
         return outcome
@@ -338,9 +367,13 @@ def ingest_bytes(
     # them all; a third attempt covers a racer that arrived during the retry.
     attempts = 3
     for attempt in range(1, attempts + 1):
+        outcome.finished = False  # a rolled-back attempt's finish wrote nothing
         try:
-            return _store_and_index(data, ds, offsets, outcome, user, project, cache)
+            return _store_and_index(
+                data, ds, offsets, outcome, user, project, cache, staged, finish
+            )
         except IntegrityError:
+            outcome.finished = False
             existing = _existing(outcome.sop_instance_uid)
             if existing is not None:
                 # Another ingest of the same UID committed first: report against what it stored.
@@ -358,6 +391,8 @@ def _store_and_index(
     user: Any,
     project: Project | None,
     cache: SeriesCache | None,
+    staged: Staged | None = None,
+    finish: Finish | None = None,
 ) -> IngestOutcome:
     deidentify = project is not None and project.deidentify
     received_key = content_key(data)
@@ -386,8 +421,12 @@ def _store_and_index(
             if known.instance is not None:
                 existing = _existing(outcome.sop_instance_uid)
                 if existing is not None:
-                    return _known(existing, final_key, project, outcome)
-            key = get_store().put(final, key=final_key)
+                    _known(existing, final_key, project, outcome)
+                    if finish is not None:
+                        finish(outcome, [])
+                        outcome.finished = True  # unless the commit fails: then retried
+                    return outcome
+            key = put(final, final_key, staged)
             instance = new_instance(
                 ds,
                 series=index_series(ds, cache, known),
@@ -400,7 +439,12 @@ def _store_and_index(
             instance.save(force_insert=True)
             if project is not None:
                 outcome.items_created = attach_to_project(instance, project)
-            if user is not None and getattr(user, "is_authenticated", False):
+            if finish is not None:
+                outcome.status, outcome.instance = "stored", instance
+                event = ingest_event(user, outcome, instance.sop_instance_uid)
+                finish(outcome, [event] if event is not None else [])
+                outcome.finished = True
+            elif user is not None and getattr(user, "is_authenticated", False):
                 from studies.audit import record
 
                 record(

@@ -17,22 +17,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydicom
+from django.conf import settings
+from django.db import transaction
 
 from studies.indexing import SeriesCache, index_series
 from studies.ingest import (
+    Finish,
     IngestOutcome,
     Project,
     Rejected,
     check_object,
     check_study_owner,
     ingest_bytes,
+    ingest_event,
     is_trusted,
     new_instance,
     remove_if_unreferenced,
 )
 from studies.models import AuditEvent, Instance
 from studies.projects_seam import projects
-from studies.storage import get_store
+from studies.storage import Staged, content_key, put, stage
 
 PIXEL_DATA = pydicom.tag.Tag(0x7FE0, 0x0010)
 # What checking one object gave: its dataset and frame offsets, or why it is rejected.
@@ -72,6 +76,10 @@ class _Checked:
     data: bytes
     ds: pydicom.FileDataset
     offsets: list[list[int]]
+    # check_object ran here, so `ds` is whole (a worker process's is stripped of pixel data,
+    # which de-identification needs): ingest_bytes may reuse it instead of parsing again.
+    whole: bool
+    staged: Staged | None
 
 
 def ingest_many(
@@ -81,48 +89,122 @@ def ingest_many(
     project: Project | None = None,
     cache: SeriesCache | None = None,
     checks: list[Check | None] | None = None,
+    finish: Callable[[list[IngestOutcome]], list[AuditEvent]] | None = None,
 ) -> list[IngestOutcome]:
     """One outcome per (name, bytes) source, in order; the same outcomes ingest_bytes gives.
 
     `checks`, aligned with `sources`, are check_object's results computed elsewhere (a folder
-    import's worker processes); None entries are checked here."""
+    import's worker processes); None entries are checked here.
+
+    Every object's rows are written in one transaction, committed once (decision 0125): each
+    object is still all-or-nothing inside it (the batch, or each object on its own, is a
+    savepoint), and `finish(outcomes)` runs last in the same transaction; the audit events it
+    returns (STOW-RS: the request's own) are inserted with the objects' ingest events.
+
+    While the objects are checked, their bytes are already being written and flushed to the
+    disk in background threads (storage.stage): a refused object's copy is removed, a stored
+    one's renamed into place."""
+    deidentify = project is not None and project.deidentify
     outcomes: list[IngestOutcome | None] = [None] * len(sources)
     checked: list[_Checked] = []
-    for index, (name, data) in enumerate(sources):
-        check = checks[index] if checks is not None else None
-        try:
-            if check is None:
-                ds, offsets = check_object(data)
-            elif isinstance(check, Rejected):
-                raise check
-            else:
-                ds, offsets = check
-        except Rejected as exc:
-            outcomes[index] = IngestOutcome(
-                status="rejected", source_name=name, code=exc.code, reason=exc.reason
+    staged: list[Staged] = []
+    placed: list[str] = []  # keys stored by this call: removed again if its transaction fails
+    try:
+        for index, (name, data) in enumerate(sources):
+            check = checks[index] if checks is not None else None
+            early = _stage(data) if not deidentify and not isinstance(check, Rejected) else None
+            if early is not None:
+                staged.append(early)
+            try:
+                if check is None:
+                    ds, offsets = check_object(data)
+                elif isinstance(check, Rejected):
+                    raise check
+                else:
+                    ds, offsets = check
+            except Rejected as exc:
+                outcomes[index] = IngestOutcome(
+                    status="rejected", source_name=name, code=exc.code, reason=exc.reason
+                )
+                continue
+            checked.append(_Checked(index, name, data, ds, offsets, check is None, early))
+        cache = cache if cache is not None else SeriesCache()
+        events: list[AuditEvent] = []  # the ingest events, written last with the request's
+
+        def results() -> list[IngestOutcome]:
+            return [outcome for outcome in outcomes if outcome is not None]
+
+        def write_events(ingest_events: list[AuditEvent]) -> None:
+            extra = finish(results()) if finish is not None else []
+            AuditEvent.objects.bulk_create([*ingest_events, *extra])
+
+        def store_alone(item: _Checked, then: Finish) -> IngestOutcome:
+            def decided(outcome: IngestOutcome, ingest_events: list[AuditEvent]) -> None:
+                outcomes[item.index] = outcome
+                then(outcome, ingest_events)
+
+            outcome = ingest_bytes(
+                item.data,
+                source_name=item.name,
+                user=user,
+                project=project,
+                cache=cache,
+                checked=(item.ds, item.offsets) if item.whole else None,
+                staged=item.staged,
+                finish=decided,
             )
-            continue
-        checked.append(_Checked(index, name, data, ds, offsets))
-    cache = cache if cache is not None else SeriesCache()
-    # De-identification rewrites each object inside its transaction: one at a time.
-    if len(checked) > 1 and not (project is not None and project.deidentify):
-        for item, outcome in zip(checked, _store_batch(checked, user, project, cache), strict=True):
             outcomes[item.index] = outcome
-    for item in checked:
-        if outcomes[item.index] is None:
-            outcomes[item.index] = ingest_bytes(
-                item.data, source_name=item.name, user=user, project=project, cache=cache
-            )
-    return [outcome for outcome in outcomes if outcome is not None]
+            if outcome.status == "stored" and outcome.instance is not None:
+                placed.append(outcome.instance.storage_key)
+            return outcome
+
+        if len(checked) == 1:
+            # One object: its own transaction is the request's (no savepoint round trips); the
+            # events are written in it, or after it when it stored nothing.
+            only = store_alone(checked[0], lambda _outcome, ingest: write_events(ingest))
+            if not only.finished:
+                with transaction.atomic():
+                    write_events([])
+        else:
+            with transaction.atomic():
+                # De-identification rewrites each object inside its transaction: one at a time.
+                if len(checked) > 1 and not deidentify:
+                    stored = _store_batch(checked, user, project, cache, events)
+                    for item, outcome in zip(checked, stored, strict=True):
+                        outcomes[item.index] = outcome
+                        if outcome is not None and outcome.instance is not None:
+                            placed.append(outcome.instance.storage_key)
+                for item in checked:
+                    if outcomes[item.index] is None:
+                        store_alone(item, lambda _outcome, ingest: events.extend(ingest))
+                write_events(events)
+    except BaseException:
+        # Rolled back: the objects stored before the failure have no rows any more.
+        _forget(placed)
+        raise
+    finally:
+        for early in staged:
+            early.discard()  # refused, known, or left over: placed ones are untouched
+    return results()
+
+
+def _stage(data: bytes) -> Staged | None:
+    # Only what can be a Part 10 object within the size limit is written ahead of its checks.
+    if len(data) > settings.DICOM_MAX_UPLOAD_BYTES or data[128:132] != b"DICM":
+        return None
+    return stage(data, content_key(data))
 
 
 def _store_batch(
-    checked: list[_Checked], user: Any, project: Project | None, cache: SeriesCache
+    checked: list[_Checked],
+    user: Any,
+    project: Project | None,
+    cache: SeriesCache,
+    events: list[AuditEvent],
 ) -> list[IngestOutcome | None]:
     """Outcomes of the objects stored together; None for those left to ingest_bytes (known
-    UIDs, a UID twice in the request) or for all of them when the batch failed."""
-    from django.db import transaction
-
+    UIDs, a UID twice in the request) or for all of them when the batch failed. Their ingest
+    events are added to `events` (unsaved) once the batch is written."""
     sops = [str(item.ds.SOPInstanceUID) for item in checked]
     batch_cache, keys = SeriesCache(), []
     try:
@@ -140,9 +222,9 @@ def _store_batch(
             if project is not None and not is_trusted(user):
                 for study in dict.fromkeys(str(item.ds.StudyInstanceUID) for item in fresh):
                     check_study_owner(study, project)
-            instances, events = [], []
+            instances, batch_events = [], []
             for item in fresh:
-                key = get_store().put(item.data)
+                key = put(item.data, content_key(item.data), item.staged)
                 keys.append(key)
                 series = cache.get(str(item.ds.SeriesInstanceUID)) or index_series(
                     item.ds, batch_cache
@@ -159,7 +241,7 @@ def _store_batch(
                         deidentified=False,
                     )
                 )
-                events.append(_audit_event(user, item))
+                batch_events.append(_audit_event(user, item))
             Instance.objects.bulk_create(instances)
             # The seam counts new Items per call; one call per object keeps each file's count.
             items_created = {
@@ -167,13 +249,13 @@ def _store_batch(
                 for instance in instances
                 if project is not None
             }
-            AuditEvent.objects.bulk_create(event for event in events if event is not None)
     except Rejected:
         _forget(keys)
         return [None] * len(checked)  # ingest_bytes reports each object's own reason
     except BaseException:
         _forget(keys)
         raise
+    events.extend(event for event in batch_events if event is not None)
     for series in batch_cache.all():
         cache.remember(series)
     by_sop = {instance.sop_instance_uid: instance for instance in instances}
@@ -199,14 +281,10 @@ def _store_batch(
 
 def _audit_event(user: Any, item: _Checked) -> AuditEvent | None:
     """studies.audit.record's row for an ingest, unsaved."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return AuditEvent(
-        user=user,
-        action="ingest",
-        study_instance_uid=str(item.ds.StudyInstanceUID)[:64],
-        detail={"sop_instance_uid": str(item.ds.SOPInstanceUID), "source": item.name},
+    outcome = IngestOutcome(
+        status="stored", source_name=item.name, study_instance_uid=str(item.ds.StudyInstanceUID)
     )
+    return ingest_event(user, outcome, str(item.ds.SOPInstanceUID))
 
 
 def _forget(keys: list[str]) -> None:

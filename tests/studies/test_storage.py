@@ -110,3 +110,45 @@ def test_an_unknown_backend_is_a_clear_configuration_error(settings) -> None:
 
     with pytest.raises(ImproperlyConfigured, match="'filesystem' or 's3'"):
         get_store()
+
+
+def test_a_staged_object_is_invisible_until_placed() -> None:
+    """stage() writes and flushes in the background (ingest overlaps it with the checks); the
+    object appears under its key only when placed, exactly as put() would store it."""
+    from studies.storage import content_key, put, stage
+
+    data = b"DICM" * 500
+    key = content_key(data)
+    staged = stage(data, key)
+    assert staged is not None and staged.pending
+    assert not get_store().exists(key)
+    assert put(data, key, staged) == key and not staged.pending
+    assert [p.name for p in stored_files()] == [key]
+    with get_store().open(key) as fh:
+        assert fh.read() == data
+    assert stage(data, key) is None  # stored already: nothing to write
+    staged.discard()  # after placing: harmless, the object stays
+    assert get_store().exists(key)
+
+
+def test_a_discarded_staged_object_leaves_no_file() -> None:
+    from studies.storage import content_key, stage
+
+    data = b"refused" * 100
+    staged = stage(data, content_key(data))
+    assert staged is not None
+    staged.discard()
+    staged.discard()
+    assert stored_files() == []
+
+
+def test_a_staged_object_placed_after_another_copy_keeps_one_file() -> None:
+    from studies.storage import content_key, put, stage
+
+    data = b"twice" * 100
+    key = content_key(data)
+    first, second = stage(data, key), stage(data, key)
+    assert first is not None and second is not None
+    put(data, key, first)
+    put(data, key, second)
+    assert [p.name for p in stored_files()] == [key]

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 
 from studies.audit import record
 from studies.dicomweb import hotcache
+from studies.models import AuditEvent
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +60,31 @@ def log_access(
         _record_many(request, action, due, {"project": project, "path": request.path, **detail})
 
 
-def _record_many(
-    request: HttpRequest, action: str, studies: list[str], detail: dict[str, Any]
-) -> None:
-    """studies.audit.record's row, for many studies in one INSERT."""
-    from studies.models import AuditEvent
+def access_events(
+    request: HttpRequest,
+    action: str,
+    studies: Iterable[str],
+    *,
+    project: int | None = None,
+    **detail: Any,
+) -> list[AuditEvent]:
+    """log_access's rows for an action written every time (a store), unsaved: STOW-RS inserts
+    them with its objects' ingest events, in one statement of the transaction that stores the
+    objects (decision 0125)."""
+    if action in COALESCED_ACTIONS:
+        raise ValueError(f"{action!r} is coalesced: use log_access")
+    clean = {"project": project, "path": request.path, **detail}
+    return _events(request, action, list(dict.fromkeys(studies)), clean)
 
+
+def _events(
+    request: HttpRequest, action: str, studies: list[str], detail: dict[str, Any]
+) -> list[AuditEvent]:
+    """studies.audit.record's rows, one per study, unsaved."""
     user = getattr(request, "user", None)
     user = user if getattr(user, "is_authenticated", False) else None
     clean = {key: value for key, value in detail.items() if value is not None}
-    AuditEvent.objects.bulk_create(
+    return [
         AuditEvent(
             user=user,
             action=action[:40],
@@ -77,4 +93,11 @@ def _record_many(
             remote_addr=str(request.META.get("REMOTE_ADDR", ""))[:64],
         )
         for study in studies
-    )
+    ]
+
+
+def _record_many(
+    request: HttpRequest, action: str, studies: list[str], detail: dict[str, Any]
+) -> None:
+    """studies.audit.record's row, for many studies in one INSERT."""
+    AuditEvent.objects.bulk_create(_events(request, action, studies, detail))

@@ -13,6 +13,7 @@ HTTP status (PS3.18 Table 10.5.3-1): 200 all stored, 202 some stored and some fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
@@ -113,9 +114,12 @@ def store_parts(
     user: Any,
     project: Any = None,
     study: str | None = None,
+    audit: Callable[[StowResult], list[Any]] | None = None,
 ) -> StowResult:
     """Ingest the parts (together, studies.ingest_batch); never raises for a bad part (each gets
-    its own failure item)."""
+    its own failure item). `audit(result)` gives the request's access events (unsaved); they
+    are inserted with the parts' ingest events in the transaction that stores the parts, so a
+    request commits once (decision 0125)."""
     from studies.ingest_batch import ingest_many
 
     if not parts:
@@ -135,19 +139,28 @@ def store_parts(
                 refused[index] = ("study_mismatch", reason, (sop_class, sop_instance))
                 continue
         sources.append((index, part.body))
-    outcomes = ingest_many(
+    answer: list[StowResult] = []
+
+    def respond(outcomes: list[Any]) -> list[Any]:
+        # Built afresh each call: a transaction that failed at its commit is tried again
+        # (ingest's retry after a lost race), and this runs again with the final outcomes.
+        result = StowResult()
+        by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
+        for index in range(len(parts)):
+            if index in refused:
+                _fail(result, *refused[index], index)
+            else:
+                _add(result, by_part[index], root, index)
+        answer[:] = [result]
+        return audit(result) if audit is not None else []
+
+    ingest_many(
         [(f"STOW-RS part {index + 1}", data) for index, data in sources],
         user=user,
         project=project,
+        finish=respond,
     )
-    by_part = dict(zip((index for index, _ in sources), outcomes, strict=True))
-    result = StowResult()
-    for index in range(len(parts)):
-        if index in refused:
-            _fail(result, *refused[index], index)
-        else:
-            _add(result, by_part[index], root, index)
-    return result
+    return answer[0]
 
 
 def _add(result: StowResult, outcome: Any, root: str, index: int) -> None:

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 
 from studies.dicomweb import metadata, multipart, pixels, qido, rendering, retrieve, stow
-from studies.dicomweb.access import log_access
+from studies.dicomweb.access import access_events, log_access
 from studies.dicomweb.auth import authenticate
 from studies.dicomweb.errors import DicomwebError, bad_request, not_acceptable, not_found
 from studies.dicomweb.links import instance_path
@@ -124,14 +124,19 @@ def _store(request: HttpRequest, scope: Scope, study: str | None) -> Response:
     boundary = stow.check_stow_request(request.META.get("CONTENT_TYPE", ""), scope.can_store())
     parts = multipart.parse(_request_body(request), boundary)
     project = _project(scope)
-    result = stow.store_parts(parts, root=scope.root, user=scope.user, project=project, study=study)
-    log_access(
-        request,
-        "stow",
-        result.studies,
-        project=scope.project_id,
-        stored=len(result.referenced),
-        failed=len(result.failed),
+
+    def audit(result: stow.StowResult) -> list[Any]:
+        return access_events(
+            request,
+            "stow",
+            result.studies,
+            project=scope.project_id,
+            stored=len(result.referenced),
+            failed=len(result.failed),
+        )
+
+    result = stow.store_parts(
+        parts, root=scope.root, user=scope.user, project=project, study=study, audit=audit
     )
     return _json(result.dataset(scope.root), warnings=result.reasons, status=result.status)
 
