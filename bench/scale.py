@@ -313,9 +313,10 @@ def seed_queue(
     cursor.execute(
         """
         INSERT INTO annotations_submission (time_spent_ms, created_at, item_id, user_id,
-                                            request_key, box_edits)
-        SELECT spent, at, id, user_id, '', NULL FROM bench_done
-        """
+                                            request_key, box_edits, project_id)
+        SELECT spent, at, id, user_id, '', NULL, %(project)s FROM bench_done
+        """,
+        {"project": project_id},
     )
     cursor.execute(
         """

@@ -8,13 +8,13 @@ dashboard plots exactly what promotion decided on. See docs/dashboard.md for eve
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import datetime
-from statistics import mean, median
+from collections import defaultdict
+from statistics import median
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from annotations.models import (
@@ -41,50 +41,84 @@ def _usernames(user_ids: set[int]) -> dict[int, str]:
     return dict(users.values_list("pk", "username"))
 
 
-Read = tuple[int, int, datetime]  # doctor, time_spent_ms, submitted at
+def _reads(project: Project) -> QuerySet[Submission]:
+    """The project's reads, from Submission.project: each section below aggregates them in SQL
+    over the indexes `submission_doctor_time` and `submission_project_day`, so neither a join
+    to the project's items nor one row per read leaves the database (docs/scale.md, decision
+    0192). The figures are those of Python's statistics over every read, exactly."""
+    return Submission.objects.filter(project=project)
 
 
-def _reads(project: Project) -> list[Read]:
-    """Every read of the project, fetched once for the three sections built from them: each
-    query joins submissions to items for the project, which at a million items costs more
-    than building the sections in Python (docs/scale.md)."""
-    rows = Submission.objects.filter(item__project=project).values_list(
-        "user_id", "time_spent_ms", "created_at"
+def _middle_times(reads: QuerySet[Submission], by: str | None) -> dict[Any, list[int]]:
+    """The one or two middle values of time_spent_ms (per `by` value, or overall under the key
+    None): the ones statistics.median takes, picked by their rank in a window, so the median
+    is computed from exactly the same values without fetching the others."""
+    partition = [F(by)] if by else None
+    ranked = reads.annotate(
+        rank=Window(RowNumber(), partition_by=partition, order_by=F("time_spent_ms").asc()),
+        total=Window(Count("pk"), partition_by=partition),
+    ).filter(Q(rank=(F("total") + 1) / 2) | Q(rank=F("total") / 2 + 1))
+    middle: dict[Any, list[int]] = defaultdict(list)
+    for key, spent in ranked.values_list(by or "project_id", "time_spent_ms"):
+        middle[key if by else None].append(spent)
+    return middle
+
+
+def _doctor_totals(project: Project) -> list[tuple[int, int, int]]:
+    """(doctor, reads, sum of time_spent_ms) per doctor."""
+    rows = (
+        _reads(project)
+        .values("user_id")
+        .annotate(n=Count("pk"), spent=Sum("time_spent_ms"))
+        .order_by()
+        .values_list("user_id", "n", "spent")
     )
     return list(rows)
 
 
-def labels_per_day(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
+def labels_per_day(project: Project) -> list[dict[str, Any]]:
     """Reads per calendar day in the current time zone."""
-    days = Counter(
-        timezone.localtime(at).date() for _, _, at in (_reads(project) if reads is None else reads)
+    days = (
+        _reads(project)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+        .values_list("day", "n")
     )
-    return [{"date": day.isoformat(), "count": days[day]} for day in sorted(days)]
+    return [{"date": day.isoformat(), "count": n} for day, n in days]
 
 
-def labels_per_doctor(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
+def labels_per_doctor(
+    project: Project, totals: list[tuple[int, int, int]] | None = None
+) -> list[dict[str, Any]]:
     """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
-    times: dict[int, list[int]] = defaultdict(list)
-    for user_id, spent, _ in _reads(project) if reads is None else reads:
-        times[user_id].append(spent)
-    names = _usernames(set(times))
+    totals = _doctor_totals(project) if totals is None else totals
+    middle = _middle_times(_reads(project), "user_id")
+    names = _usernames({user_id for user_id, _, _ in totals})
     out = [
         {
             "doctor": names.get(user_id, str(user_id)),
-            "count": len(spent),
-            "median_time_ms": int(median(spent)),
-            "mean_time_ms": round(mean(spent)),
+            "count": n,
+            "median_time_ms": int(median(middle[user_id])),
+            # sum / n is correctly rounded, as statistics.mean's float is: the same round().
+            "mean_time_ms": round(spent / n),
         }
-        for user_id, spent in times.items()
+        for user_id, n, spent in totals
     ]
     return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
 
 
-def time_per_label(project: Project, reads: list[Read] | None = None) -> dict[str, Any]:
-    spent = [ms for _, ms, _ in (_reads(project) if reads is None else reads)]
-    if not spent:
+def time_per_label(
+    project: Project, totals: list[tuple[int, int, int]] | None = None
+) -> dict[str, Any]:
+    totals = _doctor_totals(project) if totals is None else totals
+    n = sum(count for _, count, _ in totals)
+    if not n:
         return {"n": 0, "median_ms": None, "mean_ms": None}
-    return {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
+    spent = sum(total for _, _, total in totals)
+    middle = _middle_times(_reads(project), None)[None]
+    return {"n": n, "median_ms": int(median(middle)), "mean_ms": round(spent / n)}
 
 
 def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
@@ -306,12 +340,12 @@ def correction_curve(project: Project) -> dict[str, Any]:
 
 def project_dashboard(project: Project) -> dict[str, Any]:
     detection = project.task_type == TaskType.DETECTION
-    reads = _reads(project)
+    totals = _doctor_totals(project)
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
-        "labels_per_day": labels_per_day(project, reads),
-        "labels_per_doctor": labels_per_doctor(project, reads),
-        "time_per_label": time_per_label(project, reads),
+        "labels_per_day": labels_per_day(project),
+        "labels_per_doctor": labels_per_doctor(project, totals),
+        "time_per_label": time_per_label(project, totals),
         "agreement_per_doctor": agreement_per_doctor(project),
         "queue": queue_size(project),
         "skip_reasons": skip_reasons(project),

@@ -1,0 +1,105 @@
+"""The dashboard's read figures (per day, per doctor, per label) are aggregated in SQL from
+Submission.project (decision 0192): they must equal, exactly, what Python's statistics give over
+every read of the project fetched through its items, the way they were computed before, in any
+time zone, with ties, even and odd counts, and another project's reads beside them."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import timedelta
+from statistics import mean, median
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from annotations.models import Item, Submission
+from reports.services.dashboard import project_dashboard
+from tests.cast import make_project, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def reference(project: Any) -> dict[str, Any]:
+    """The figures as the dashboard computed them before: every read to Python."""
+    reads = list(
+        Submission.objects.filter(item__project=project).values_list(
+            "user__username", "time_spent_ms", "created_at"
+        )
+    )
+    days = Counter(timezone.localtime(at).date() for _, _, at in reads)
+    times: dict[str, list[int]] = defaultdict(list)
+    for name, spent, _ in reads:
+        times[name].append(spent)
+    doctors = sorted(
+        (
+            {
+                "doctor": name,
+                "count": len(spent),
+                "median_time_ms": int(median(spent)),
+                "mean_time_ms": round(mean(spent)),
+            }
+            for name, spent in times.items()
+        ),
+        key=lambda row: (-row["count"], row["doctor"]),
+    )
+    spent = [ms for _, ms, _ in reads]
+    return {
+        "labels_per_day": [{"date": d.isoformat(), "count": days[d]} for d in sorted(days)],
+        "labels_per_doctor": doctors,
+        "time_per_label": {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
+        if spent
+        else {"n": 0, "median_ms": None, "mean_ms": None},
+    }
+
+
+def test_read_figures_equal_python_statistics_over_every_read() -> None:
+    rng = random.Random(192)
+    project = make_project(items=60)
+    other = make_project(items=12)
+    doctors = [make_user(f"reader{d}") for d in range(7)]
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=9)
+    for p, share in ((project, 0.45), (other, 0.9)):
+        for item in Item.objects.filter(project=p):
+            for doctor in doctors:
+                if rng.random() < share:
+                    # Ties (few distinct values), odd sums (x.5 medians and means), zeros.
+                    spent = rng.choice((0, 999, 1000, 1000, 1001, 2500, 7, rng.randrange(60000)))
+                    read = Submission.objects.create(item=item, user=doctor, time_spent_ms=spent)
+                    # Spread over ten days, many near midnight in one zone or another.
+                    at = start + timedelta(days=rng.randrange(10), minutes=rng.randrange(-90, 90))
+                    Submission.objects.filter(pk=read.pk).update(created_at=at)
+    counts = Counter(
+        Submission.objects.filter(project=project).values_list("user_id", flat=True)
+    ).values()
+    assert any(n % 2 == 0 for n in counts) and any(n % 2 for n in counts)  # both medians
+
+    for zone in ("UTC", "America/New_York", "Asia/Kolkata"):
+        with timezone.override(zone):
+            figures = project_dashboard(project)
+            expected = reference(project)
+        for key, value in expected.items():
+            assert figures[key] == value, (zone, key)
+    # The other project's reads are its own.
+    assert project_dashboard(other)["time_per_label"] == reference(other)["time_per_label"]
+
+
+def test_no_reads_gives_empty_figures() -> None:
+    project = make_project(items=3)
+    figures = project_dashboard(project)
+    assert figures["labels_per_day"] == []
+    assert figures["labels_per_doctor"] == []
+    assert figures["time_per_label"] == {"n": 0, "median_ms": None, "mean_ms": None}
+
+
+def test_a_read_carries_its_items_project_however_it_is_created() -> None:
+    project = make_project(items=2)
+    first, second = Item.objects.filter(project=project).order_by("pk")
+    doctor = make_user("reader")
+    by_item = Submission.objects.create(item=first, user=doctor)
+    by_id = Submission.objects.create(item_id=second.pk, user=doctor)
+    again, created = Submission.objects.get_or_create(item=first, user=make_user("second"))
+    assert created
+    assert {by_item.project_id, by_id.project_id, again.project_id} == {project.pk}
+    assert Submission.objects.filter(project=project).count() == 3
