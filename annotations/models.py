@@ -279,7 +279,9 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["user", "created_at"]),
             # Per doctor: count, sum and the middle values of time_spent_ms in index order.
-            models.Index(fields=["project", "user", "time_spent_ms"], name="submission_doctor_time"),
+            models.Index(
+                fields=["project", "user", "time_spent_ms"], name="submission_doctor_time"
+            ),
             # Per day, and the project's middle values of time_spent_ms (decision 0192).
             models.Index(fields=["project", "created_at"], name="submission_project_day"),
         ]

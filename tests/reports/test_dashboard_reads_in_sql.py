@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from reports.services.dashboard import project_dashboard
 
 from annotations.models import Item, Submission
-from reports.services.dashboard import project_dashboard
 from tests.cast import make_project, make_user
 
 pytestmark = pytest.mark.django_db
@@ -30,27 +30,28 @@ def reference(project: Any) -> dict[str, Any]:
     )
     days = Counter(timezone.localtime(at).date() for _, _, at in reads)
     times: dict[str, list[int]] = defaultdict(list)
-    for name, spent, _ in reads:
-        times[name].append(spent)
-    doctors = sorted(
-        (
-            {
-                "doctor": name,
-                "count": len(spent),
-                "median_time_ms": int(median(spent)),
-                "mean_time_ms": round(mean(spent)),
-            }
-            for name, spent in times.items()
-        ),
-        key=lambda row: (-row["count"], row["doctor"]),
+    for name, ms, _ in reads:
+        times[name].append(ms)
+    doctors: list[dict[str, Any]] = [
+        {
+            "doctor": name,
+            "count": len(values),
+            "median_time_ms": int(median(values)),
+            "mean_time_ms": round(mean(values)),
+        }
+        for name, values in times.items()
+    ]
+    doctors.sort(key=lambda row: (-row["count"], row["doctor"]))
+    every = [ms for _, ms, _ in reads]
+    overall = (
+        {"n": len(every), "median_ms": int(median(every)), "mean_ms": round(mean(every))}
+        if every
+        else {"n": 0, "median_ms": None, "mean_ms": None}
     )
-    spent = [ms for _, ms, _ in reads]
     return {
         "labels_per_day": [{"date": d.isoformat(), "count": days[d]} for d in sorted(days)],
         "labels_per_doctor": doctors,
-        "time_per_label": {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
-        if spent
-        else {"n": 0, "median_ms": None, "mean_ms": None},
+        "time_per_label": overall,
     }
 
 

@@ -70,7 +70,7 @@ def _doctor_totals(project: Project) -> list[tuple[int, int, int]]:
     rows = (
         _reads(project)
         .values("user_id")
-        .annotate(n=Count("pk"), spent=Sum("time_spent_ms"))
+        .annotate(n=Count("*"), spent=Sum("time_spent_ms"))
         .order_by()
         .values_list("user_id", "n", "spent")
     )
@@ -83,7 +83,7 @@ def labels_per_day(project: Project) -> list[dict[str, Any]]:
         _reads(project)
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by("day")
         .values_list("day", "n")
     )
