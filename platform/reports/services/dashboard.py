@@ -9,6 +9,7 @@ dashboard plots exactly what promotion decided on. See docs/dashboard.md for eve
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
@@ -49,32 +50,33 @@ def _reads(project: Project) -> QuerySet[Submission]:
     return Submission.objects.filter(project=project)
 
 
-def _middle_times(reads: QuerySet[Submission]) -> dict[int, list[int]]:
-    """Per doctor, the one or two middle values of time_spent_ms, the ones statistics.median
-    takes, picked by their rank in a window over the index `submission_doctor_time` (COUNT(*),
-    not of a column: an index-only scan), so each median is computed from exactly the same
-    values without fetching the others."""
+@dataclass(frozen=True)
+class DoctorReads:
+    count: int
+    spent: int  # sum of time_spent_ms
+    middle: list[int]  # the one or two middle values of time_spent_ms (statistics.median's)
+
+
+def _doctor_reads(project: Project) -> dict[int, DoctorReads]:
+    """Per doctor, in one statement (one snapshot): the reads, their total time and the one or
+    two middle values of time_spent_ms, picked by their rank in a window over the index
+    `submission_doctor_time` (COUNT(*), not of a column: an index-only scan). Each median is
+    then computed from exactly the values statistics.median would take, without the others."""
     by_doctor = [F("user_id")]
-    ranked = reads.annotate(
-        rank=Window(RowNumber(), partition_by=by_doctor, order_by=F("time_spent_ms").asc()),
-        total=Window(Count("*"), partition_by=by_doctor),
-    ).filter(Q(rank=(F("total") + 1) / 2) | Q(rank=F("total") / 2 + 1))
-    middle: dict[int, list[int]] = defaultdict(list)
-    for user_id, spent in ranked.values_list("user_id", "time_spent_ms"):
-        middle[user_id].append(spent)
-    return middle
-
-
-def _doctor_totals(project: Project) -> list[tuple[int, int, int]]:
-    """(doctor, reads, sum of time_spent_ms) per doctor."""
-    rows = (
+    ranked = (
         _reads(project)
-        .values("user_id")
-        .annotate(n=Count("*"), spent=Sum("time_spent_ms"))
-        .order_by()
-        .values_list("user_id", "n", "spent")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=by_doctor, order_by=F("time_spent_ms").asc()),
+            reads=Window(Count("*"), partition_by=by_doctor),
+            spent_ms=Window(Sum("time_spent_ms"), partition_by=by_doctor),
+        )
+        .filter(Q(rank=(F("reads") + 1) / 2) | Q(rank=F("reads") / 2 + 1))
+        .values_list("user_id", "time_spent_ms", "reads", "spent_ms")
     )
-    return list(rows)
+    doctors: dict[int, DoctorReads] = {}
+    for user_id, spent, n, total in ranked:
+        doctors.setdefault(user_id, DoctorReads(n, total, [])).middle.append(spent)
+    return doctors
 
 
 def labels_per_day(project: Project) -> list[dict[str, Any]]:
@@ -91,38 +93,43 @@ def labels_per_day(project: Project) -> list[dict[str, Any]]:
 
 
 def labels_per_doctor(
-    project: Project, totals: list[tuple[int, int, int]] | None = None
+    project: Project, doctors: dict[int, DoctorReads] | None = None
 ) -> list[dict[str, Any]]:
     """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
-    totals = _doctor_totals(project) if totals is None else totals
-    middle = _middle_times(_reads(project))
-    names = _usernames({user_id for user_id, _, _ in totals})
+    doctors = _doctor_reads(project) if doctors is None else doctors
+    names = _usernames(set(doctors))
     out = [
         {
             "doctor": names.get(user_id, str(user_id)),
-            "count": n,
-            "median_time_ms": int(median(middle[user_id])),
+            "count": reads.count,
+            "median_time_ms": int(median(reads.middle)),
             # sum / n is correctly rounded, as statistics.mean's float is: the same round().
-            "mean_time_ms": round(spent / n),
+            "mean_time_ms": round(reads.spent / reads.count),
         }
-        for user_id, n, spent in totals
+        for user_id, reads in doctors.items()
     ]
     return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
 
 
 def time_per_label(
-    project: Project, totals: list[tuple[int, int, int]] | None = None
+    project: Project, doctors: dict[int, DoctorReads] | None = None
 ) -> dict[str, Any]:
-    totals = _doctor_totals(project) if totals is None else totals
-    n = sum(count for _, count, _ in totals)
+    doctors = _doctor_reads(project) if doctors is None else doctors
+    n = sum(reads.count for reads in doctors.values())
     if not n:
         return {"n": 0, "median_ms": None, "mean_ms": None}
-    spent = sum(total for _, _, total in totals)
+    spent = sum(reads.spent for reads in doctors.values())
     # The (n - 1) // 2-th value and, for an even n, the next: a bounded sort, not a full one.
-    middle = _reads(project).order_by("time_spent_ms").values_list("time_spent_ms", flat=True)
+    ordered = _reads(project).order_by("time_spent_ms").values_list("time_spent_ms", flat=True)
     first = (n - 1) // 2
-    values = list(middle[first : first + 2 - n % 2])
-    return {"n": n, "median_ms": int(median(values)), "mean_ms": round(spent / n)}
+    values = list(ordered[first : first + 2 - n % 2])
+    return {
+        "n": n,
+        # Empty only if reads were deleted between the two statements (a project or an account
+        # removed meanwhile): no median rather than an error.
+        "median_ms": int(median(values)) if values else None,
+        "mean_ms": round(spent / n),
+    }
 
 
 def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
@@ -344,12 +351,12 @@ def correction_curve(project: Project) -> dict[str, Any]:
 
 def project_dashboard(project: Project) -> dict[str, Any]:
     detection = project.task_type == TaskType.DETECTION
-    totals = _doctor_totals(project)
+    doctors = _doctor_reads(project)
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
         "labels_per_day": labels_per_day(project),
-        "labels_per_doctor": labels_per_doctor(project, totals),
-        "time_per_label": time_per_label(project, totals),
+        "labels_per_doctor": labels_per_doctor(project, doctors),
+        "time_per_label": time_per_label(project, doctors),
         "agreement_per_doctor": agreement_per_doctor(project),
         "queue": queue_size(project),
         "skip_reasons": skip_reasons(project),
