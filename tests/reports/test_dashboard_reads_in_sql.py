@@ -43,7 +43,7 @@ def reference(project: Any) -> dict[str, Any]:
     ]
     doctors.sort(key=lambda row: (-row["count"], row["doctor"]))
     every = [ms for _, ms, _ in reads]
-    overall = (
+    overall: dict[str, int | None] = (
         {"n": len(every), "median_ms": int(median(every)), "mean_ms": round(mean(every))}
         if every
         else {"n": 0, "median_ms": None, "mean_ms": None}
