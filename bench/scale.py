@@ -512,13 +512,14 @@ def measure_queue(
     127.0.0.1 serving this database (bench/doctors_http.py, bench/queue.py's driver): the
     server's processes answer, so a doctor's wait is the server's and PostgreSQL's time, not
     the load generator's GIL (decision 0193)."""
-    from bench.doctors_http import Load, free_port, start_server, wait_ready
+    from bench.doctors_http import Load, free_port, start_server, wait_ready, warm_up
 
     port = free_port()
     # Persistent connections, as a deployment keeps them (docker/, DB_CONN_MAX_AGE).
     server = start_server({**os.environ, **env, "DB_CONN_MAX_AGE": "60"}, port, workers, threads)
     try:
         wait_ready(port, server)
+        warm_up(port)
         # The rounds bound the run; the deadline only guards against a server that hangs.
         budget = 120 + rounds * think_ms * 2 / 1000
         load = Load(
