@@ -33,8 +33,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse  # noqa: E402
 import os  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -46,13 +44,18 @@ from itertools import pairwise  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # bench/doctors_http.py, shared with bench/scale.py
+from bench.doctors_http import (  # noqa: E402
+    THREADS,
+    WORKERS,
+    Load,
+    cpu_seconds,
+    free_port,
+    start_server,
+    wait_ready,
+)
+
 TARGET_P95_MS = 50.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def database_url(admin_url: str, name: str) -> str:
@@ -135,114 +138,6 @@ def seed(items: int, readers: int, doctors: int) -> tuple[int, list[str]]:
     return project.pk, tokens
 
 
-def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--keep-alive", "30", "--log-level", "warning",
-        "--chdir", str(REPO),
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=REPO)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its direct children (Linux /proc; NaN elsewhere).
-
-    Latency on a shared machine moves with whatever else runs; the server's CPU per read does
-    not, so it compares two versions of the code even when the machine is busy."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            pids = [pid, *(int(p) for p in children.read().split())]
-    except OSError:
-        return float("nan")
-    ticks = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # exited meanwhile
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 in proc(5)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/me", timeout=10).status_code in (
-                200, 401, 403,
-            ):  # fmt: skip
-                return
-        except requests.RequestException:  # not listening yet, or still importing Django
-            time.sleep(0.3)
-    raise RuntimeError("server did not answer within 60 s")
-
-
-class Load:
-    def __init__(
-        self, base: str, project_id: int, rounds: int, deadline: float, think_ms: float
-    ) -> None:
-        self.base, self.project_id, self.rounds, self.deadline = base, project_id, rounds, deadline
-        self.think_ms = think_ms
-        self.timings: dict[str, list[float]] = defaultdict(list)
-        self.acked: list[tuple[int, str, str]] = []  # (item, annotation uid, token)
-        self.failures: list[str] = []
-        self.lock = threading.Lock()
-
-    def doctor(self, token: str) -> None:
-        import requests
-
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {token}"
-        # Doctors open their queues at different moments, not all in the same millisecond.
-        time.sleep(self.think_ms * random.random() / 1000)
-        for _ in range(self.rounds):
-            if time.monotonic() > self.deadline:
-                return
-            next_url = f"/api/v1/projects/{self.project_id}/queue/next"
-            got = self.call(session, "next", "post", next_url, {"count": 1})
-            if got is None or not got.json()["items"]:
-                return
-            item = got.json()["items"][0]["id"]
-            if self.think_ms:
-                # A doctor reads the image before answering: uniform in [0.5, 1.5] x think time.
-                time.sleep(self.think_ms * (0.5 + random.random()) / 1000)
-            uid = str(uuid.uuid4())
-            label = "pneumonia" if item % 3 else "normal"
-            body = {"kind": "class", "frame": 1, "payload": {"labels": [label]}}
-            saved = self.call(
-                session, "save", "put", f"/api/v1/items/{item}/annotations/{uid}", body
-            )
-            if saved is None:
-                continue
-            done = self.call(session, "submit", "post", f"/api/v1/items/{item}/submit",
-                             {"time_spent_ms": 1000})  # fmt: skip
-            if done is not None and done.json().get("counted"):
-                with self.lock:
-                    self.acked.append((item, uid, token))
-
-    def call(self, session, name: str, method: str, path: str, body: dict):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        try:
-            response = session.request(method, self.base + path, json=body, timeout=30)
-        except Exception as exc:
-            with self.lock:
-                self.failures.append(f"{name}: {exc}")
-            return None
-        elapsed = (time.perf_counter() - started) * 1000
-        with self.lock:
-            self.timings[name].append(elapsed)
-            if response.status_code >= 300:
-                self.failures.append(f"{name}: HTTP {response.status_code} {response.text[:120]}")
-                return None
-        return response
-
-
 def audit(project_id: int, acked: list[tuple[int, str, str]]) -> tuple[int, int, int]:
     """(double leases, lost labels, reads in the database) computed from the database."""
     from rest_framework.authtoken.models import Token
@@ -295,8 +190,8 @@ def main() -> None:
         "--think-ms", type=float, default=5000.0,
         help="mean reading time between receiving an image and answering (0 = closed-loop stress)",
     )  # fmt: skip
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 

@@ -18,8 +18,10 @@
    authentication, the real views), --requests requests each:
    - QIDO-RS /dicomweb/studies by PatientName prefix with wildcard (SMI*, gar*, ...), by a
      30-day StudyDate range, by ModalitiesInStudy; limit=50 and offsets 0..150 (order by pk);
-   - queue next -> save annotation -> submit by 50 doctors in 50 threads (each thread its own
-     client and database connection), --rounds reads each, --think-ms between next and submit;
+   - queue next -> save annotation -> submit by 50 doctors over HTTP against a real gunicorn
+     server on 127.0.0.1 serving this database (--workers x --threads gthread; the driver of
+     bench/queue.py, bench/doctors_http.py): each doctor a thread with its own keep-alive
+     session and token, --rounds reads each, --think-ms between next and submit;
    - the dashboard (GET /api/v1/projects/{id}/dashboard) as the project admin.
 3. Scores a --pool item project with the product's scoring job (ml_worker.jobs.score
    .score_with_version: chunked loading through the frame cache, a small CNN, Score rows and
@@ -56,13 +58,15 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # bench/doctors_http.py, shared with bench/queue.py
+from bench.doctors_http import THREADS, WORKERS  # noqa: E402
+
 DEFAULT_DICOM = REPO.parent / "shared" / "data" / "dicom" / "mr_brain_t1_mprage_philips_ingenia"
 TEMPLATE_FILES = 8
 DOCTORS = 50
@@ -313,9 +317,10 @@ def seed_queue(
     cursor.execute(
         """
         INSERT INTO annotations_submission (time_spent_ms, created_at, item_id, user_id,
-                                            request_key, box_edits)
-        SELECT spent, at, id, user_id, '', NULL FROM bench_done
-        """
+                                            request_key, box_edits, project_id)
+        SELECT spent, at, id, user_id, '', NULL, %(project)s FROM bench_done
+        """,
+        {"project": project_id},
     )
     cursor.execute(
         """
@@ -494,61 +499,44 @@ def measure_qido(token: str, n: int) -> dict[str, list[float]]:
     return timings
 
 
-def measure_queue(project: int, tokens: list[str], rounds: int, think_ms: float) -> dict[str, Any]:
-    from django.db import connection
-    from django.test import Client
+def measure_queue(
+    env: dict[str, str],
+    project: int,
+    tokens: list[str],
+    rounds: int,
+    think_ms: float,
+    workers: int,
+    threads: int,
+) -> dict[str, Any]:
+    """next -> save -> submit by the 50 doctors over HTTP against a real gunicorn server on
+    127.0.0.1 serving this database (bench/doctors_http.py, bench/queue.py's driver): the
+    server's processes answer, so a doctor's wait is the server's and PostgreSQL's time, not
+    the load generator's GIL (decision 0193)."""
+    from bench.doctors_http import Load, free_port, start_server, wait_ready, warm_up
 
-    timings: dict[str, list[float]] = defaultdict(list)
-    failures: list[str] = []
-    lock = threading.Lock()
-
-    def doctor(token: str) -> None:
-        client = Client(HTTP_AUTHORIZATION=f"Token {token}")
-        rng = random.Random(token)
-        time.sleep(think_ms * rng.random() / 1000)  # doctors do not start in the same ms
+    port = free_port()
+    # Persistent connections, as a deployment keeps them (docker/, DB_CONN_MAX_AGE).
+    server = start_server({**os.environ, **env, "DB_CONN_MAX_AGE": "60"}, port, workers, threads)
+    try:
+        wait_ready(port, server)
+        warm_up(port)
+        # The rounds bound the run; the deadline only guards against a server that hangs.
+        budget = 120 + rounds * think_ms * 2 / 1000
+        load = Load(
+            f"http://127.0.0.1:{port}", project, rounds, time.monotonic() + budget, think_ms
+        )
+        doctors = [threading.Thread(target=load.doctor, args=(t,)) for t in tokens]
+        for t in doctors:
+            t.start()
+        for t in doctors:
+            t.join(timeout=budget + 60)
+    finally:
+        server.terminate()
         try:
-            for _ in range(rounds):
-                started = time.perf_counter()
-                got = client.post(
-                    f"/api/v1/projects/{project}/queue/next",
-                    {"count": 1},
-                    content_type="application/json",
-                )
-                next_ms = (time.perf_counter() - started) * 1000
-                if got.status_code != 200 or not got.json()["items"]:
-                    with lock:
-                        failures.append(f"next: HTTP {got.status_code}")
-                    return
-                item = got.json()["items"][0]["id"]
-                time.sleep(think_ms * (0.5 + rng.random()) / 1000)
-                body = {"kind": "class", "frame": 1, "payload": {"labels": ["normal"]}}
-                saved = client.put(
-                    f"/api/v1/items/{item}/annotations/{uuid.uuid4()}",
-                    body,
-                    content_type="application/json",
-                )
-                started = time.perf_counter()
-                done = client.post(
-                    f"/api/v1/items/{item}/submit",
-                    {"time_spent_ms": 1000},
-                    content_type="application/json",
-                )
-                submit_ms = (time.perf_counter() - started) * 1000
-                with lock:
-                    timings["next"].append(next_ms)
-                    if saved.status_code >= 300 or done.status_code >= 300:
-                        failures.append(f"save {saved.status_code} submit {done.status_code}")
-                    else:
-                        timings["submit"].append(submit_ms)
-        finally:
-            connection.close()  # this thread's own connection
-
-    threads = [threading.Thread(target=doctor, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    return {"timings": timings, "failures": failures}
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return {"timings": load.timings, "failures": load.failures}
 
 
 def measure_dashboard(project: int, token: str, n: int) -> list[float]:
@@ -658,6 +646,8 @@ def main() -> None:
     parser.add_argument("--dashboard-requests", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=4, help="reads per doctor")
     parser.add_argument("--think-ms", type=float, default=5000.0)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per worker")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--dicom-dir", default=str(DEFAULT_DICOM))
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -699,7 +689,15 @@ def main() -> None:
         if args.explain:
             explain_all(seeded)
         qido = measure_qido(seeded["super"], args.requests)
-        queue = measure_queue(seeded["project"], seeded["tokens"], args.rounds, args.think_ms)
+        queue = measure_queue(
+            env,
+            seeded["project"],
+            seeded["tokens"],
+            args.rounds,
+            args.think_ms,
+            args.workers,
+            args.threads,
+        )
         dashboard = measure_dashboard(seeded["project"], seeded["admin"], args.dashboard_requests)
         from django.db import connections
 
@@ -727,8 +725,9 @@ def main() -> None:
                 f"{percentile(values, 95):>10.1f}{goal:>12}"
             )
         print(
-            f"queue: {DOCTORS} doctors in threads, {args.rounds} reads each, think time "
-            f"{args.think_ms:.0f} ms, errors {len(queue['failures'])} {queue['failures'][:3]}"
+            f"queue: {DOCTORS} doctors over HTTP (gunicorn {args.workers}x{args.threads} gthread "
+            f"on 127.0.0.1), {args.rounds} reads each, think time {args.think_ms:.0f} ms, "
+            f"errors {len(queue['failures'])} {queue['failures'][:3]}"
         )
         print(
             f"scoring: {scored:,} items in {score_s:.1f} s (score_with_version; the child "

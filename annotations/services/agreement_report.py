@@ -49,12 +49,14 @@ def agreement_report(project: Project, *, compared_only: bool = False) -> dict[s
     # Only items someone read or reviewed count: loading every item of a million-item project
     # to drop the unread ones cost the dashboard seconds (docs/scale.md). A UNION of the two
     # (small) sets, not an OR of EXISTS, which PostgreSQL answers by reading every item.
-    read: QuerySet[Any, Any] = Submission.objects.filter(item__project=project).values("item_id")
+    # Submission.project: the project's reads without a join to its items (decision 0192).
+    read: QuerySet[Any, Any] = Submission.objects.filter(project=project).values("item_id")
     if compared_only:
-        # Grouped without the join to items (the outer query keeps the project's): joining
-        # first hashed every item of a million-item project (0.8 s, docs/scale.md).
         read = (
-            Submission.objects.values("item_id").annotate(n=Count("pk")).filter(n__gte=2)
+            Submission.objects.filter(project=project)
+            .values("item_id")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=2)
         ).values("item_id")
     reviewed = Annotation.objects.filter(
         item__project=project, source=AnnotationSource.REVIEW, is_current=True, deleted=False

@@ -44,11 +44,14 @@ def with_my_progress(
         .exclude(Exists(mine))
         .exclude(Exists(skipped))
     )
-    my_submitted = Submission.objects.filter(item__project=OuterRef("pk"), user_id=user_id)
+    # Submission.project, not a join to items: counted in the index submission_doctor_time
+    # (an index-only scan of this doctor's reads in the project). Through the items it cost
+    # 0.5 s per queue request for a doctor with 10,000 reads at a million items (decision 0192).
+    my_submitted = Submission.objects.filter(project=OuterRef("pk"), user_id=user_id)
     return projects.annotate(
         n_my_submitted=Coalesce(
             Subquery(
-                my_submitted.order_by().values("item__project").annotate(n=Count("pk")).values("n"),
+                my_submitted.order_by().values("project").annotate(n=Count("*")).values("n"),
                 output_field=IntegerField(),
             ),
             Value(0),

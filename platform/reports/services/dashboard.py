@@ -8,13 +8,14 @@ dashboard plots exactly what promotion decided on. See docs/dashboard.md for eve
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from datetime import datetime
-from statistics import mean, median
+from collections import defaultdict
+from dataclasses import dataclass
+from statistics import median
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from annotations.models import (
@@ -41,50 +42,94 @@ def _usernames(user_ids: set[int]) -> dict[int, str]:
     return dict(users.values_list("pk", "username"))
 
 
-Read = tuple[int, int, datetime]  # doctor, time_spent_ms, submitted at
+def _reads(project: Project) -> QuerySet[Submission]:
+    """The project's reads, from Submission.project: each section below aggregates them in SQL
+    over the indexes `submission_doctor_time` and `submission_project_day`, so neither a join
+    to the project's items nor one row per read leaves the database (docs/scale.md, decision
+    0192). The figures are those of Python's statistics over every read, exactly."""
+    return Submission.objects.filter(project=project)
 
 
-def _reads(project: Project) -> list[Read]:
-    """Every read of the project, fetched once for the three sections built from them: each
-    query joins submissions to items for the project, which at a million items costs more
-    than building the sections in Python (docs/scale.md)."""
-    rows = Submission.objects.filter(item__project=project).values_list(
-        "user_id", "time_spent_ms", "created_at"
+@dataclass(frozen=True)
+class DoctorReads:
+    count: int
+    spent: int  # sum of time_spent_ms
+    middle: list[int]  # the one or two middle values of time_spent_ms (statistics.median's)
+
+
+def _doctor_reads(project: Project) -> dict[int, DoctorReads]:
+    """Per doctor, in one statement (one snapshot): the reads, their total time and the one or
+    two middle values of time_spent_ms, picked by their rank in a window over the index
+    `submission_doctor_time` (COUNT(*), not of a column: an index-only scan). Each median is
+    then computed from exactly the values statistics.median would take, without the others."""
+    by_doctor = [F("user_id")]
+    ranked = (
+        _reads(project)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=by_doctor, order_by=F("time_spent_ms").asc()),
+            reads=Window(Count("*"), partition_by=by_doctor),
+            spent_ms=Window(Sum("time_spent_ms"), partition_by=by_doctor),
+        )
+        .filter(Q(rank=(F("reads") + 1) / 2) | Q(rank=F("reads") / 2 + 1))
+        .values_list("user_id", "time_spent_ms", "reads", "spent_ms")
     )
-    return list(rows)
+    doctors: dict[int, DoctorReads] = {}
+    for user_id, spent, n, total in ranked:
+        doctors.setdefault(user_id, DoctorReads(n, total, [])).middle.append(spent)
+    return doctors
 
 
-def labels_per_day(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
+def labels_per_day(project: Project) -> list[dict[str, Any]]:
     """Reads per calendar day in the current time zone."""
-    days = Counter(
-        timezone.localtime(at).date() for _, _, at in (_reads(project) if reads is None else reads)
+    days = (
+        _reads(project)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("*"))
+        .order_by("day")
+        .values_list("day", "n")
     )
-    return [{"date": day.isoformat(), "count": days[day]} for day in sorted(days)]
+    return [{"date": day.isoformat(), "count": n} for day, n in days]
 
 
-def labels_per_doctor(project: Project, reads: list[Read] | None = None) -> list[dict[str, Any]]:
+def labels_per_doctor(
+    project: Project, doctors: dict[int, DoctorReads] | None = None
+) -> list[dict[str, Any]]:
     """Reads and time per label (median and mean of the submitted time_spent_ms) per doctor."""
-    times: dict[int, list[int]] = defaultdict(list)
-    for user_id, spent, _ in _reads(project) if reads is None else reads:
-        times[user_id].append(spent)
-    names = _usernames(set(times))
+    doctors = _doctor_reads(project) if doctors is None else doctors
+    names = _usernames(set(doctors))
     out = [
         {
             "doctor": names.get(user_id, str(user_id)),
-            "count": len(spent),
-            "median_time_ms": int(median(spent)),
-            "mean_time_ms": round(mean(spent)),
+            "count": reads.count,
+            "median_time_ms": int(median(reads.middle)),
+            # sum / n is correctly rounded, as statistics.mean's float is: the same round().
+            "mean_time_ms": round(reads.spent / reads.count),
         }
-        for user_id, spent in times.items()
+        for user_id, reads in doctors.items()
     ]
     return sorted(out, key=lambda row: (-row["count"], row["doctor"]))
 
 
-def time_per_label(project: Project, reads: list[Read] | None = None) -> dict[str, Any]:
-    spent = [ms for _, ms, _ in (_reads(project) if reads is None else reads)]
-    if not spent:
+def time_per_label(
+    project: Project, doctors: dict[int, DoctorReads] | None = None
+) -> dict[str, Any]:
+    doctors = _doctor_reads(project) if doctors is None else doctors
+    n = sum(reads.count for reads in doctors.values())
+    if not n:
         return {"n": 0, "median_ms": None, "mean_ms": None}
-    return {"n": len(spent), "median_ms": int(median(spent)), "mean_ms": round(mean(spent))}
+    spent = sum(reads.spent for reads in doctors.values())
+    # The (n - 1) // 2-th value and, for an even n, the next: a bounded sort, not a full one.
+    ordered = _reads(project).order_by("time_spent_ms").values_list("time_spent_ms", flat=True)
+    first = (n - 1) // 2
+    values = list(ordered[first : first + 2 - n % 2])
+    return {
+        "n": n,
+        # Empty only if reads were deleted between the two statements (a project or an account
+        # removed meanwhile): no median rather than an error.
+        "median_ms": int(median(values)) if values else None,
+        "mean_ms": round(spent / n),
+    }
 
 
 def agreement_per_doctor(project: Project) -> list[dict[str, Any]]:
@@ -306,12 +351,12 @@ def correction_curve(project: Project) -> dict[str, Any]:
 
 def project_dashboard(project: Project) -> dict[str, Any]:
     detection = project.task_type == TaskType.DETECTION
-    reads = _reads(project)
+    doctors = _doctor_reads(project)
     return {
         "project": {"id": project.pk, "name": project.name, "task_type": project.task_type},
-        "labels_per_day": labels_per_day(project, reads),
-        "labels_per_doctor": labels_per_doctor(project, reads),
-        "time_per_label": time_per_label(project, reads),
+        "labels_per_day": labels_per_day(project),
+        "labels_per_doctor": labels_per_doctor(project, doctors),
+        "time_per_label": time_per_label(project, doctors),
         "agreement_per_doctor": agreement_per_doctor(project),
         "queue": queue_size(project),
         "skip_reasons": skip_reasons(project),

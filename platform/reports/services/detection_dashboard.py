@@ -80,7 +80,8 @@ def box_edit_curve(project: Project) -> dict[str, Any]:
     """Per suggesting model version: the median over doctors' reads of the edits they made to
     its proposed boxes (moved + deleted + added), and the totals of each count. Reads whose
     suggestion was no longer stored (deleted unknown) count only in `unmeasured`."""
-    rows = Submission.objects.filter(item__project=project, box_edits__isnull=False).values_list(
+    # Submission.project: the project's reads without a join to its items (decision 0192).
+    rows = Submission.objects.filter(project=project, box_edits__isnull=False).values_list(
         "box_edits", flat=True
     )
     edits: dict[int, list[int]] = defaultdict(list)
