@@ -72,8 +72,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
 from bench import arm_pretrain  # noqa: E402
-from ml_worker.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
-from ml_worker.drift_calibration import DriftCalibration, drift_logits  # noqa: E402
+from ml_worker.calibration import expected_calibration_error, softmax  # noqa: E402
+from ml_worker.drift_calibration import (  # noqa: E402
+    DriftCalibration,
+    drift_logits,
+    drift_temperature,
+)
 from ml_worker.embeddings import pca_embeddings  # noqa: E402
 from ml_worker.evaluation import roc_auc  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
@@ -283,7 +287,7 @@ def cross_fit_ece(val_logits: np.ndarray, val_y: np.ndarray, seed: int) -> float
     eces = []
     for fit, measure in (halves, halves[::-1]):
         rows = np.concatenate([fit + r * n for r in range(repeats)])
-        t = fit_temperature(val_logits[rows], np.tile(val_y[fit], repeats))
+        t = drift_temperature(val_logits[rows], val_y[fit])
         eces.append(expected_calibration_error(softmax(val_logits[measure], t), val_y[measure]))
     return float(np.mean(eces))
 
@@ -361,8 +365,7 @@ def train_and_measure(
         recipe.train.augment,
         calibration,
     )
-    repeats = len(val_logits) // len(data.val_y)
-    temperature = fit_temperature(val_logits, np.tile(data.val_y, repeats))
+    temperature = drift_temperature(val_logits, data.val_y)
     test = predict(result.model, data.test_x, temperature=temperature, with_embeddings=False)
     counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
     val_probabilities = softmax(val_logits[: len(data.val_y)], temperature)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ml_worker.augment import AugmentConfig, augment_batch
-from ml_worker.calibration import fit_temperature
+from ml_worker.calibration import PRIOR_LOG_T_SD, fit_temperature
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,19 @@ def drift_logits(
     return np.concatenate(parts)
 
 
+def drift_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature from `drift_logits`' rows (clean, then every perturbed copy, in order) and
+    the clean images' labels: the MAP temperature over all rows (decision 0423), with the
+    evidence of the clean images only (a perturbed copy repeats its original's label, it is not
+    a new patient), so a small validation split leans on the prior T = 1 instead of sharpening
+    the model on a few easy images."""
+    y = np.asarray(labels)
+    if len(y) == 0:
+        return 1.0
+    repeats = len(logits) // len(y)
+    return fit_temperature(logits, np.tile(y, repeats), evidence=len(y), prior_sd=PRIOR_LOG_T_SD)
+
+
 def fit_drift_temperature(
     logits_of: Callable[[np.ndarray], np.ndarray],
     images: np.ndarray,
@@ -106,11 +119,9 @@ def fit_drift_temperature(
     augment: AugmentConfig | None,
     calibration: DriftCalibration | None = None,
 ) -> float:
-    """The temperature minimising NLL over clean and perturbed validation images together."""
+    """The temperature over clean and perturbed validation images together (`drift_temperature`)."""
     calibration = calibration or DriftCalibration()
-    logits = drift_logits(logits_of, images, augment, calibration)
-    repeats = 1 + len(calibration.strengths) * calibration.copies
-    return fit_temperature(logits, np.tile(np.asarray(labels), repeats))
+    return drift_temperature(drift_logits(logits_of, images, augment, calibration), labels)
 
 
 def calibrate_model(
