@@ -12,14 +12,16 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
 - The full-data reference trains on the whole pool; target = 98 % of its test AUC.
 - Random runs first, over all seeds, along a budget schedule that stops at the first budget where
   its mean test AUC reaches the target (or at the whole pool), after at least MIN_BUDGETS
-  budgets. Every strategy then runs the same
+  budgets (`--quick`: the fixed QUICK_STEPS 20/50/150/400, decision 0424). Every strategy then
+  runs the same
   schedule, with the same initial random labels per seed (paired), so each saving is measured.
   Each round's picks draw from a generator seeded by (seed, labelled count), the same for every
   arm, so a strategy that is random for now (budget_aware's early phase) picks what random picks.
 - Reported per strategy: labels_to_target (first measured budget whose mean AUC >= target),
   saving_vs_random, aubc (normalised area under the AUC-vs-log(labels) curve), worst_gap_to_random
   (most negative mean AUC difference at any budget), final_auc, ece_after_calibration (at the
-  final budget, on the test split; temperature fitted on val and its perturbed copies), the same
+  final budget, on the test split; temperature fitted on val and its perturbed copies, decisions
+  0333 and 0423; 15 equal-width bins of the top-label confidence, Guo et al. 2017), the same
   ECE on i.i.d. data (2-fold cross-fit on val), seconds per round, and the per-seed AUBC gains
   over random (paired: same seeds, same first labels, same round generators) with their mean,
   95 % t confidence interval, the two-sided paired t-test p-value and the one-sided Wilcoxon
@@ -331,9 +333,10 @@ def _ctx() -> tuple[Data, Recipe]:
 
 def train_and_measure(
     labeled: np.ndarray, seed: int, arm: str = "random"
-) -> tuple[Any, float, RoundResult]:
+) -> tuple[Any, Any, RoundResult]:
     """Train the default model on the labelled pool items (changed by the arm's modifiers);
-    measure it like a model version."""
+    measure it like a model version. Also returns the temperature (a float; per label, an array,
+    for a multi-label model)."""
     data, recipe = _ctx()
     started = time.monotonic()
     model = build_model(recipe.spec, seed=seed)
@@ -357,7 +360,8 @@ def train_and_measure(
     )
     if data.multi_label:
         return _measure_multilabel(result.model, labeled, started)
-    # The product's calibration: T fitted on val plus perturbed copies of it (decision 0333).
+    # The product's calibration: T fitted on val plus perturbed copies of it (decisions 0333,
+    # 0423: MAP, clean and perturbed rows carrying half the likelihood each).
     calibration = DriftCalibration(seed=seed)
     val_logits = drift_logits(
         lambda x: predict(result.model, x, with_embeddings=False).logits,
