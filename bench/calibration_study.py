@@ -6,7 +6,9 @@ bench/active_learning.py (2,000-image seeded pool, 300-image val subset, officia
 stores every model's validation logits (clean images, then the drift copies of decision 0333)
 and test logits in `OUT/logits.npz`, then fits the temperature with each method on validation
 only and reports the test ECE (15 equal-width bins, top-label confidence: Guo et al. 2017's
-definition, `ml_worker.calibration.expected_calibration_error`).
+definition, `ml_worker.calibration.expected_calibration_error`), the ECE a perfectly calibrated
+model with the same confidences would read on as many test images (`floor`), and the test ECE
+when T is fitted on a few validation images only (`--val-sizes`).
 
 Methods:
 - `none`: T = 1.
@@ -52,13 +54,19 @@ from ml_worker.training import train_classifier  # noqa: E402
 
 
 def train_logits(
-    data: al.Data, recipe: al.Recipe, arm: str, seed: int, budget: int
+    data: al.Data,
+    recipe: al.Recipe,
+    arm: str,
+    seed: int,
+    budget: int,
+    labeled: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Train one model on `budget` random pool labels; its val (clean + drift copies) and test
-    logits."""
-    labeled = np.sort(
-        np.random.default_rng(1000 + seed).choice(len(data.train_y), size=budget, replace=False)
-    )
+    """Train one model on `budget` random pool labels (or the given `labeled` pool indices); its
+    val (clean + drift copies) and test logits."""
+    if labeled is None:
+        labeled = np.sort(
+            np.random.default_rng(1000 + seed).choice(len(data.train_y), size=budget, replace=False)
+        )
     config = replace(recipe.train, seed=seed)
     unlabeled = None
     if arm == "semi":
@@ -92,6 +100,22 @@ def methods(val: np.ndarray, val_y: np.ndarray) -> dict[str, float]:
         "drift": fit_temperature(val, np.tile(val_y, repeats)),
         "product": drift_temperature(val, val_y),
     }
+
+
+def ece_floor(probabilities: np.ndarray, draws: int = 200, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated model with these confidences would still read on this many
+    test images: each top-label prediction drawn right with probability its confidence, the
+    measured ECE averaged over `draws`. The estimator's own noise floor (it is biased upwards on
+    a few hundred images), so a figure near it says nothing more about miscalibration."""
+    confidence = probabilities.max(axis=1)
+    top = probabilities.argmax(axis=1)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(draws):
+        right = rng.random(len(confidence)) < confidence
+        labels = np.where(right, top, (top + 1) % probabilities.shape[1])
+        values.append(expected_calibration_error(probabilities, labels))
+    return float(np.mean(values))
 
 
 def small_validation(
@@ -129,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         "--val-sizes", default="5,10,20,50", help="small validation subsets to fit T on"
     )
     parser.add_argument("--draws", type=int, default=20, help="subsets per size")
+    parser.add_argument(
+        "--labelled-sets",
+        type=Path,
+        default=None,
+        help="a benchmark run's labelled_sets.npz: train on its sets named in --arms instead\n"
+        "(e.g. --arms bald+semi: every seed's final set; '+semi' arms train semi-supervised)",
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse OUT/logits.npz if present")
     args = parser.parse_args(argv)
     import torch
@@ -141,13 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.out / "logits.npz"
     stored: dict[str, np.ndarray] = dict(np.load(cache)) if args.reuse and cache.exists() else {}
     rows: list[dict[str, Any]] = []
+    sets = dict(np.load(args.labelled_sets)) if args.labelled_sets else {}
     for arm in args.arms.split(","):
         for budget in (int(b) for b in args.budgets.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
+                labeled = sets.get(f"{arm}_seed{seed}")
+                if labeled is not None:  # a benchmark arm's final set, its own budget
+                    budget = len(labeled)
                 key = f"{arm}_{budget}_{seed}"
                 if f"{key}_val" not in stored:
                     started = time.monotonic()
-                    out = train_logits(data, recipe, arm, seed, budget)
+                    kind = "semi" if arm == "semi" or arm.endswith("+semi") else "sup"
+                    out = train_logits(data, recipe, kind, seed, budget, labeled)
                     stored[f"{key}_val"], stored[f"{key}_test"] = out["val"], out["test"]
                     np.savez_compressed(cache, **stored)  # type: ignore[arg-type]
                     print(f"trained {key} in {time.monotonic() - started:.0f} s", flush=True)
@@ -156,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, t in methods(val, data.val_y).items():
                     row[f"T_{name}"] = t
                     row[f"ece_{name}"] = expected_calibration_error(softmax(test, t), data.test_y)
+                row["ece_floor"] = ece_floor(softmax(test, row["T_product"]))
                 for size in (int(v) for v in args.val_sizes.split(",") if v):
                     small = small_validation(val, data.val_y, test, data.test_y, size, args.draws)
                     row[f"small_{size}"] = small
@@ -165,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                     + " ".join(
                         f"{m}: T {row[f'T_{m}']:.2f} ECE {row[f'ece_{m}']:.3f}"
                         for m in ("none", "clean", "drift", "product")
-                    ),
+                    )
+                    + f" (floor {row['ece_floor']:.3f})",
                     flush=True,
                 )
     for arm in args.arms.split(","):
@@ -173,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         means = {m: float(np.mean([r[f"ece_{m}"] for r in mine])) for m in ("none", "clean")}
         means |= {m: float(np.mean([r[f"ece_{m}"] for r in mine])) for m in ("drift", "product")}
         worst = max(r["ece_product"] for r in mine)
+        means["floor"] = float(np.mean([r["ece_floor"] for r in mine]))
         print(
             f"{args.dataset.name} {arm}: mean test ECE "
             + " ".join(f"{m}={v:.3f}" for m, v in means.items())
