@@ -104,7 +104,8 @@ def test_map_temperature_on_small_validation_splits_calibrates_better_than_maxim
     test_logits, test_labels = calibrated_logits(5000, seed=1)
     for scale in (1.5, 2.0):
         before = expected_calibration_error(softmax(test_logits * scale), test_labels)
-        ml, map_ = [], []
+        ml: list[float] = []
+        map_: list[float] = []
         for draw in range(40):
             val_logits, val_labels = calibrated_logits(10, seed=100 + draw)
             for fitted, out in (
