@@ -12,14 +12,16 @@ Protocol (docs/learning.md, notes/active-learning.md §5):
 - The full-data reference trains on the whole pool; target = 98 % of its test AUC.
 - Random runs first, over all seeds, along a budget schedule that stops at the first budget where
   its mean test AUC reaches the target (or at the whole pool), after at least MIN_BUDGETS
-  budgets. Every strategy then runs the same
+  budgets (`--quick`: the fixed QUICK_STEPS 20/50/150/400, decision 0424). Every strategy then
+  runs the same
   schedule, with the same initial random labels per seed (paired), so each saving is measured.
   Each round's picks draw from a generator seeded by (seed, labelled count), the same for every
   arm, so a strategy that is random for now (budget_aware's early phase) picks what random picks.
 - Reported per strategy: labels_to_target (first measured budget whose mean AUC >= target),
   saving_vs_random, aubc (normalised area under the AUC-vs-log(labels) curve), worst_gap_to_random
   (most negative mean AUC difference at any budget), final_auc, ece_after_calibration (at the
-  final budget, on the test split; temperature fitted on val and its perturbed copies), the same
+  final budget, on the test split; temperature fitted on val and its perturbed copies, decisions
+  0333 and 0423; 15 equal-width bins of the top-label confidence, Guo et al. 2017), the same
   ECE on i.i.d. data (2-fold cross-fit on val), seconds per round, and the per-seed AUBC gains
   over random (paired: same seeds, same first labels, same round generators) with their mean,
   95 % t confidence interval, the two-sided paired t-test p-value and the one-sided Wilcoxon
@@ -72,8 +74,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
 sys.path[:0] = [str(REPO), str(REPO / "platform")]
 
 from bench import arm_pretrain  # noqa: E402
-from ml_worker.calibration import expected_calibration_error, fit_temperature, softmax  # noqa: E402
-from ml_worker.drift_calibration import DriftCalibration, drift_logits  # noqa: E402
+from ml_worker.calibration import expected_calibration_error, softmax  # noqa: E402
+from ml_worker.drift_calibration import (  # noqa: E402
+    DriftCalibration,
+    drift_logits,
+    drift_temperature,
+)
 from ml_worker.embeddings import pca_embeddings  # noqa: E402
 from ml_worker.evaluation import roc_auc  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
@@ -283,7 +289,7 @@ def cross_fit_ece(val_logits: np.ndarray, val_y: np.ndarray, seed: int) -> float
     eces = []
     for fit, measure in (halves, halves[::-1]):
         rows = np.concatenate([fit + r * n for r in range(repeats)])
-        t = fit_temperature(val_logits[rows], np.tile(val_y[fit], repeats))
+        t = drift_temperature(val_logits[rows], val_y[fit], DriftCalibration(seed=seed))
         eces.append(expected_calibration_error(softmax(val_logits[measure], t), val_y[measure]))
     return float(np.mean(eces))
 
@@ -327,9 +333,10 @@ def _ctx() -> tuple[Data, Recipe]:
 
 def train_and_measure(
     labeled: np.ndarray, seed: int, arm: str = "random"
-) -> tuple[Any, float, RoundResult]:
+) -> tuple[Any, Any, RoundResult]:
     """Train the default model on the labelled pool items (changed by the arm's modifiers);
-    measure it like a model version."""
+    measure it like a model version. Also returns the temperature (a float; per label, an array,
+    for a multi-label model)."""
     data, recipe = _ctx()
     started = time.monotonic()
     model = build_model(recipe.spec, seed=seed)
@@ -353,7 +360,8 @@ def train_and_measure(
     )
     if data.multi_label:
         return _measure_multilabel(result.model, labeled, started)
-    # The product's calibration: T fitted on val plus perturbed copies of it (decision 0333).
+    # The product's calibration: T fitted on val plus perturbed copies of it (decisions 0333,
+    # 0423: MAP, clean and perturbed rows carrying half the likelihood each).
     calibration = DriftCalibration(seed=seed)
     val_logits = drift_logits(
         lambda x: predict(result.model, x, with_embeddings=False).logits,
@@ -361,8 +369,7 @@ def train_and_measure(
         recipe.train.augment,
         calibration,
     )
-    repeats = len(val_logits) // len(data.val_y)
-    temperature = fit_temperature(val_logits, np.tile(data.val_y, repeats))
+    temperature = drift_temperature(val_logits, data.val_y, calibration)
     test = predict(result.model, data.test_x, temperature=temperature, with_embeddings=False)
     counts = np.bincount(data.train_y[labeled], minlength=len(data.class_names))
     val_probabilities = softmax(val_logits[: len(data.val_y)], temperature)
@@ -535,13 +542,19 @@ def run_full_reference(seed: int) -> RoundResult:
     return train_and_measure(np.arange(len(data.train_y)), seed)[2]
 
 
+# The quick run's budgets (decision 0424): MIN_BUDGETS of them, ~2.5x apart, and no further, so
+# its CPU time is bounded (the semi arm's rounds cost ~5x a supervised one): 13 CPU minutes on
+# 2 cores. It ends at 400 labels whether or not random has reached the target there.
+QUICK_STEPS = (20, 50, 150, 400)
+FULL_STEPS = (20, 30, 45, 65, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3140)
+
+
 def schedule(pool_size: int, quick: bool) -> list[int]:
-    """Budgets growing by ~1.4x (quick: ~2.4x), capped by the pool."""
+    """Budgets growing by ~1.4x up to the whole pool; quick: QUICK_STEPS, capped by the pool."""
     if quick:
-        steps = [20, 50, 120, 300, 700, 1400]
-    else:
-        steps = [20, 30, 45, 65, 100, 140, 200, 280, 400, 560, 800, 1120, 1600, 2240, 3140]
-    return [b for b in steps if b < pool_size] + [pool_size]
+        tail = [pool_size] if pool_size <= QUICK_STEPS[-1] else []
+        return [b for b in QUICK_STEPS if b < pool_size] + tail
+    return [b for b in FULL_STEPS if b < pool_size] + [pool_size]
 
 
 def aubc(budgets: list[int], aucs: list[float]) -> float:

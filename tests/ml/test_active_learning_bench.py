@@ -178,3 +178,15 @@ def test_two_runs_give_identical_figures_and_name_the_default_arm(tmp_path: Path
         assert 0.0 < semi["aubc_gain_t_p_value"] <= 1.0
     assert "semi-supervised" in semi["description"]
     assert "default=budget_aware" in first
+
+
+def test_the_quick_schedule_is_four_fixed_budgets_and_the_full_one_is_unchanged() -> None:
+    """Decision 0424: --quick stops at 400 labels (its CPU time bounded), capped by a smaller
+    pool; the full run still grows by ~1.4x up to the whole pool."""
+    from bench.active_learning import schedule
+
+    assert schedule(2000, quick=True) == [20, 50, 150, 400]
+    assert schedule(360, quick=True) == [20, 50, 150, 360]
+    assert schedule(100, quick=True) == [20, 50, 100]
+    full = schedule(4708, quick=False)
+    assert full[:5] == [20, 30, 45, 65, 100] and full[-2:] == [3140, 4708]
