@@ -40,7 +40,7 @@ def test_builder_keeps_28px_resolution_without_max_pool() -> None:
     assert shapes["layer1"] == (2, 64, 28, 28)  # stem and first stage at full resolution
     assert shapes["layer4"] == (2, 512, 4, 4)  # 28 -> 14 -> 7 -> 4
     # Projection shortcuts are bias-free, as in MedMNIST's (kuangliu's) BasicBlock.
-    shortcut = model.layer2[0].downsample[0]
+    shortcut = model.get_submodule("layer2.0.downsample.0")
     assert isinstance(shortcut, nn.Conv2d) and shortcut.bias is None
     # kuangliu's CIFAR ResNet-18 has 11,173,962 parameters (3 channels in, 10 out); with a
     # 1-channel stem (-1,152) and 3 outputs (-3,591) the same network has 11,169,219.
