@@ -259,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     overrides.update(parse_overrides(args.spec, ModelSpec))
     shown = {k: v for k, v in overrides.items() if k != "augment"}
-    if "augment" in overrides:
+    if "augment" in overrides and overrides["augment"] is None:
+        shown["augment"] = None  # `--set augment=None`: no augmentation at all
+    elif "augment" in overrides:
         shown.update({f"augment.{k}": v for k, v in parse_augment_items(args.overrides).items()})
     extra = f" overrides={','.join(f'{k}:{v}' for k, v in shown.items())}" if shown else ""
     print(
