@@ -1,7 +1,8 @@
 """The recipe-generalises comparison: `bench/make_busbra_medmnist_npz.py` turns the real BUS-BRA
 files into a MedMNIST-format benign/malignant file split by patient with the CSV's labels, and
-`bench/recipe_generalises.py` runs the product's default recipe on it and on PneumoniaMNIST in
-one run (a tiny subset, two epochs) and prints the documented side-by-side last line."""
+`bench/recipe_generalises.py` runs the product's default recipe and the reproduced MedMNIST
+ResNet-18 protocol on it and on PneumoniaMNIST in one run (a tiny subset, two epochs / one epoch)
+and prints the documented side-by-side last line."""
 
 from __future__ import annotations
 
@@ -88,12 +89,13 @@ def test_builder_refuses_to_write_into_the_repository() -> None:
 def test_bench_prints_both_datasets_side_by_side(busbra_npz: Path) -> None:
     out = run(
         "recipe_generalises.py", "--datasets", str(busbra_npz), str(PNEUMONIA),
-        "--seeds", "0", "--pool", "96", "--max-epochs", "2",
+        "--seeds", "0", "--pool", "96", "--max-epochs", "2", "--reference-epochs", "1",
     )  # fmt: skip
     last = out.strip().splitlines()[-1]
     match = re.fullmatch(
-        r"busbramnist_auc=(\S+) busbramnist_published_auc=0\.901 "
+        r"busbramnist_auc=(\S+) busbramnist_published_auc=0\.901 busbramnist_reference_auc=(\S+) "
         r"pneumoniamnist_auc=(\S+) pneumoniamnist_published_auc=0\.944 "
+        r"pneumoniamnist_reference_auc=(\S+) "
         r"seeds=1 load=\d+\.\d total_s=\d+ overrides=max_epochs:2",
         last,
     )
@@ -101,3 +103,5 @@ def test_bench_prints_both_datasets_side_by_side(busbra_npz: Path) -> None:
     for value in match.groups():
         assert 0.0 <= float(value) <= 1.0
     assert "sibling: breastmnist" in out  # the comparison says it is not the same data
+    # the same-file reference arm ran the published protocol on each file
+    assert out.count("MedMNIST ResNet-18 (28) protocol, 1 epochs") == 2
