@@ -182,11 +182,12 @@ def pool_size() -> int:
 
 def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
     data, settings = _ctx()
-    spec = spec_for(data.train_x[labeled], len(data.class_names))
+    boxes = [data.train_y[i] for i in labeled]
+    spec = spec_for(data.train_x[labeled], len(data.class_names), boxes)
     result = train_detector(
         build_detector(spec, seed=seed),
         data.train_x[labeled],
-        [data.train_y[i] for i in labeled],
+        boxes,
         data.val_x,
         data.val_y,
         replace(settings.train, seed=seed),
