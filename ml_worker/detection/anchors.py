@@ -54,7 +54,7 @@ def anchor_sides(
     low = max(float(low), MIN_SIDE)
     top = max(float(high) / 2 ** (levels - 1), low * 2 ** ((n_sides - 1) / n_sides))
     values = np.geomspace(low, top, n_sides) if n_sides > 1 else np.array([low])
-    sides = sorted({max(MIN_SIDE, int(round(v))) for v in values})
+    sides = sorted({max(MIN_SIDE, round(v)) for v in values})
     return tuple(sides)
 
 
