@@ -183,7 +183,7 @@ def pool_size() -> int:
 def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
     data, settings = _ctx()
     boxes = [data.train_y[i] for i in labeled]
-    spec = spec_for(data.train_x[labeled], len(data.class_names), boxes)
+    spec = spec_for(data.train_x[labeled], len(data.class_names))
     result = train_detector(
         build_detector(spec, seed=seed),
         data.train_x[labeled],

@@ -8,7 +8,7 @@ is keyed to a dataset. `--spec`/`--set` override a DetSpec / DetTrainConfig fiel
 experiment (never the product's default: the last line then says `overrides=...`).
 
 Usage: python bench/detection_recipe.py [--dataset PATH.npz] [--size 128] [--seed 0]
-       [--pool N] [--max-epochs E] [--spec key=value ...] [--set key=value ...]
+       [--pool N] [--max-epochs E] [--fit-anchors] [--spec key=value ...] [--set key=value ...]
 Last line: `froc_mean=F sens_at_1fp=S froc_mean_iou50=F5 sens_at_1fp_iou50=S5 best_epoch=E
 epochs=N load=L train_s=T overrides=...`
 """
@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pool", type=int, default=None, help="seeded subset of train")
     parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument(
+        "--fit-anchors", action="store_true", help="anchors fitted to the training boxes (0362)"
+    )
     parser.add_argument("--spec", nargs="*", default=[], help="DetSpec overrides key=value")
     parser.add_argument("--set", nargs="*", default=[], help="DetTrainConfig overrides key=value")
     args = parser.parse_args(argv)
@@ -71,9 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_epochs:
         cfg = replace(cfg, max_epochs=args.max_epochs)
     data = load_npz(args.dataset, Settings(args.size, args.pool, None, None, cfg, None))
-    spec = spec_for(
-        data.train_x, len(data.class_names), boxes=data.train_y, **_pairs(args.spec)
-    )
+    boxes = data.train_y if args.fit_anchors else None
+    spec = spec_for(data.train_x, len(data.class_names), boxes, **_pairs(args.spec))
     print(f"spec {spec.to_dict()}", flush=True)
     result = train_detector(
         build_detector(spec, seed=args.seed),
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     at30 = froc(predicted.boxes, predicted.scores, data.test_y)
     at50 = froc(predicted.boxes, predicted.scores, data.test_y, iou=0.5)
     print(f"froc iou0.3 {at30}\nfroc iou0.5 {at50}")
-    overrides = " ".join([*args.spec, *args.set]) or "none"
+    overrides = " ".join([*(["fit_anchors"] if args.fit_anchors else []), *args.spec, *args.set])
+    overrides = overrides or "none"
     print(
         f"froc_mean={np.mean(list(at30.values())):.4f} sens_at_1fp={at30['1']:.4f} "
         f"froc_mean_iou50={np.mean(list(at50.values())):.4f} sens_at_1fp_iou50={at50['1']:.4f} "

@@ -80,6 +80,4 @@ def anchor_aspects(boxes: Sequence[np.ndarray] | np.ndarray) -> tuple[float, ...
 def anchor_shapes(sides: Sequence[int], aspects: Sequence[float]) -> list[tuple[int, int]]:
     """(height, width) of each anchor at the finest level: every side at every aspect, area
     kept (h = side x sqrt(aspect), w = side / sqrt(aspect)), at least 1 px."""
-    return [
-        (max(1, round(s * a**0.5)), max(1, round(s / a**0.5))) for s in sides for a in aspects
-    ]
+    return [(max(1, round(s * a**0.5)), max(1, round(s / a**0.5))) for s in sides for a in aspects]

@@ -28,9 +28,10 @@ def spec_for(
     boxes: Sequence[BoxTarget] | None = None,
     **overrides: Any,
 ) -> DetSpec:
-    """The default spec fitted to (N, C, S, S) training images: their intensity statistics and,
-    when their boxes (in input pixels) are given, anchor sides and aspects fitted to those boxes
-    (decision 0362). `overrides` win."""
+    """The default spec fitted to (N, C, S, S) training images (their intensity statistics).
+    With their `boxes` (in input pixels) the anchor sides and aspects are fitted to those boxes
+    too: an option, not the default, since on BUS-BRA it measured no better than the fixed
+    squares (decision 0362). `overrides` win."""
     fitted: dict[str, Any] = {}
     if boxes is not None:
         arrays = [b.boxes for b in boxes]

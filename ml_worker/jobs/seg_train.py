@@ -57,8 +57,7 @@ class GeometryIO:
     """What differs between the segmentation and detection runs."""
 
     targets_at_input: Callable[[list[Any], int], Any]  # native targets -> at the input size
-    # (train images, number of classes, their targets at the input size) -> the network spec
-    spec_for: Callable[..., Any]
+    spec_for: Callable[..., Any]  # (train images, number of classes) -> the network spec
     save: Callable[..., str]  # (path, model, temperature=, class_names=, extra=) -> sha256
     load: Callable[[str, str | None], Any]  # -> saved (.model, .spec, .class_names)
     has_finding: Callable[[Any], bool]  # does one target hold a lesion?
@@ -77,7 +76,7 @@ def _seg_io() -> GeometryIO:
 
     return GeometryIO(
         targets_at_input=at_input,
-        spec_for=lambda images, num_classes, _targets: spec_for(images, num_classes),
+        spec_for=spec_for,
         save=save_segmenter,
         load=load_segmenter,
         has_finding=lambda mask: bool(np.asarray(mask).any()),
@@ -98,8 +97,7 @@ def _det_io() -> GeometryIO:
 
     return GeometryIO(
         targets_at_input=at_input,
-        # Anchors fitted to the boxes the run trains on (decision 0362).
-        spec_for=lambda images, num_classes, targets: spec_for(images, num_classes, targets),
+        spec_for=spec_for,
         save=save,
         load=load_detector,
         has_finding=lambda target: len(target) > 0,
@@ -234,7 +232,7 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         )
     else:
         try:
-            spec = io.spec_for(train.images, len(data.class_names), train.masks)
+            spec = io.spec_for(train.images, len(data.class_names))
         except ValueError as exc:  # an input size the network's levels cannot halve
             raise NotTrainable(f"project input size {project.input_size}: {exc}") from exc
         model = task.build_network(spec.to_dict(), config.seed)
@@ -429,7 +427,7 @@ def _shadow_stage(
             spec, model = saved.spec, saved.model
             config = warm_schedule(config, warm.epochs)
         else:
-            spec = io.spec_for(train.images, len(data.class_names), masks)
+            spec = io.spec_for(train.images, len(data.class_names))
             model = task.build_network(spec.to_dict(), config.seed)
         val_x, val_y = _optional(val)
         result = task.train(
