@@ -1,6 +1,7 @@
 """Anchors fitted to the training boxes (decision 0362): the quantile rules on hand-made box sets
 (one large wide lesion per image, many small objects, none at all, broken boxes), the spec's
-round trip and the detector they build, old checkpoints' specs rebuilding the old squares."""
+round trip and the detector they build, old checkpoints' specs rebuilding the old squares; the
+early-stopping score that counts placement at IoU 0.5."""
 
 from __future__ import annotations
 
@@ -100,3 +101,18 @@ def test_both_box_losses_train_on_a_lesion_and_a_negative(box_loss: str) -> None
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     with pytest.raises(ValueError):
         DetSpec(box_loss="l2")
+
+
+def test_early_stopping_score_counts_placement_at_iou_one_half(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A box found but placed at IoU 0.4 scores 1 at IoU 0.3 and 0 at IoU 0.5: the validation
+    score is their mean (decision 0362), so better placement still raises a saturated score."""
+    from ml_worker.detection import training
+    from ml_worker.detection.inference import Detections
+
+    truth = BoxTarget(np.array([[0, 0, 10, 10]], np.float32), np.zeros(1, np.int64))
+    found = BoxTarget(np.array([[0, 0, 10, 4]], np.float32), np.zeros(1, np.int64))  # IoU 0.4
+    monkeypatch.setattr(
+        training, "predict_boxes", lambda *a, **k: Detections([found], [np.array([0.9])])
+    )
+    score = training.validation_froc(None, np.zeros((1, 1, 32, 32), np.float32), [truth], "cpu")  # type: ignore[arg-type]
+    assert score == pytest.approx(0.5)
