@@ -21,11 +21,15 @@ import torch.nn.functional as F
 from monai.apps.detection.networks.retinanet_detector import RetinaNetDetector
 from monai.apps.detection.networks.retinanet_network import RetinaNet
 from monai.apps.detection.utils.anchor_utils import AnchorGeneratorWithAnchorShape
+from monai.losses.giou_loss import BoxGIoULoss
 from monai.networks.blocks.feature_pyramid_network import FeaturePyramidNetwork
 from monai.networks.nets.resnet import ResNet, ResNetBlock
 from torch import nn
 
+from ml_worker.detection.anchors import anchor_shapes
+
 RETURNED_LAYERS = (2, 3, 4)  # strides 8, 16, 32 after the stride-2 stem and its max-pool
+BOX_LOSSES = ("smooth_l1", "giou")
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,13 @@ class DetSpec:
     fpn_channels: int = 64
     # Anchor sides at the finest returned level; each coarser level doubles them. (10..24) x
     # (1, 2, 4) covers 10-96 px at the 128-px input: BUS-BRA lesions span 10-97 px there.
+    # `spec_for` fits sides and aspects to the training boxes (decision 0362); these defaults
+    # are decision 0360's fixed squares, which older checkpoints were built with.
     base_anchor_sides: tuple[int, ...] = (10, 16, 24)
+    anchor_aspects: tuple[float, ...] = (1.0,)  # height / width; each side at each aspect
+    # Box regression loss: "smooth_l1" on encoded offsets (MONAI's default) or "giou" on the
+    # decoded boxes (decision 0362). A training choice, kept here so a checkpoint says it.
+    box_loss: str = "smooth_l1"
     input_mean: float = 0.0
     input_std: float = 1.0
 
@@ -52,6 +62,12 @@ class DetSpec:
             raise ValueError("num_classes and in_channels must be >= 1")
         if len(self.block_inplanes) != 4 or len(self.layers) != 4:
             raise ValueError("block_inplanes and layers name the four ResNet stages")
+        if not self.base_anchor_sides or not self.anchor_aspects:
+            raise ValueError("at least one anchor side and one aspect")
+        if min(self.base_anchor_sides) < 1 or min(self.anchor_aspects) <= 0:
+            raise ValueError("anchor sides and aspects must be positive")
+        if self.box_loss not in BOX_LOSSES:
+            raise ValueError(f"box_loss must be one of {BOX_LOSSES}")
         if self.input_size % self.size_divisible:
             raise ValueError(f"input_size must be divisible by {self.size_divisible}")
 
@@ -61,7 +77,7 @@ class DetSpec:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("block_inplanes", "layers", "base_anchor_sides"):
+        for key in ("block_inplanes", "layers", "base_anchor_sides", "anchor_aspects"):
             data[key] = list(data[key])
         return data
 
@@ -72,6 +88,8 @@ class DetSpec:
         for key in ("block_inplanes", "layers", "base_anchor_sides"):
             if key in values:
                 values[key] = tuple(int(v) for v in values[key])
+        if "anchor_aspects" in values:
+            values["anchor_aspects"] = tuple(float(v) for v in values["anchor_aspects"])
         return cls(**values)
 
 
@@ -131,15 +149,15 @@ class Detector(RetinaNetDetector):
     sampling) and the spec kept, so checkpoints, embeddings and TTA find what they need."""
 
     def __init__(self, spec: DetSpec) -> None:
-        sides = spec.base_anchor_sides
+        shapes = anchor_shapes(spec.base_anchor_sides, spec.anchor_aspects)
         anchors = AnchorGeneratorWithAnchorShape(
             feature_map_scales=[2**i for i in range(len(RETURNED_LAYERS))],
-            base_anchor_shapes=[(s, s) for s in sides],
+            base_anchor_shapes=shapes,
         )
         network = RetinaNet(
             spatial_dims=2,
             num_classes=spec.num_classes,
-            num_anchors=len(sides),
+            num_anchors=len(shapes),
             feature_extractor=ResNetFPN(spec),
             size_divisible=spec.size_divisible,
         )
@@ -150,6 +168,12 @@ class Detector(RetinaNetDetector):
             batch_size_per_image=64, positive_fraction=0.3, pool_size=20, min_neg=16
         )
         self.set_target_keys(box_key="boxes", label_key="labels")
+        if spec.box_loss == "giou":
+            # GIoU scores the decoded box against the lesion's box, the overlap FROC and mAP
+            # count, instead of offsets weighted per coordinate (MONAI's documented pairing).
+            self.set_box_regression_loss(
+                BoxGIoULoss(reduction="mean"), encode_gt=False, decode_pred=True
+            )
         self.set_box_selector_parameters(
             score_thresh=0.02, topk_candidates_per_level=300, nms_thresh=0.22, detections_per_img=20
         )
