@@ -169,9 +169,7 @@ def _insert_values(obj: Any) -> tuple[list[str], list[Any]]:
     return columns, values
 
 
-def insert_new_study(
-    ds: pydicom.Dataset, known: Known, instance: Instance
-) -> Series:
+def insert_new_study(ds: pydicom.Dataset, known: Known, instance: Instance) -> Series:
     """A new study's rows in one statement (PostgreSQL only, decision 0126): its patient when
     `known` has none, the study, the series and `instance` (unsaved, its series unset), chained
     through data-modifying CTEs, each child's foreign key a scalar subquery on its parent's
@@ -185,33 +183,39 @@ def insert_new_study(
     patient = None if known.patient is not None else _patient_row(ds)
     study = _study_row(ds, modality, known.patient)
     series = _series_row(ds, modality)
-    quote = connection.ops.quote_name
-    parts, params = [], []
-    parent = {Study: "patient", Series: "study", Instance: "series"}
-    rows: list[tuple[str, Any]] = [("study", study), ("series", series), ("instance", instance)]
+    # (CTE name, row, the foreign key filled from the previous CTE's id, or None)
+    rows: list[tuple[str, Any, str | None]] = [
+        ("new_study", study, "patient" if patient is not None else None),
+        ("new_series", series, "study"),
+        ("new_instance", instance, "series"),
+    ]
     if patient is not None:
-        rows.insert(0, ("patient", patient))
-    for name, obj in rows:
+        rows.insert(0, ("new_patient", patient, None))
+    quote = connection.ops.quote_name
+    ctes: list[str] = []
+    params: list[Any] = []
+    previous = ""
+    for name, obj, parent in rows:
         columns, values = _insert_values(obj)
         placeholders = ["%s"] * len(values)
-        fk_name = parent.get(type(obj))
-        if fk_name is not None and (fk_name != "patient" or patient is not None):
-            fk_column = quote(obj._meta.get_field(fk_name).column)
-            index = columns.index(fk_column)
-            # The parent's id from its CTE; its placeholder and (unset) value go.
-            placeholders[index] = f"(SELECT id FROM new_{fk_name})"
+        if parent is not None:
+            # The parent's id from the CTE before; its placeholder and its (unset) value go.
+            index = columns.index(quote(obj._meta.get_field(parent).column))
+            placeholders[index] = f"(SELECT id FROM {previous})"  # noqa: S608
             del values[index]
         table, pk = quote(obj._meta.db_table), quote(obj._meta.pk.column)
-        parts.append(
-            f"new_{name} AS (INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        # Names from the models' metadata and constant CTE names; every value is a parameter.
+        ctes.append(
+            f"{name} AS (INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
             f"VALUES ({', '.join(placeholders)}) RETURNING {pk} AS id)"
         )
         params += values
-    ids = ", ".join(f"(SELECT id FROM new_{name})" for name, _ in rows)
+        previous = name
+    ids = ", ".join(f"(SELECT id FROM {name})" for name, _, _ in rows)  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {ids}", params)  # noqa: S608
-        returned = list(cursor.fetchone())
-    for (_, obj), pk in zip(rows, returned, strict=True):
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {ids}", params)
+        returned = cursor.fetchone()
+    for (_, obj, _), pk in zip(rows, returned, strict=True):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
     if patient is not None:
@@ -232,9 +236,10 @@ def _patient_row(ds: pydicom.Dataset) -> Patient:
 
 
 def _study_row(ds: pydicom.Dataset, modality: str, patient_pk: int | None) -> Study:
+    # patient_pk None: insert_new_study fills it from the new patient's id.
     return Study(
         study_instance_uid=str(ds.StudyInstanceUID),
-        patient_id=patient_pk,
+        patient_id=patient_pk,  # type: ignore[misc]
         study_id=text(ds, "StudyID", 16),
         study_date=text(ds, "StudyDate", 8),
         study_time=text(ds, "StudyTime", 16),
