@@ -145,7 +145,88 @@ def _lookup_sql(with_patient: bool) -> str:
 def _new_patient(ds: pydicom.Dataset) -> Patient:
     # No Patient ID: the study's own patient, never one shared by every anonymous object (the
     # study is new here, so its patient is too).
-    return Patient.objects.create(
+    patient = _patient_row(ds)
+    patient.save(force_insert=True)
+    return patient
+
+
+def _new_study(ds: pydicom.Dataset, modality: str, known: Known) -> Study:
+    patient_pk = known.patient if known.patient is not None else _new_patient(ds).pk
+    study = _study_row(ds, modality, patient_pk)
+    study.save(force_insert=True)
+    return study
+
+
+def _insert_values(obj: Any) -> tuple[list[str], list[Any]]:
+    """An unsaved row's columns and their database values, as Django's insert prepares them
+    (defaults, auto_now_add, JSON adaptation); the primary key is left to the database."""
+    columns, values = [], []
+    for field in obj._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        values.append(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
+    return columns, values
+
+
+def insert_new_study(ds: pydicom.Dataset, known: Known, instance: Instance) -> Series:
+    """A new study's rows in one statement (PostgreSQL only, decision 0126): its patient when
+    `known` has none, the study, the series and `instance` (unsaved, its series unset), chained
+    through data-modifying CTEs, each child's foreign key a scalar subquery on its parent's
+    RETURNING. One round trip where `index_series` then `instance.save` take three or four.
+
+    Same rows, same constraints as the ORM path: a unique-key race fails the statement and with
+    it the caller's transaction (ingest retries once), and nothing of it stays. Rows are built as
+    model objects first, so defaults and column values are exactly those Django would insert;
+    no model here overrides save() or listens to its signals (inserts in bulk already skip both)."""
+    modality = text(ds, "Modality", 16)
+    patient = None if known.patient is not None else _patient_row(ds)
+    study = _study_row(ds, modality, known.patient)
+    series = _series_row(ds, modality)
+    # (CTE name, row, the foreign key filled from the previous CTE's id, or None)
+    rows: list[tuple[str, Any, str | None]] = [
+        ("new_study", study, "patient" if patient is not None else None),
+        ("new_series", series, "study"),
+        ("new_instance", instance, "series"),
+    ]
+    if patient is not None:
+        rows.insert(0, ("new_patient", patient, None))
+    quote = connection.ops.quote_name
+    ctes: list[str] = []
+    params: list[Any] = []
+    previous = ""
+    for name, obj, parent in rows:
+        columns, values = _insert_values(obj)
+        placeholders = ["%s"] * len(values)
+        if parent is not None:
+            # The parent's id from the CTE before; its placeholder and its (unset) value go.
+            index = columns.index(quote(obj._meta.get_field(parent).column))
+            placeholders[index] = f"(SELECT id FROM {previous})"  # noqa: S608
+            del values[index]
+        table, pk = quote(obj._meta.db_table), quote(obj._meta.pk.column)
+        # Names from the models' metadata and constant CTE names; every value is a parameter.
+        ctes.append(
+            f"{name} AS (INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(placeholders)}) RETURNING {pk} AS id)"
+        )
+        params += values
+        previous = name
+    ids = ", ".join(f"(SELECT id FROM {name})" for name, _, _ in rows)  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {ids}", params)
+        returned = cursor.fetchone()
+    for (_, obj, _), pk in zip(rows, returned, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, connection.alias
+    if patient is not None:
+        study.patient = patient
+    series.study = study
+    instance.series = series
+    return series
+
+
+def _patient_row(ds: pydicom.Dataset) -> Patient:
+    return Patient(
         patient_id=text(ds, "PatientID", 64),
         issuer=text(ds, "IssuerOfPatientID", 64),
         patient_name=text(ds, "PatientName", 324),
@@ -154,11 +235,11 @@ def _new_patient(ds: pydicom.Dataset) -> Patient:
     )
 
 
-def _new_study(ds: pydicom.Dataset, modality: str, known: Known) -> Study:
-    patient_pk = known.patient if known.patient is not None else _new_patient(ds).pk
-    return Study.objects.create(
+def _study_row(ds: pydicom.Dataset, modality: str, patient_pk: int | None) -> Study:
+    # patient_pk None: insert_new_study fills it from the new patient's id.
+    return Study(
         study_instance_uid=str(ds.StudyInstanceUID),
-        patient_id=patient_pk,
+        patient_id=patient_pk,  # type: ignore[misc]
         study_id=text(ds, "StudyID", 16),
         study_date=text(ds, "StudyDate", 8),
         study_time=text(ds, "StudyTime", 16),
@@ -166,6 +247,17 @@ def _new_study(ds: pydicom.Dataset, modality: str, known: Known) -> Study:
         description=text(ds, "StudyDescription", 256),
         referring_physician=text(ds, "ReferringPhysicianName", 324),
         modalities=modality,
+    )
+
+
+def _series_row(ds: pydicom.Dataset, modality: str) -> Series:
+    return Series(
+        series_instance_uid=str(ds.SeriesInstanceUID),
+        modality=modality,
+        series_number=integer(ds, "SeriesNumber"),
+        description=text(ds, "SeriesDescription", 256),
+        body_part=text(ds, "BodyPartExamined", 64),
+        frame_of_reference_uid=text(ds, "FrameOfReferenceUID", 64),
     )
 
 
@@ -202,15 +294,10 @@ def index_series(
         series = Series.objects.select_related("study__patient").get(pk=known.series)
         _add_modality(series.study, modality)
         return series
-    return Series.objects.create(
-        series_instance_uid=series_uid,
-        study=study,
-        modality=modality,
-        series_number=integer(ds, "SeriesNumber"),
-        description=text(ds, "SeriesDescription", 256),
-        body_part=text(ds, "BodyPartExamined", 64),
-        frame_of_reference_uid=text(ds, "FrameOfReferenceUID", 64),
-    )
+    series = _series_row(ds, modality)
+    series.study = study
+    series.save(force_insert=True)
+    return series
 
 
 def image_fields(ds: pydicom.Dataset) -> dict[str, Any]:

@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 import pydicom
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
 from studies.frames import FrameLayoutError, compute_frame_offsets
-from studies.indexing import SeriesCache, image_fields, index_series, lookup
+from studies.indexing import SeriesCache, image_fields, index_series, insert_new_study, lookup
 from studies.models import AuditEvent, Instance, Series, Study
 from studies.projects_seam import projects
 from studies.storage import Staged, content_key, get_store, put
@@ -214,14 +214,15 @@ def burned_in_flag(ds: pydicom.Dataset) -> str:
 def new_instance(
     ds: pydicom.FileDataset,
     *,
-    series: Series,
+    series: Series | None,
     key: str,
     data: bytes,
     received_sha256: str,
     offsets: list[list[int]],
     deidentified: bool,
 ) -> Instance:
-    """The Instance row for a checked object (not saved: ingest_many inserts many at once)."""
+    """The Instance row for a checked object (not saved: ingest_many inserts many at once;
+    series None: indexing.insert_new_study inserts it with its new series)."""
     return Instance(
         series=series,
         transfer_syntax_uid=str(ds.file_meta.TransferSyntaxUID),
@@ -427,16 +428,27 @@ def _store_and_index(
                         outcome.finished = True  # unless the commit fails: then retried
                     return outcome
             key = put(final, final_key, staged)
+            # A new study (its series unknown too, and not in this request's cache) on
+            # PostgreSQL: patient, study, series and instance in one statement (decision 0126).
+            one_statement = (
+                connection.vendor == "postgresql"
+                and known.study is None
+                and known.series is None
+                and (cache is None or cache.get(str(ds.SeriesInstanceUID)) is None)
+            )
             instance = new_instance(
                 ds,
-                series=index_series(ds, cache, known),
+                series=None if one_statement else index_series(ds, cache, known),
                 key=key,
                 data=final,
                 received_sha256=received_key,
                 offsets=offsets,
                 deidentified=deidentify,
             )
-            instance.save(force_insert=True)
+            if one_statement:
+                insert_new_study(ds, known, instance)
+            else:
+                instance.save(force_insert=True)
             if project is not None:
                 outcome.items_created = attach_to_project(instance, project)
             if finish is not None:
