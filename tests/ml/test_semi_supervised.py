@@ -15,6 +15,7 @@ from ml_worker.training import (
     DistributionAlignment,
     SemiConfig,
     TrainConfig,
+    _semi_bn_images,
     labelled_prior,
     train_classifier,
 )
@@ -150,3 +151,30 @@ def test_alignment_moves_pseudo_labels_towards_the_labelled_prior() -> None:
     assert minority_share(probabilities) < 0.05
     assert minority_share(aligned) > max(0.02, 10 * minority_share(probabilities))
     assert torch.allclose(aligned.sum(dim=1), torch.ones(len(aligned)))
+
+
+def test_semi_runs_recompute_batchnorm_on_the_training_batches_mix() -> None:
+    """Decision 0426: precise batch-norm statistics of a FixMatch run come from labelled images,
+    weak and strong unlabelled views in the training batches' 1 : ratio : ratio mix, shuffled so
+    every recomputation batch is mixed (not from the labelled images alone)."""
+    labelled = torch.full((50, 1, SIDE, SIDE), 0.2)
+    unlabelled = torch.full((300, 1, SIDE, SIDE), 0.8)
+    config = TrainConfig(augment=None, precise_bn_samples=500)
+    images = _semi_bn_images(
+        labelled, unlabelled, config, SemiConfig(ratio=2), torch.Generator().manual_seed(0)
+    )
+    flat = images.flatten(1)
+    is_labelled = (flat == 0.2).all(dim=1)
+    is_weak = (flat == 0.8).all(dim=1)  # no augmentation: the weak view is the image
+    assert len(images) == 250  # 500 // 5 = 100 labelled wanted, 50 exist: 50 + 100 + 100
+    assert int(is_labelled.sum()) == 50 and int(is_weak.sum()) == 100
+    assert int((~is_labelled & ~is_weak).sum()) == 100  # strong views (noise, cutout)
+    assert 0 < int(is_labelled[:64].sum()) < 64  # the first batch is already mixed
+    pseudo = _semi_bn_images(
+        labelled,
+        unlabelled,
+        config,
+        SemiConfig(method="pseudo_label", ratio=2),
+        torch.Generator().manual_seed(0),
+    )
+    assert len(pseudo) == 50 + 100  # one weak view per unlabelled draw, no strong view
