@@ -7,10 +7,9 @@ stores every model's validation logits (clean images, then the drift copies of d
 and test logits in `OUT/logits.npz`, then fits the temperature with each method on validation
 only and reports the test ECE (15 equal-width bins, top-label confidence: Guo et al. 2017's
 definition, `ml_worker.calibration.expected_calibration_error`), the ECE a perfectly calibrated
-model with the same confidences would read on as many test images (`floor`), each model's test AUC,
-accuracy and predicted class shares (a shifted decision boundary shows there, decision 0426),
-and the test ECE
-when T is fitted on a few validation images only (`--val-sizes`).
+model with the same confidences would read on as many test images (`floor`), each model's
+test AUC, accuracy and predicted class shares (a shifted decision boundary shows there,
+decision 0426), and the test ECE when T is fitted on a few validation images only (`--val-sizes`).
 
 Methods:
 - `none`: T = 1.
