@@ -22,9 +22,13 @@ HELP = "semi-supervised training on the unlabelled pool (pseudo-labels, decision
 
 def settings() -> SemiConfig:
     """The product's defaults; RADLOOP_BENCH_SEMI_MIN_STEPS shortens the schedule (the tests'
-    tiny runs), recorded in the run's inputs."""
+    tiny runs), RADLOOP_BENCH_SEMI_ALIGNMENT=1 switches distribution alignment on (decision
+    0425: off in the product); both recorded in the run's inputs."""
     steps = os.environ.get("RADLOOP_BENCH_SEMI_MIN_STEPS")
-    return SemiConfig() if steps is None else SemiConfig(min_steps=int(steps))
+    config = SemiConfig() if steps is None else SemiConfig(min_steps=int(steps))
+    if os.environ.get("RADLOOP_BENCH_SEMI_ALIGNMENT") == "1":
+        config = replace(config, distribution_alignment=True)
+    return config
 
 
 def configure(config: TrainConfig) -> TrainConfig:

@@ -7,8 +7,9 @@ stores every model's validation logits (clean images, then the drift copies of d
 and test logits in `OUT/logits.npz`, then fits the temperature with each method on validation
 only and reports the test ECE (15 equal-width bins, top-label confidence: Guo et al. 2017's
 definition, `ml_worker.calibration.expected_calibration_error`), the ECE a perfectly calibrated
-model with the same confidences would read on as many test images (`floor`), and the test ECE
-when T is fitted on a few validation images only (`--val-sizes`).
+model with the same confidences would read on as many test images (`floor`), each model's
+test AUC, accuracy and predicted class shares (a shifted decision boundary shows there,
+decision 0426), and the test ECE when T is fitted on a few validation images only (`--val-sizes`).
 
 Methods:
 - `none`: T = 1.
@@ -48,6 +49,7 @@ from ml_worker.drift_calibration import (  # noqa: E402
     drift_logits,
     drift_temperature,
 )
+from ml_worker.evaluation import roc_auc  # noqa: E402
 from ml_worker.inference import predict  # noqa: E402
 from ml_worker.models import build_model  # noqa: E402
 from ml_worker.training import train_classifier  # noqa: E402
@@ -193,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
                     row[f"T_{name}"] = t
                     row[f"ece_{name}"] = expected_calibration_error(softmax(test, t), data.test_y)
                 row["ece_floor"] = ece_floor(softmax(test, row["T_product"]))
+                # A shifted decision boundary shows here, not in the temperature (decision 0425).
+                test_p = softmax(test, 1.0)
+                row["test_auc"] = roc_auc(test_p, data.test_y)
+                row["test_accuracy"] = float((test_p.argmax(axis=1) == data.test_y).mean())
+                row["predicted_share"] = np.bincount(
+                    test_p.argmax(axis=1), minlength=test_p.shape[1]
+                ).tolist()
+                row["predicted_share"] = [c / len(test_p) for c in row["predicted_share"]]
                 for size in (int(v) for v in args.val_sizes.split(",") if v):
                     small = small_validation(val, data.val_y, test, data.test_y, size, args.draws)
                     row[f"small_{size}"] = small
@@ -203,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"{m}: T {row[f'T_{m}']:.2f} ECE {row[f'ece_{m}']:.3f}"
                         for m in ("none", "clean", "drift", "product")
                     )
-                    + f" (floor {row['ece_floor']:.3f})",
+                    + f" (floor {row['ece_floor']:.3f}) test AUC {row['test_auc']:.4f}"
+                    + f" accuracy {row['test_accuracy']:.3f} predicted share "
+                    + "/".join(f"{v:.3f}" for v in row["predicted_share"]),
                     flush=True,
                 )
     for arm in args.arms.split(","):

@@ -390,6 +390,8 @@ def train_classifier_and_register(
                 **config.semi.to_dict(),
                 "unlabeled_items": len(unlabeled_ids),
                 "unlabeled_accepted": result.unlabeled_accepted,
+                # Each class's share of the accepted pseudo-labels (decision 0425).
+                "pseudo_label_shares": result.pseudo_label_shares,
             },
             "multi_label": data.multi_label,
             "preprocess": {

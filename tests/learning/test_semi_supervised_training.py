@@ -114,6 +114,10 @@ def test_a_semi_supervised_run_reads_unlabelled_items_and_records_it(project) ->
     assert semi["unlabeled_items"] == len(expected) > 0
     assert semi["method"] == "fixmatch" and semi["threshold"] == 0.6
     assert 0.0 <= semi["unlabeled_accepted"] <= 1.0
+    # Decision 0425: the accepted pseudo-labels' class shares (None when none passed the gate).
+    shares = semi["pseudo_label_shares"]
+    assert shares is None or (len(shares) == 2 and abs(sum(shares) - 1.0) < 1e-6)
+    assert semi["distribution_alignment"] is False
     assert version.config["training"]["semi"]["method"] == "fixmatch"
 
 

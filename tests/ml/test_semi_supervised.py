@@ -11,7 +11,14 @@ import torch
 from ml_worker.augment import strong_augment_batch
 from ml_worker.inference import predict
 from ml_worker.models import ModelSpec, build_model
-from ml_worker.training import SemiConfig, TrainConfig, train_classifier
+from ml_worker.training import (
+    DistributionAlignment,
+    SemiConfig,
+    TrainConfig,
+    _semi_bn_images,
+    labelled_prior,
+    train_classifier,
+)
 
 SIDE = 16
 
@@ -31,7 +38,7 @@ def moons_images(n: int, seed: int, noise: float = 0.08) -> tuple[np.ndarray, np
     return spots[:, None].astype(np.float32), y.astype(np.int64)
 
 
-def accuracy(semi: SemiConfig | None) -> tuple[float, float | None]:
+def accuracy(semi: SemiConfig | None) -> tuple[float, float | None, list[float] | None]:
     x, y = moons_images(800, seed=0)
     test_x, test_y = moons_images(400, seed=1)
     labelled = np.concatenate([np.flatnonzero(y == c)[:3] for c in (0, 1)])
@@ -49,14 +56,21 @@ def accuracy(semi: SemiConfig | None) -> tuple[float, float | None]:
         unlabeled_images=x[unlabelled] if semi is not None else None,
     )
     probabilities = predict(result.model, test_x, with_embeddings=False).probabilities
-    return float((probabilities.argmax(axis=1) == test_y).mean()), result.unlabeled_accepted
+    return (
+        float((probabilities.argmax(axis=1) == test_y).mean()),
+        result.unlabeled_accepted,
+        result.pseudo_label_shares,
+    )
 
 
 def test_unlabelled_images_lift_accuracy_on_two_moons() -> None:
-    supervised, none_used = accuracy(None)
-    semi, accepted = accuracy(SemiConfig(method="fixmatch", threshold=0.9))
-    assert none_used is None
+    supervised, none_used, no_shares = accuracy(None)
+    semi, accepted, shares = accuracy(SemiConfig(method="fixmatch", threshold=0.9))
+    assert none_used is None and no_shares is None
     assert accepted is not None and 0.0 < accepted <= 1.0
+    # The run reports its accepted pseudo-labels' class shares (decision 0425): both moons.
+    assert shares is not None and len(shares) == 2 and abs(sum(shares) - 1.0) < 1e-9
+    assert min(shares) > 0.2, shares
     assert semi >= supervised + 0.05, (supervised, semi)
     assert semi >= 0.9, semi
 
@@ -69,6 +83,7 @@ def test_semi_settings_are_validated() -> None:
         {"weight": -1.0},
         {"warmup": 1.0},
         {"max_unlabeled": 0},
+        {"alignment_window": 0},
     ):
         with pytest.raises(ValueError):
             SemiConfig(**bad)  # type: ignore[arg-type]
@@ -100,3 +115,66 @@ def test_strong_view_changes_images_and_stays_in_range() -> None:
     assert float(strong.min()) >= 0.0 and float(strong.max()) <= 1.0
     assert not torch.allclose(strong, images)
     assert torch.equal(strong, again)  # seeded: the same generator gives the same views
+
+
+def test_labelled_prior_is_smoothed() -> None:
+    prior = labelled_prior(np.array([0, 0, 0, 1]), 3)
+    # (3 + 1, 1 + 1, 0 + 1) / (4 + 3): a class without labels keeps a share.
+    assert torch.allclose(prior, torch.tensor([4 / 7, 2 / 7, 1 / 7]))
+
+
+def test_alignment_moves_pseudo_labels_towards_the_labelled_prior() -> None:
+    """A model drifted to the majority class: on a pool whose minority share is 30 % (the
+    labelled prior), it gives the minority class a mean probability of about 11 % and only the
+    majority class passes the 0.95 gate. Aligned, the targets' mean moves towards the prior and
+    minority pseudo-labels pass the gate again (decision 0425). The renormalisation per image
+    makes the aligned mean approach the prior, not equal it; and the accepted pseudo-labels'
+    minority share rises (0.1 % to 3 % here) but stays far below the prior: alignment acts on
+    the mean probability, not on what passes the gate (the limit recorded in decision 0425)."""
+    rng = np.random.default_rng(0)
+    minority = rng.random(2000) < 0.3
+    # Drifted logit of the minority class: minority images near the boundary, majority far.
+    logit = np.where(minority, rng.normal(-1.0, 1.5, 2000), rng.normal(-4.0, 1.0, 2000))
+    p_minority = torch.tensor(1 / (1 + np.exp(-logit)), dtype=torch.float32)
+    probabilities = torch.stack([1 - p_minority, p_minority], dim=1)
+    prior = labelled_prior(np.array([0] * 70 + [1] * 30), 2)
+    alignment = DistributionAlignment(prior, window=128)
+    aligned = torch.cat([alignment(chunk) for chunk in probabilities.split(200)])
+
+    def minority_share(p: torch.Tensor) -> float:
+        confidence, target = p.max(dim=1)
+        return float(target[confidence >= 0.95].float().mean())
+
+    before = float(probabilities[:, 1].mean())
+    assert before < 0.15
+    assert abs(float(aligned[:, 1].mean()) - float(prior[1])) < abs(before - float(prior[1])) / 2
+    assert minority_share(probabilities) < 0.05
+    assert minority_share(aligned) > max(0.02, 10 * minority_share(probabilities))
+    assert torch.allclose(aligned.sum(dim=1), torch.ones(len(aligned)))
+
+
+def test_semi_runs_recompute_batchnorm_on_the_training_batches_mix() -> None:
+    """Decision 0426: precise batch-norm statistics of a FixMatch run come from labelled images,
+    weak and strong unlabelled views in the training batches' 1 : ratio : ratio mix, shuffled so
+    every recomputation batch is mixed (not from the labelled images alone)."""
+    labelled = torch.full((50, 1, SIDE, SIDE), 0.2)
+    unlabelled = torch.full((300, 1, SIDE, SIDE), 0.8)
+    config = TrainConfig(augment=None, precise_bn_samples=500)
+    images = _semi_bn_images(
+        labelled, unlabelled, config, SemiConfig(ratio=2), torch.Generator().manual_seed(0)
+    )
+    flat = images.flatten(1)
+    is_labelled = (flat == 0.2).all(dim=1)
+    is_weak = (flat == 0.8).all(dim=1)  # no augmentation: the weak view is the image
+    assert len(images) == 250  # 500 // 5 = 100 labelled wanted, 50 exist: 50 + 100 + 100
+    assert int(is_labelled.sum()) == 50 and int(is_weak.sum()) == 100
+    assert int((~is_labelled & ~is_weak).sum()) == 100  # strong views (noise, cutout)
+    assert 0 < int(is_labelled[:64].sum()) < 64  # the first batch is already mixed
+    pseudo = _semi_bn_images(
+        labelled,
+        unlabelled,
+        config,
+        SemiConfig(method="pseudo_label", ratio=2),
+        torch.Generator().manual_seed(0),
+    )
+    assert len(pseudo) == 50 + 100  # one weak view per unlabelled draw, no strong view
