@@ -42,6 +42,7 @@ DEFAULT_DATASET = REPO.parent / "shared/data/segmentation/busbra/busbra_128.npz"
 ARMS = (
     "random",
     "det_uncertainty",
+    "det_uncertainty_mixed",
     "det_flip_disagreement",
     "det_diversity",
     "cold_start",
@@ -55,6 +56,7 @@ BENCH = Bench(
     arm_help={
         "random": "uniform random (baseline)",
         "det_uncertainty": "most uncertain box (entropy), or 1 - max score",
+        "det_uncertainty_mixed": "det_uncertainty with half of each batch random",
         "det_flip_disagreement": "boxes moving or vanishing under a left-right flip",
         "det_diversity": "det_uncertainty candidates spread over k-means clusters of embeddings",
         "cold_start": "typical+diverse first batch (PCA embeddings), then det_diversity",

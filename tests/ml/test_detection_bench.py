@@ -14,7 +14,10 @@ from pathlib import Path
 from tests.ml.seg_synthetic import write_synthetic_npz
 
 REPO = Path(__file__).resolve().parents[2]
-ARMS = "random,det_uncertainty,det_flip_disagreement,det_diversity,cold_start,det_budget_aware"
+ARMS = (
+    "random,det_uncertainty,det_uncertainty_mixed,det_flip_disagreement,det_diversity,"
+    "cold_start,det_budget_aware"
+)
 
 
 def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
