@@ -42,6 +42,7 @@ DEFAULT_DATASET = REPO.parent / "shared/data/segmentation/busbra/busbra_128.npz"
 ARMS = (
     "random",
     "det_uncertainty",
+    "det_uncertainty_mixed",
     "det_flip_disagreement",
     "det_diversity",
     "cold_start",
@@ -55,6 +56,7 @@ BENCH = Bench(
     arm_help={
         "random": "uniform random (baseline)",
         "det_uncertainty": "most uncertain box (entropy), or 1 - max score",
+        "det_uncertainty_mixed": "det_uncertainty with half of each batch random",
         "det_flip_disagreement": "boxes moving or vanishing under a left-right flip",
         "det_diversity": "det_uncertainty candidates spread over k-means clusters of embeddings",
         "cold_start": "typical+diverse first batch (PCA embeddings), then det_diversity",
@@ -88,8 +90,13 @@ class Settings:
     test_size: int | None
     train: DetTrainConfig
     budgets: tuple[int, ...] | None
+    # Detectors trained per round on the same labelled set (training seeds seed, seed + 1000, ...):
+    # the round's metric is their mean (decision 0365).
+    train_repeats: int = 1
 
     def to_dict(self) -> dict[str, Any]:
+        # train_repeats only when set: older reference caches (keyed by this dict) stay valid.
+        repeats = {"train_repeats": self.train_repeats} if self.train_repeats != 1 else {}
         return {
             "size": self.size,
             "pool_size": self.pool_size,
@@ -99,6 +106,7 @@ class Settings:
             "training": {k: v for k, v in asdict(self.train).items() if k != "augment"},
             "augment": self.train.augment is not None,
             "budgets": list(self.budgets) if self.budgets else None,
+            **repeats,
         }
 
 
@@ -157,6 +165,7 @@ def default_settings(args: argparse.Namespace) -> Settings:
         args.test_size or (150 if args.quick else None),
         train,
         budgets,
+        args.train_repeats,
     )
 
 
@@ -181,6 +190,24 @@ def pool_size() -> int:
 
 
 def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
+    """Train `train_repeats` detectors on the labelled set and report their mean metric; the first
+    (training seed `seed`) is the model the next acquisition scores with. One detector trained on
+    a few dozen boxes is one draw of a noisy variable (decision 0365)."""
+    _, settings = _ctx()
+    trained = [_train_once(labeled, seed + 1000 * r) for r in range(settings.train_repeats)]
+    model, first = trained[0]
+    if len(trained) == 1:
+        return model, first
+    rounds = [r for _, r in trained]
+    return model, Round(
+        labels=first.labels,
+        value=float(np.mean([r.value for r in rounds])),
+        seconds=float(sum(r.seconds for r in rounds)),
+        extras={k: float(np.mean([r.extras[k] for r in rounds])) for k in first.extras},
+    )
+
+
+def _train_once(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
     data, settings = _ctx()
     boxes = [data.train_y[i] for i in labeled]
     spec = spec_for(data.train_x[labeled], len(data.class_names))
@@ -263,9 +290,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-epoch", type=int, default=None, help="resampled minimum")
     parser.add_argument("--budgets", default=None, help="comma list replacing the schedule")
     parser.add_argument(
+        "--train-repeats",
+        type=int,
+        default=1,
+        help="detectors trained per round (seeds s, s+1000, ...); the round reports their mean",
+    )
+    parser.add_argument(
         "--time-limit-s", type=float, default=None, help="stop extending random's schedule after"
     )
     args = parser.parse_args(argv)
+    if args.train_repeats < 1:
+        parser.error("--train-repeats must be >= 1")
 
     seeds = list(range(args.seeds))
     arms = [a for a in (args.arms or ",".join(QUICK_ARMS if args.quick else ARMS)).split(",") if a]

@@ -273,6 +273,7 @@ register_task(
         strategies=(
             "random",
             "det_uncertainty",
+            "det_uncertainty_mixed",
             "det_flip_disagreement",
             "det_diversity",
             "cold_start",

@@ -10,6 +10,8 @@ boxes, and for disagreement the flipped image's boxes mirrored back). Pure funct
   a matched pair disagrees by (1 - IoU) x max score + |score difference|, a box without a partner
   by its score; the image scores its largest disagreement.
 - det_diversity: det_uncertainty candidates spread over k-means clusters of image embeddings.
+- det_uncertainty_mixed: det_uncertainty's order interleaved with a random order from the first
+  model on, a share `explore` of every batch random (decision 0364).
 - det_budget_aware: random until every class is boxed in `min_per_class` labelled images, then
   det_diversity (segmentation's rule, decision 0331).
 The model-free `random` and `cold_start` apply unchanged.
@@ -22,9 +24,9 @@ from typing import ClassVar
 import numpy as np
 
 from ml_worker.detection.boxes import box_iou
-from ml_worker.strategies.base import PoolData, register
+from ml_worker.strategies.base import PoolData, ranking, register, scores_from_order
 from ml_worker.strategies.batch import Diversity
-from ml_worker.strategies.segmentation import SegBudgetAware
+from ml_worker.strategies.segmentation import SegBudgetAware, interleave
 
 
 def binary_entropy(p: np.ndarray) -> np.ndarray:
@@ -75,6 +77,32 @@ class DetUncertainty:
         if pool.box_scores is None:
             raise ValueError("strategy 'det_uncertainty' needs box scores (train a model)")
         return np.asarray([image_uncertainty(s) for s in pool.box_scores])
+
+
+@register
+class DetUncertaintyMixed:
+    """det_uncertainty's order with a share `explore` of random picks interleaved in every batch.
+
+    A detector trained on a few dozen boxes is least sure about odd images (tiny or faint
+    lesions, artefacts); a batch made only of those is not a sample of the pool, and the next
+    model can get worse on the typical test image. The random share keeps each batch partly an
+    i.i.d. sample (the hybrid / epsilon-greedy batches of the active-learning literature), which
+    bounds the loss against random on any dataset while keeping part of the gain."""
+
+    name: ClassVar[str] = "det_uncertainty_mixed"
+
+    def __init__(self, explore: float = 0.5) -> None:
+        if not 0.0 <= explore <= 1.0:
+            raise ValueError("explore is a share of each batch, in [0, 1]")
+        self.explore = explore
+        self.informed = DetUncertainty()
+
+    def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
+        # Drawn first: the same numbers the `random` strategy draws from this generator, so the
+        # random share follows random's picks where the pools agree (as decision 0351).
+        random_order = ranking(rng.random(pool.size))
+        informed = ranking(self.informed.score(pool, rng))
+        return scores_from_order(interleave(informed, random_order, self.explore), pool.size)
 
 
 @register

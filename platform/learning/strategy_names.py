@@ -16,6 +16,7 @@ STRATEGY_NAMES = (
     "det_diversity",
     "det_flip_disagreement",
     "det_uncertainty",
+    "det_uncertainty_mixed",
     "diversity",
     "entropy",
     "least_confidence",
@@ -59,6 +60,7 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
     "detection": (
         "random",
         "det_uncertainty",
+        "det_uncertainty_mixed",
         "det_flip_disagreement",
         "det_diversity",
         "cold_start",
@@ -109,6 +111,8 @@ STRATEGY_DESCRIPTIONS: dict[str, str] = {
     "det_flip_disagreement": "Images whose boxes move or vanish when the image is flipped first.",
     "det_uncertainty": "Images whose proposed boxes are least certain (or where nothing is "
     "confident) first.",
+    "det_uncertainty_mixed": "Least certain images, with a share of random images in every "
+    "batch (detection).",
     "diversity": "Uncertain images spread over the feature space, not near-duplicates.",
     "entropy": "Images whose predicted class probabilities are most spread out first.",
     "least_confidence": "Images whose top prediction the model is least sure of first.",

@@ -86,3 +86,24 @@ def test_budget_aware_is_random_until_each_class_is_boxed_often_enough() -> None
         get_strategy("det_uncertainty").score(
             PoolData(embeddings=embeddings), np.random.default_rng()
         )
+
+
+def test_uncertainty_mixed_alternates_the_most_uncertain_images_with_random_ones() -> None:
+    # Ten confident images (0-9) and ten undecided ones (10-19, the later ones more undecided).
+    scores = [np.array([0.99])] * 10 + [np.array([0.5 + 0.02 * (9 - i)]) for i in range(10)]
+    pool = PoolData(box_scores=scores)
+    pure = rank("det_uncertainty", pool)
+    assert pure[:10] == list(range(19, 9, -1))
+    # The random half is the `random` strategy's order from the same generator (decision 0364).
+    random_order = ranking(np.random.default_rng(0).random(20)).tolist()
+    mixed = rank("det_uncertainty_mixed", pool)
+    assert sorted(mixed) == list(range(20))
+    for position, item in enumerate(mixed):
+        source = pure if position % 2 == 0 else random_order
+        assert item == next(i for i in source if i not in mixed[:position]), position
+    assert any(i < 10 for i in mixed[:10])  # confident images are asked about too
+    # explore=0 is det_uncertainty, explore=1 is random.
+    assert rank("det_uncertainty_mixed", pool, explore=0.0) == pure
+    assert rank("det_uncertainty_mixed", pool, explore=1.0) == random_order
+    with pytest.raises(ValueError, match="share"):
+        get_strategy("det_uncertainty_mixed", explore=1.5)

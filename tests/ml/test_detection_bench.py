@@ -9,12 +9,16 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from tests.ml.seg_synthetic import write_synthetic_npz
 
 REPO = Path(__file__).resolve().parents[2]
-ARMS = "random,det_uncertainty,det_flip_disagreement,det_diversity,cold_start,det_budget_aware"
+ARMS = (
+    "random,det_uncertainty,det_uncertainty_mixed,det_flip_disagreement,det_diversity,"
+    "cold_start,det_budget_aware"
+)
 
 
 def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
@@ -55,3 +59,31 @@ def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
         r"best_saving=\S+ best_worst_gap=-?[0-9.]+ total_s=\d+",
         last,
     ), last
+
+
+def test_train_repeats_average_detectors_trained_on_the_same_labels(tmp_path: Path) -> None:
+    dataset = write_synthetic_npz(tmp_path / "few.npz", classes=1, size=64, sizes=(16, 8, 8))
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "detection_learning.py"), "--dataset",
+         str(dataset), "--size", "64", "--max-epochs", "1", "--samples-per-epoch", "8",
+         "--budgets", "8", "--seeds", "1", "--workers", "1", "--train-repeats", "2",
+         "--arms", "random,det_uncertainty_mixed", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["train_repeats"] == 2
+    # Same labels, same training seeds: both arms start from the same mean of two detectors.
+    first = {a: e["froc_per_seed"][0][0] for a, e in summary["strategies"].items()}
+    assert first["random"] == first["det_uncertainty_mixed"]
+
+
+def test_one_detector_per_round_keeps_the_reference_cache_keys_of_earlier_runs() -> None:
+    from bench.detection_learning import Settings
+    from ml_worker.detection.training import DetTrainConfig
+
+    settings = Settings(64, 300, 60, 150, DetTrainConfig(), None)
+    assert "train_repeats" not in settings.to_dict()
+    assert replace(settings, train_repeats=3).to_dict()["train_repeats"] == 3

@@ -24,6 +24,7 @@ def test_all_strategies_are_registered_by_name() -> None:
         "det_diversity",
         "det_flip_disagreement",
         "det_uncertainty",
+        "det_uncertainty_mixed",
         "diversity",
         "entropy",
         "least_confidence",
