@@ -155,8 +155,9 @@ def load_npz(path: Path, settings: Settings) -> Data:
 
 
 def default_settings(args: argparse.Namespace) -> Settings:
-    """The product's defaults (SegSpec, SegTrainConfig); --quick shrinks images, pool and epochs
-    to fit 15 minutes on 2 cores (docs/learning.md, "Segmentation")."""
+    """The product's defaults (SegSpec, SegTrainConfig); --quick shrinks images, pool and
+    validation set, keeps the product's training schedule and uses a finer budget schedule
+    (decision 0356; docs/learning.md, "Segmentation")."""
     size = args.size or (64 if args.quick else 128)
     levels = 4 if size <= 64 else 5
     spec = replace(SegSpec(), input_size=size, channels=SegSpec().channels[:levels])
@@ -269,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--quick", action="store_true", help="64 px, 400-image pool, 12 epochs: < 15 min on 2 cores"
+        "--quick",
+        action="store_true",
+        help="64 px, 400-image pool, the product's epochs, finer budgets (decision 0356)",
     )
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "out" / "segmentation_learning"
