@@ -61,8 +61,11 @@ _TASK: Any = None
 def reference_key(dataset: Path, settings: Any, seed: int) -> str:
     """The full-data reference depends only on the file, the settings and the seed."""
     stat = dataset.stat()
+    # The budget schedule never reaches the reference (it trains on the whole pool): a run with
+    # other --budgets reuses it.
+    trained = {k: v for k, v in settings.to_dict().items() if k != "budgets"}
     text = json.dumps(
-        [str(dataset.resolve()), stat.st_size, stat.st_mtime_ns, settings.to_dict(), seed],
+        [str(dataset.resolve()), stat.st_size, stat.st_mtime_ns, trained, seed],
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()

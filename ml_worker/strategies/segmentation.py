@@ -4,8 +4,9 @@ Each scores one image from its per-pixel probabilities. Averaging pixel uncertai
 whole image lets the large, easy background decide (a 128 x 128 ultrasound is ~95 % confident
 background), so uncertainty is averaged over the image's *region of interest*: the pixels the
 model gives at least `threshold` foreground probability, grown by `boundary` pixels (the lesion
-and its boundary band, where outlines are uncertain). An image with no such region scores its
-mean over all pixels, which is small: confidently empty images come last.
+and its boundary band, where outlines are uncertain). An image with no such pixel is scored over
+its half-maximum foreground region (decision 0357): high for a lesion the model half sees but
+does not draw, low for a confidently empty image, which still comes last.
 
 Registered names: seg_entropy, seg_disagreement (test-time-flip and/or MC-dropout mutual
 information), seg_diversity (seg_entropy candidates spread over k-means clusters of the
@@ -43,9 +44,20 @@ def dilate(masks: np.ndarray, radius: int) -> np.ndarray:
 
 
 def region_of_interest(probabilities: np.ndarray, threshold: float, boundary: int) -> np.ndarray:
-    """(N, H, W) bool: foreground probability >= threshold, dilated by `boundary` pixels."""
-    foreground = np.asarray(probabilities[:, 1:], dtype=np.float32).sum(axis=1) >= threshold
-    return dilate(foreground, boundary) if boundary > 0 else foreground
+    """(N, H, W) bool: foreground probability >= threshold, dilated by `boundary` pixels.
+
+    An image with no such pixel takes its half-maximum region instead (foreground probability
+    >= half the image's highest): where the model leans most towards a lesion. A lesion the model
+    half sees but does not draw (a faint 0.1-0.3 blob: the doctor must outline it all) is then
+    scored by the entropy over that blob, which is high, instead of by its confident background;
+    a confidently empty image's half-maximum region is still confident, so it still scores low."""
+    foreground = np.asarray(probabilities[:, 1:], dtype=np.float32).sum(axis=1)
+    region = foreground >= threshold
+    missed = ~region.reshape(len(region), -1).any(axis=1)
+    if missed.any():
+        peak = foreground[missed].reshape(int(missed.sum()), -1).max(axis=1)
+        region[missed] = foreground[missed] >= (peak / 2)[:, None, None]
+    return dilate(region, boundary) if boundary > 0 else region
 
 
 def pixel_entropy(probabilities: np.ndarray) -> np.ndarray:

@@ -43,6 +43,24 @@ def test_entropy_ranks_an_unsure_lesion_before_a_sure_one_and_an_empty_image_las
     assert list(ranking(scores)) == [2, 0, 1]
 
 
+def test_a_lesion_the_model_half_sees_but_does_not_draw_comes_first() -> None:
+    # Image 0: a faint blob (0.2, below the 0.3 drawing threshold): the model misses a lesion it
+    # half sees, the doctor must outline all of it. Image 1: a confident lesion with a slightly
+    # unsure rim. Image 2: confidently empty. The faint blob's half-maximum region is unsure.
+    faint = blob(0.2)
+    sure = blob(0.97, background=0.02)
+    empty = np.full((SIZE, SIZE), 0.01, dtype=np.float32)
+    probabilities = maps([faint, sure, empty])
+    for name in ("seg_entropy", "seg_disagreement"):
+        pool = PoolData(
+            pixel_probabilities=probabilities,
+            pixel_samples=np.stack(
+                [probabilities, maps([blob(0.05), blob(0.9, background=0.02), empty * 2])]
+            ),
+        )
+        assert list(ranking(get_strategy(name).score(pool, rng(0)))) == [0, 1, 2], name
+
+
 def test_a_large_easy_background_does_not_dominate() -> None:
     # Image 0: a confident lesion on a large, slightly unsure background (lots of total entropy).
     # Image 1: an unsure lesion on a crisp background: the one a doctor's outline teaches most.
