@@ -5,16 +5,13 @@ whole protocol (every arm) with tiny settings and leaves the documented summary,
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
+from tests.ml.bench_runner import run_bench
 from tests.ml.seg_synthetic import write_synthetic_npz
 
-REPO = Path(__file__).resolve().parents[2]
 ARMS = (
     "random,det_uncertainty,det_uncertainty_mixed,det_flip_disagreement,det_diversity,"
     "cold_start,det_budget_aware"
@@ -29,14 +26,11 @@ def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
         radius=(0.04, 0.08),
     )  # fmt: skip
     out = tmp_path / "out"
-    completed = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "detection_learning.py"), "--dataset",
-         str(dataset), "--size", "64", "--max-epochs", "1", "--samples-per-epoch", "16",
-         "--budgets", "8", "--seeds", "1", "--workers", "1", "--arms", ARMS, "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    completed = run_bench(
+        "detection_learning.py", "--dataset", str(dataset), "--size", "64", "--max-epochs", "1",
+        "--samples-per-epoch", "16", "--budgets", "8", "--seeds", "1", "--workers", "1",
+        "--arms", ARMS, "--out", str(out),
     )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
     assert "pool 24 (" in completed.stdout and "without objects" in completed.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["class_names"] == ["kind1", "kind2"]
@@ -64,15 +58,11 @@ def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
 def test_train_repeats_average_detectors_trained_on_the_same_labels(tmp_path: Path) -> None:
     dataset = write_synthetic_npz(tmp_path / "few.npz", classes=1, size=64, sizes=(16, 8, 8))
     out = tmp_path / "out"
-    completed = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "detection_learning.py"), "--dataset",
-         str(dataset), "--size", "64", "--max-epochs", "1", "--samples-per-epoch", "8",
-         "--budgets", "8", "--seeds", "1", "--workers", "1", "--train-repeats", "2",
-         "--arms", "random,det_uncertainty_mixed", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    run_bench(
+        "detection_learning.py", "--dataset", str(dataset), "--size", "64", "--max-epochs", "1",
+        "--samples-per-epoch", "8", "--budgets", "8", "--seeds", "1", "--workers", "1",
+        "--train-repeats", "2", "--arms", "random,det_uncertainty_mixed", "--out", str(out),
     )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["train_repeats"] == 2
     # Same labels, same training seeds: both arms start from the same mean of two detectors.

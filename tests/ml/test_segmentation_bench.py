@@ -5,29 +5,23 @@ whole protocol (every arm) with tiny settings and leaves the documented summary,
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.ml.bench_runner import run_bench
 from tests.ml.seg_synthetic import write_synthetic_npz
 
-REPO = Path(__file__).resolve().parents[2]
 ARMS = "random,seg_entropy,seg_disagreement,seg_diversity,cold_start,seg_budget_aware"
 
 
 def test_the_benchmark_runs_on_another_segmentation_npz(tmp_path: Path) -> None:
     dataset = write_synthetic_npz(tmp_path / "other.npz", classes=3, size=32, sizes=(24, 8, 8))
     out = tmp_path / "out"
-    completed = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "segmentation_learning.py"), "--dataset",
-         str(dataset), "--size", "32", "--max-epochs", "1", "--samples-per-epoch", "16",
-         "--budgets", "8", "--seeds", "1", "--workers", "1", "--arms", ARMS, "--out", str(out)],
-        capture_output=True, text=True, timeout=170, cwd=REPO, check=False,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    completed = run_bench(
+        "segmentation_learning.py", "--dataset", str(dataset), "--size", "32", "--max-epochs",
+        "1", "--samples-per-epoch", "16", "--budgets", "8", "--seeds", "1", "--workers", "1",
+        "--arms", ARMS, "--out", str(out), timeout=170,
     )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
     assert "pool 24 (" in completed.stdout and "'kind3'" in completed.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["class_names"] == ["kind1", "kind2", "kind3"]
