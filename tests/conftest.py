@@ -20,6 +20,7 @@ from tests.cast import Cast
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RADLOOP_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+ML_TESTS = REPO_ROOT / "tests" / "ml"
 ARTIFACTS = Path(os.environ.get("RADLOOP_TEST_ARTIFACTS", REPO_ROOT / "test-artifacts"))
 
 
@@ -31,6 +32,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip_pg)
+    for item in items:
+        if Path(item.path).is_relative_to(ML_TESTS):
+            # ml_worker never imports Django, so neither may its tests: they give the same
+            # result on every database, and `make test-sqlite` leaves them to the PostgreSQL pass.
+            if "django_db" in item.keywords or {"db", "transactional_db"} & set(
+                getattr(item, "fixturenames", ())
+            ):
+                raise pytest.UsageError(f"{item.nodeid}: tests/ml must not use the database")
+            item.add_marker(pytest.mark.database_free)
 
 
 @pytest.fixture
