@@ -8,9 +8,11 @@ A task module (e.g. bench.detection_learning, imported by that name in the worke
   `acquire(arm, seed, labeled, model, state, count) -> indices` (state: the last Round's `state`).
 
 Protocol (as bench/active_learning.py): the full-data reference trains on the whole pool; the
-target is 95 % of its metric. Random runs first, all seeds in lockstep, along a budget schedule
-that stops where its mean reaches the target; every other arm then runs that schedule with the
-same initial random labels per seed and round generators seeded by (seed, labelled count).
+target is 95 % of its metric. Random runs along a budget schedule that stops where its mean over
+the seeds reaches the target; every other arm runs that schedule with the same initial random
+labels per seed and round generators seeded by (seed, labelled count). Rounds run as soon as what
+they depend on is known, one per worker (`_Rounds`; decision 0359), and an arm's round whose
+labelled set is random's at that budget and seed reuses random's round (same training).
 Reported per arm: labels_to_target, saving_vs_random, aubc (normalised area under the metric over
 log(labels)), worst_gap_to_random, final_<metric>, and the task's extra series per budget.
 """
@@ -132,35 +134,72 @@ def first_labels(
     return np.sort(rng.choice(len(images), size=count, replace=False))
 
 
-def run_random_round(seed: int, budget: int, previous: np.ndarray | None) -> tuple[Any, Round]:
+def _pack(model: Any) -> bytes | None:
+    """A round's model as bytes, to travel to the worker that runs the chain's next round."""
+    if model is None:
+        return None
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    return buffer.getvalue()
+
+
+def _unpack(blob: bytes | None) -> Any:
+    if blob is None:
+        return None
+    import io
+
+    import torch
+
+    return torch.load(io.BytesIO(blob), weights_only=False)
+
+
+def random_labels(seed: int, budgets: list[int]) -> np.ndarray:
+    """Random's labelled set at budgets[-1]: its picks do not depend on any model, so every budget
+    of a seed is known without training the earlier ones (the rounds run in any order)."""
+    labeled = _TASK.initial_labels("random", seed, budgets[0])
+    for budget in budgets[1:]:
+        if len(labeled) < budget:
+            labeled = _TASK.acquire("random", seed, labeled, None, None, budget - len(labeled))
+    return np.asarray(labeled)
+
+
+def run_random_round(seed: int, budgets: list[int]) -> tuple[np.ndarray, Round, bytes | None]:
+    """Random's round at budgets[-1] (one seed): labels, result and the model (as bytes)."""
+    started = time.monotonic()
+    labeled = random_labels(seed, budgets)
+    model, result = _TASK.train_and_measure(labeled, seed)
+    result.seconds = time.monotonic() - started
+    return labeled, result, _pack(model)
+
+
+def run_chain_round(
+    arm: str,
+    seed: int,
+    budget: int,
+    previous: tuple[np.ndarray, bytes | None, Any] | None,  # last round's labels, model, state
+    random_round: tuple[np.ndarray, Round, bytes | None],  # random's round of this seed, budget
+) -> tuple[np.ndarray, Round, bytes | None, bool]:
+    """One round of an arm's chain: ask the arm's picks with the last round's model, train and
+    measure. Where the labelled set is random's at this budget (the first random batch every arm
+    but cold_start shares, and a budget-aware policy's random phase), random's round is the same
+    training on the same labels with the same seed: its result and model are reused (last: True)."""
     started = time.monotonic()
     if previous is None:
-        labeled = _TASK.initial_labels("random", seed, budget)
+        labeled = _TASK.initial_labels(arm, seed, budget)
     else:
-        labeled = _TASK.acquire("random", seed, previous, None, None, budget - len(previous))
-    _, result = _TASK.train_and_measure(labeled, seed)
-    result.seconds = time.monotonic() - started
-    return labeled, result
-
-
-def run_chain(arm: str, seed: int, budgets: list[int], metric: str) -> list[Round]:
-    labeled = _TASK.initial_labels(arm, seed, budgets[0])
-    results: list[Round] = []
-    model, state = None, None
-    for budget in budgets:
-        started = time.monotonic()
+        labeled, blob, state = previous
         if len(labeled) < budget:
-            labeled = _TASK.acquire(arm, seed, labeled, model, state, budget - len(labeled))
-        model, result = _TASK.train_and_measure(labeled, seed)
-        state = result.state
-        result.seconds = time.monotonic() - started
-        results.append(result)
-        print(
-            f"  {arm:22} seed {seed} @ {budget:5d}: {metric} {result.value:.4f} "
-            f"({result.seconds:.0f} s)",
-            flush=True,
-        )
-    return results
+            labeled = _TASK.acquire(arm, seed, labeled, _unpack(blob), state, budget - len(labeled))
+    random_labeled, random_result, random_blob = random_round
+    if np.array_equal(np.sort(labeled), np.sort(random_labeled)):
+        return labeled, random_result, random_blob, True
+    model, result = _TASK.train_and_measure(labeled, seed)
+    result.seconds = time.monotonic() - started
+    return labeled, result, _pack(model), False
 
 
 def run_full_reference(seed: int) -> Round:
@@ -278,45 +317,27 @@ def run_protocol(
             out.parent / f"{bench.module.rsplit('.', 1)[-1]}_reference_cache.json"
         )
         keys = [reference_key(dataset, settings, s) for s in full_seeds]
-        todo = [s for s, k in zip(full_seeds, keys, strict=True) if cache.get(k) is None]
-        fresh = dict(zip(todo, pool.map(run_full_reference, todo), strict=True))
+        run = _Rounds(pool, workers, schedule(n, quick, budgets_fixed), seeds, arms, metric)
+        run.references([s for s, k in zip(full_seeds, keys, strict=True) if cache.get(k) is None])
         full: list[Round] = []
         for seed, key in zip(full_seeds, keys, strict=True):
-            cached = cache.get(key)
-            r = fresh.get(seed, cached)
+            fresh = run.reference(seed) if seed in run.fresh else None
+            r = fresh or cache.get(key)
             assert r is not None
-            if seed in fresh:
-                cache.put(key, r)
+            if fresh is not None:
+                cache.put(key, fresh)
             full.append(r)
             extra = "".join(f", {k} {v:.3f}" for k, v in r.extras.items())
-            note = "" if seed in fresh else f" (cached in {cache.path})"
+            note = "" if fresh is not None else f" (cached in {cache.path})"
             print(f"full data, seed {seed}: test {metric} {r.value:.4f}{extra}, {r.seconds:.0f} s"
                   f"{note}", flush=True)  # fmt: skip
         full_value = float(np.mean([r.value for r in full]))
         target = 0.95 * full_value
         print(f"full-data {metric} {full_value:.4f}; target = 95% = {target:.4f}", flush=True)
-
-        budgets: list[int] = []
-        labeled: dict[int, Any] = dict.fromkeys(seeds)
-        random_results: dict[int, list[Round]] = {s: [] for s in seeds}
-        for budget in schedule(n, quick, budgets_fixed):
-            rounds = pool.starmap(run_random_round, [(s, budget, labeled[s]) for s in seeds])
-            for s, (lab, result) in zip(seeds, rounds, strict=True):
-                labeled[s] = lab
-                random_results[s].append(result)
-            budgets.append(budget)
-            mean = float(np.mean([r.value for _, r in rounds]))
-            print(f"random                 @ {budget:5d}: {metric} {mean:.4f}  "
-                  f"[{time.monotonic() - started:.0f} s]", flush=True)  # fmt: skip
-            if mean >= target:
-                break
-            if time.monotonic() - started > limit:
-                print("time limit: random's schedule stops here (target not reached)", flush=True)
-                break
-        jobs = [(arm, s) for arm in arms if arm != "random" for s in seeds]
-        chains = pool.starmap(run_chain, [(arm, s, budgets, metric) for arm, s in jobs])
-    results = {("random", s): random_results[s] for s in seeds}
-    results.update(dict(zip(jobs, chains, strict=True)))
+        run.finish(target, started, limit)
+    fresh_seeds = run.fresh
+    budgets = run.budgets
+    results = run.results
 
     curves = {a: np.array([[r.value for r in results[(a, s)]] for s in seeds]) for a in arms}
     extra_curves = {
@@ -333,7 +354,7 @@ def run_protocol(
         **summary_extra,
         f"full_data_{metric}": full_value,
         f"full_data_{metric}_per_seed": [r.value for r in full],
-        "full_data_from_cache": [s not in fresh for s in full_seeds],
+        "full_data_from_cache": [s not in fresh_seeds for s in full_seeds],
         **(full_extras(full) if full_extras else {}),
         f"target_{metric}": target,
         "seeds": seeds,
@@ -397,6 +418,158 @@ def run_protocol(
         f"total_s={summary['total_seconds']:.0f}"
     )
     return summary
+
+
+class _Rounds:
+    """Runs the protocol's rounds on the pool, at most one per worker at a time, as soon as what
+    they depend on is known, instead of in waves (3 seeds on 2 workers left a worker idle half of
+    each random budget, and 3 chains of an arm left one idle for a whole chain):
+
+    - the full-data reference first (the target depends on it);
+    - random's rounds, budget after budget (each seed's labels at any budget are known without
+      training: random picks use no model); a budget only starts while no earlier budget of
+      random has reached the target (or the time limit);
+    - an arm's round at budget i once its round at i-1 is done and random's round of that seed at
+      i is done (its labels may be the same, then it is reused) and random's mean is below the
+      target at every budget before i (so no round past random's stop is ever started).
+
+    Ready rounds start lowest budget first, random before the arms. The results are the ones the
+    wave order gave: the same labels, seeds and models per round; only the order differs."""
+
+    def __init__(
+        self, pool: Any, workers: int, schedule: list[int], seeds: list[int], arms: list[str],
+        metric: str,
+    ) -> None:  # fmt: skip
+        self.pool, self.workers, self.schedule = pool, max(1, workers), schedule
+        self.seeds, self.metric = seeds, metric
+        self.arms = [a for a in arms if a != "random"]
+        self.fresh: list[int] = []
+        self._references: dict[int, Any] = {}
+        self._random: dict[tuple[int, int], tuple[np.ndarray, Round, bytes | None]] = {}
+        self._chains: dict[tuple[str, int], list[tuple[np.ndarray, Round, bytes | None, Any]]] = {
+            (a, s): [] for a in self.arms for s in seeds
+        }
+        self._running: dict[tuple[Any, ...], Any] = {}
+        self._stop: int | None = None  # index of random's last budget, once known
+        self._checked = 0  # random's budgets before this one are known below the target
+        self.budgets: list[int] = []
+        self.results: dict[tuple[str, int], list[Round]] = {}
+
+    def references(self, seeds: list[int]) -> None:
+        self.fresh = list(seeds)
+        for seed in seeds:
+            self._running[("reference", seed)] = self.pool.apply_async(run_full_reference, (seed,))
+
+    def reference(self, seed: int) -> Round:
+        """Wait for a reference round; random's first rounds run beside it meanwhile."""
+        while seed not in self._references:
+            self._start()
+            self._collect()
+        result: Round = self._references[seed]
+        return result
+
+    def _random_done(self, index: int) -> bool:
+        return all((s, index) in self._random for s in self.seeds)
+
+    def _ready(self) -> list[tuple[Any, ...]]:
+        """Rounds that may start now, in start order."""
+        last = len(self.schedule) - 1 if self._stop is None else self._stop
+        # An arm's round at budget i once random's mean is known below the target before i.
+        arms_up_to = self._checked if self._stop is None else self._stop
+        ready: list[tuple[Any, ...]] = []
+        key: tuple[Any, ...]
+        for i in range(last + 1):
+            for s in self.seeds:
+                key = ("random", s, i)
+                if (s, i) not in self._random and key not in self._running:
+                    ready.append((i, 0, key))
+            if i > arms_up_to:
+                continue
+            for a in self.arms:
+                for s in self.seeds:
+                    key = ("chain", a, s, i)
+                    chain_ready = len(self._chains[(a, s)]) == i and (s, i) in self._random
+                    if chain_ready and key not in self._running:
+                        ready.append((i, 1, key))
+        return [key for *_, key in sorted(ready)]
+
+    def _start(self) -> None:
+        for key in self._ready():
+            if len(self._running) >= self.workers:
+                return
+            if key[0] == "random":
+                _, s, i = key
+                args: tuple[Any, ...] = (s, self.schedule[: i + 1])
+                self._running[key] = self.pool.apply_async(run_random_round, args)
+            else:
+                _, a, s, i = key
+                done = self._chains[(a, s)]
+                previous = (done[-1][0], done[-1][2], done[-1][3]) if done else None
+                args = (a, s, self.schedule[i], previous, self._random[(s, i)])
+                self._running[key] = self.pool.apply_async(run_chain_round, args)
+
+    def _collect(self) -> None:
+        """Wait for at least one running round and file every finished one."""
+        while True:
+            finished = [k for k, r in self._running.items() if r.ready()]
+            if finished:
+                break
+            next(iter(self._running.values())).wait(0.2)
+        for key in finished:
+            value = self._running.pop(key).get()
+            if key[0] == "reference":
+                self._references[key[1]] = value
+            elif key[0] == "random":
+                self._random[(key[1], key[2])] = value if self.arms else (*value[:2], None)
+            else:
+                _, a, s, i = key
+                labeled, result, blob, reused = value
+                chain = self._chains[(a, s)]
+                if chain:  # only the last model of a chain is needed (the next acquisition)
+                    chain[-1] = (*chain[-1][:2], None, chain[-1][3])
+                chain.append((labeled, result, blob, result.state))
+                if all(len(self._chains[(arm, s)]) > i for arm in self.arms):
+                    labeled_r, result_r, _ = self._random[(s, i)]
+                    self._random[(s, i)] = (labeled_r, result_r, None)  # no arm needs it now
+                note = ", random's round reused" if reused else ""
+                print(
+                    f"  {a:22} seed {s} @ {self.schedule[i]:5d}: {self.metric} "
+                    f"{result.value:.4f} ({result.seconds:.0f} s{note})",
+                    flush=True,
+                )
+
+    def finish(self, target: float, started: float, limit: float) -> None:
+        """Run random to the target (or the time limit or the pool) and every arm to that budget."""
+        while True:
+            while self._stop is None and self._random_done(self._checked):
+                i = self._checked
+                mean = float(np.mean([self._random[(s, i)][1].value for s in self.seeds]))
+                print(f"random                 @ {self.schedule[i]:5d}: {self.metric} "
+                      f"{mean:.4f}  [{time.monotonic() - started:.0f} s]", flush=True)  # fmt: skip
+                if mean >= target or i == len(self.schedule) - 1:
+                    self._stop = i
+                elif time.monotonic() - started > limit:
+                    print("time limit: random's schedule stops here (target not reached)",
+                          flush=True)  # fmt: skip
+                    self._stop = i
+                else:
+                    self._checked = i + 1
+            if self._stop is not None and all(
+                len(chain) > self._stop for chain in self._chains.values()
+            ):
+                break
+            self._start()
+            if not self._running:
+                raise RuntimeError("the protocol has nothing to run and is not done")
+            self._collect()
+        for key in list(self._running):  # random's rounds past its stop: not reported
+            self._running.pop(key).wait()
+        stop = self._stop
+        self.budgets = self.schedule[: stop + 1]
+        for s in self.seeds:
+            self.results[("random", s)] = [self._random[(s, i)][1] for i in range(stop + 1)]
+        for (a, s), chain in self._chains.items():
+            self.results[(a, s)] = [entry[1] for entry in chain[: stop + 1]]
 
 
 def _pool_size() -> int:

@@ -3,7 +3,14 @@ over the labelled images, AdamW with a one-cycle cosine schedule, mixed precisio
 of the weights (what is validated and returned), cancellation polled every few batches and after
 each epoch, and early stopping on a validation score from epoch ceil(early_stop_from x
 max_epochs), the best such epoch restored. Without validation all epochs run and the last
-averaged weights are kept. The trainer gives the batch loss and the validation."""
+averaged weights are kept. The trainer gives the batch loss and the validation.
+
+Early stopping counts optimiser steps as well as epochs (decision 0358): an epoch of a small
+labelled set is only max(n, min_samples_per_epoch) / batch_size steps, so "patience epochs without
+improvement" alone stopped an 80-label run after 40 steps of a one-cycle schedule whose learning
+rate was still high. A run may stop only once it has taken `stop_min_steps` steps, and its patience
+is at least `patience_steps` steps (whole epochs); on a large set both are below the epoch rule, so
+it stops as before."""
 
 from __future__ import annotations
 
@@ -29,7 +36,9 @@ class LoopConfig:
     batch_size: int = 16
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
-    patience: int = 4
+    patience: int = 4  # epochs without validation improvement before stopping ...
+    patience_steps: int = 100  # ... and at least this many optimiser steps (decision 0358)
+    stop_min_steps: int = 300  # no early stop before this many optimiser steps (decision 0358)
     min_samples_per_epoch: int = 160  # tiny labelled sets are resampled up to this per epoch
     early_stop_from: float = 0.4  # share of max_epochs before an epoch may be kept as best
     ema_decay: float = 0.99
@@ -46,6 +55,8 @@ class LoopConfig:
             raise ValueError("early_stop_from is a share of max_epochs, in [0, 1]")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be in [0, 1)")
+        if self.patience < 1 or self.patience_steps < 0 or self.stop_min_steps < 0:
+            raise ValueError("patience must be >= 1, patience_steps and stop_min_steps >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +80,8 @@ def warm_schedule(cfg: C, epochs: int = WARM_EPOCHS, lr_factor: float = WARM_LR_
         learning_rate=cfg.learning_rate * lr_factor,
         early_stop_from=0.0,
         patience=min(cfg.patience, 1),
+        patience_steps=0,
+        stop_min_steps=0,
     )
 
 
@@ -77,6 +90,12 @@ class LoopOutcome:
     history: list[Any]  # the trainer's epoch reports
     best_epoch: int
     stopped_early: bool
+
+
+def patience_epochs(cfg: LoopConfig, steps_per_epoch: int) -> int:
+    """Epochs without improvement before a stop: `patience`, or more where those epochs hold
+    fewer than `patience_steps` optimiser steps (decision 0358)."""
+    return max(cfg.patience, math.ceil(cfg.patience_steps / max(1, steps_per_epoch)))
 
 
 def run_epochs(
@@ -109,6 +128,7 @@ def run_epochs(
     average = WeightAverage(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
     evaluated = average.model if average is not None else model
     first_candidate = math.ceil(cfg.early_stop_from * cfg.max_epochs)
+    patience = patience_epochs(cfg, steps_per_epoch)
 
     history: list[Any] = []
     best_state: dict[str, torch.Tensor] | None = None
@@ -165,7 +185,8 @@ def run_epochs(
             best_state = copy.deepcopy(evaluated.state_dict())
         else:
             waited += 1
-            if waited >= cfg.patience:
+            stoppable = batch_counter >= cfg.stop_min_steps and epoch < cfg.max_epochs
+            if waited >= patience and stoppable:
                 stopped_early = True
                 break
     if best_state is not None:
