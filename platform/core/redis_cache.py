@@ -25,11 +25,15 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         self._clients_lock = threading.Lock()
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        # Django's own (undeclared in its stubs) pool lookup and client class.
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
         client = self._clients.get(id(pool))
         if client is None:
             with self._clients_lock:
-                client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+                client = self._clients.setdefault(
+                    id(pool),
+                    self._client(connection_pool=pool),  # type: ignore[attr-defined]
+                )
         return client
 
 

@@ -135,7 +135,8 @@ def _parse(data: bytes) -> pydicom.FileDataset:
     # A defined-length element whose value is cut short: pydicom keeps the short value silently.
     # Elements are read in order until the bytes run out, so only the last one read can be
     # short: checking it alone (as read, unconverted) costs nothing per element.
-    last = next(reversed(ds.keys()), None)
+    tags = list(ds.keys())
+    last = tags[-1] if tags else None
     element = ds.get_item(last) if last is not None else None
     length = getattr(element, "length", None)
     value = getattr(element, "value", None)

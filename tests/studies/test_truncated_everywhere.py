@@ -10,7 +10,9 @@ from studies.ingest import Rejected, check_object
 from tests.studies.ingest_support import pydicom_file
 
 
-@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small_RLE.dcm", "SC_rgb_rle_2frame.dcm", "JPEG2000.dcm"])
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "MR_small_RLE.dcm", "SC_rgb_rle_2frame.dcm", "JPEG2000.dcm"]
+)
 def test_a_file_cut_anywhere_is_rejected(name: str) -> None:
     data = pydicom_file(name).read_bytes()
     check_object(data)  # the whole file is accepted
