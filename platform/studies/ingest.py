@@ -133,20 +133,23 @@ def _parse(data: bytes) -> pydicom.FileDataset:
         if "End of file reached" in str(warning.message):
             raise Rejected(TRUNCATED, f"file is truncated: {warning.message}")
     # A defined-length element whose value is cut short: pydicom keeps the short value silently.
-    for element in ds.elements():
-        length = getattr(element, "length", None)
-        value = getattr(element, "value", None)
-        if (
-            isinstance(length, int)
-            and length != 0xFFFFFFFF
-            and isinstance(value, bytes)
-            and len(value) < length
-        ):
-            raise Rejected(
-                TRUNCATED,
-                f"file is truncated inside element {element.tag} "
-                f"({len(value)} of {length} bytes present)",
-            )
+    # Elements are read in order until the bytes run out, so only the last one read can be
+    # short: checking it alone (as read, unconverted) costs nothing per element.
+    tags = list(ds.keys())
+    last = tags[-1] if tags else None
+    element = ds.get_item(last) if last is not None else None
+    length = getattr(element, "length", None)
+    value = getattr(element, "value", None)
+    if (
+        isinstance(length, int)
+        and length != 0xFFFFFFFF
+        and isinstance(value, bytes)
+        and len(value) < length
+    ):
+        raise Rejected(
+            TRUNCATED,
+            f"file is truncated inside element {last} ({len(value)} of {length} bytes present)",
+        )
     return ds
 
 
