@@ -13,6 +13,7 @@ from django.db import connection
 
 from studies.frames import number_of_frames
 from studies.models import Instance, Patient, Series, Study
+from studies.sql_rows import execute_prepared
 
 
 def text(ds: pydicom.Dataset, keyword: str, limit: int) -> str:
@@ -113,24 +114,30 @@ def lookup(ds: pydicom.Dataset) -> Known:
     patient_id = text(ds, "PatientID", 64)
     if patient_id:  # without one, a new study gets a patient of its own
         params += [patient_id, text(ds, "IssuerOfPatientID", 64)]
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql(bool(patient_id)), params)
-        found = dict(cursor.fetchall())
+    if connection.vendor == "postgresql":
+        # Server-side binding: planned once per connection (decision 0129). A row per probe
+        # that found one, folded into one row so that a single fetch reads it.
+        row = execute_prepared(folded_lookup_sql(bool(patient_id)), params)
+        found = dict(zip(("instance", "series", "study", "patient"), row or (), strict=False))
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_lookup_sql(bool(patient_id)), params)
+            found = dict(cursor.fetchall())
     return Known(
         found.get("instance"), found.get("series"), found.get("study"), found.get("patient")
     )
 
 
-@lru_cache(maxsize=2)
-def _lookup_sql(with_patient: bool) -> str:
+def _probes(with_patient: bool) -> list[tuple[str, str]]:
+    """(kind, SELECT of that kind's row id) for each unique index the lookup probes."""
     quote = connection.ops.quote_name
 
-    def probe(kind: str, model: Any, *fields: str) -> str:
+    def probe(kind: str, model: Any, *fields: str) -> tuple[str, str]:
         meta = model._meta
         where = " AND ".join(f"{quote(meta.get_field(f).column)} = %s" for f in fields)
-        # Names from the models' metadata and constant kinds; every value is a parameter.
+        # Names from the models' metadata; every value is a parameter.
         table, pk = quote(meta.db_table), quote(meta.pk.column)
-        return f"SELECT '{kind}', {pk} FROM {table} WHERE {where}"  # noqa: S608
+        return kind, f"SELECT {pk} FROM {table} WHERE {where}"  # noqa: S608
 
     probes = [
         probe("instance", Instance, "sop_instance_uid"),
@@ -139,93 +146,44 @@ def _lookup_sql(with_patient: bool) -> str:
     ]
     if with_patient:
         probes.append(probe("patient", Patient, "patient_id", "issuer"))
-    return " UNION ALL ".join(probes)
+    return probes
+
+
+@lru_cache(maxsize=2)
+def _lookup_sql(with_patient: bool) -> str:
+    # Names are constants; every value is a parameter.
+    return " UNION ALL ".join(
+        f"SELECT '{kind}', {select[len('SELECT ') :]}" for kind, select in _probes(with_patient)
+    )
+
+
+@lru_cache(maxsize=2)
+def folded_lookup_sql(with_patient: bool) -> str:
+    # The same probes as scalar subqueries of one row. Each finds at most one row (unique
+    # indexes), except a patient ID that several patient rows share: the lowest id is taken.
+    columns = [
+        f"({select} ORDER BY 1 LIMIT 1)" if kind == "patient" else f"({select})"
+        for kind, select in _probes(with_patient)
+    ]
+    return "SELECT " + ", ".join(columns)
 
 
 def _new_patient(ds: pydicom.Dataset) -> Patient:
     # No Patient ID: the study's own patient, never one shared by every anonymous object (the
     # study is new here, so its patient is too).
-    patient = _patient_row(ds)
+    patient = patient_row(ds)
     patient.save(force_insert=True)
     return patient
 
 
 def _new_study(ds: pydicom.Dataset, modality: str, known: Known) -> Study:
     patient_pk = known.patient if known.patient is not None else _new_patient(ds).pk
-    study = _study_row(ds, modality, patient_pk)
+    study = study_row(ds, modality, patient_pk)
     study.save(force_insert=True)
     return study
 
 
-def _insert_values(obj: Any) -> tuple[list[str], list[Any]]:
-    """An unsaved row's columns and their database values, as Django's insert prepares them
-    (defaults, auto_now_add, JSON adaptation); the primary key is left to the database."""
-    columns, values = [], []
-    for field in obj._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        values.append(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
-    return columns, values
-
-
-def insert_new_study(ds: pydicom.Dataset, known: Known, instance: Instance) -> Series:
-    """A new study's rows in one statement (PostgreSQL only, decision 0126): its patient when
-    `known` has none, the study, the series and `instance` (unsaved, its series unset), chained
-    through data-modifying CTEs, each child's foreign key a scalar subquery on its parent's
-    RETURNING. One round trip where `index_series` then `instance.save` take three or four.
-
-    Same rows, same constraints as the ORM path: a unique-key race fails the statement and with
-    it the caller's transaction (ingest retries once), and nothing of it stays. Rows are built as
-    model objects first, so defaults and column values are exactly those Django would insert;
-    no model here overrides save() or listens to its signals (inserts in bulk already skip both)."""
-    modality = text(ds, "Modality", 16)
-    patient = None if known.patient is not None else _patient_row(ds)
-    study = _study_row(ds, modality, known.patient)
-    series = _series_row(ds, modality)
-    # (CTE name, row, the foreign key filled from the previous CTE's id, or None)
-    rows: list[tuple[str, Any, str | None]] = [
-        ("new_study", study, "patient" if patient is not None else None),
-        ("new_series", series, "study"),
-        ("new_instance", instance, "series"),
-    ]
-    if patient is not None:
-        rows.insert(0, ("new_patient", patient, None))
-    quote = connection.ops.quote_name
-    ctes: list[str] = []
-    params: list[Any] = []
-    previous = ""
-    for name, obj, parent in rows:
-        columns, values = _insert_values(obj)
-        placeholders = ["%s"] * len(values)
-        if parent is not None:
-            # The parent's id from the CTE before; its placeholder and its (unset) value go.
-            index = columns.index(quote(obj._meta.get_field(parent).column))
-            placeholders[index] = f"(SELECT id FROM {previous})"  # noqa: S608
-            del values[index]
-        table, pk = quote(obj._meta.db_table), quote(obj._meta.pk.column)
-        # Names from the models' metadata and constant CTE names; every value is a parameter.
-        ctes.append(
-            f"{name} AS (INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(placeholders)}) RETURNING {pk} AS id)"
-        )
-        params += values
-        previous = name
-    ids = ", ".join(f"(SELECT id FROM {name})" for name, _, _ in rows)  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} SELECT {ids}", params)
-        returned = cursor.fetchone()
-    for (_, obj, _), pk in zip(rows, returned, strict=True):
-        obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias
-    if patient is not None:
-        study.patient = patient
-    series.study = study
-    instance.series = series
-    return series
-
-
-def _patient_row(ds: pydicom.Dataset) -> Patient:
+def patient_row(ds: pydicom.Dataset) -> Patient:
     return Patient(
         patient_id=text(ds, "PatientID", 64),
         issuer=text(ds, "IssuerOfPatientID", 64),
@@ -235,7 +193,7 @@ def _patient_row(ds: pydicom.Dataset) -> Patient:
     )
 
 
-def _study_row(ds: pydicom.Dataset, modality: str, patient_pk: int | None) -> Study:
+def study_row(ds: pydicom.Dataset, modality: str, patient_pk: int | None) -> Study:
     # patient_pk None: insert_new_study fills it from the new patient's id.
     return Study(
         study_instance_uid=str(ds.StudyInstanceUID),
@@ -250,7 +208,7 @@ def _study_row(ds: pydicom.Dataset, modality: str, patient_pk: int | None) -> St
     )
 
 
-def _series_row(ds: pydicom.Dataset, modality: str) -> Series:
+def series_row(ds: pydicom.Dataset, modality: str) -> Series:
     return Series(
         series_instance_uid=str(ds.SeriesInstanceUID),
         modality=modality,
@@ -294,7 +252,7 @@ def index_series(
         series = Series.objects.select_related("study__patient").get(pk=known.series)
         _add_modality(series.study, modality)
         return series
-    series = _series_row(ds, modality)
+    series = series_row(ds, modality)
     series.study = study
     series.save(force_insert=True)
     return series

@@ -15,6 +15,7 @@ import re
 import struct
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -28,9 +29,11 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
 from studies.frames import FrameLayoutError, compute_frame_offsets
-from studies.indexing import SeriesCache, image_fields, index_series, insert_new_study, lookup
+from studies.indexing import Known, SeriesCache, image_fields, index_series, lookup
 from studies.models import AuditEvent, Instance, Series, Study
+from studies.new_study_rows import insert_if_new, insert_new_study
 from studies.projects_seam import projects
+from studies.sql_rows import insert_rows
 from studies.storage import Staged, content_key, get_store, put
 
 # A project is opaque here: studies reaches projects only through studies.projects_seam.
@@ -76,8 +79,9 @@ class IngestOutcome:
     finished: bool = field(default=False, repr=False)
 
 
-# Called last in an object's transaction with its outcome and its unsaved audit events.
-Finish = Callable[[IngestOutcome, list[AuditEvent]], None]
+# Called last in an object's transaction with its outcome and its unsaved audit events; returns
+# the audit events to insert there and then (ingest inserts them with the object's rows).
+Finish = Callable[[IngestOutcome, list[AuditEvent]], list[AuditEvent]]
 
 
 @dataclass
@@ -354,10 +358,11 @@ def ingest_bytes(
     `checked`: check_object(data)'s result when the caller has it (ingest_many checked the
     object already: parsing it again cost a STOW request ~2 ms). `staged`: the bytes, already
     being written (storage.stage); placed when the object is stored, else left to the caller.
-    `finish(outcome, events)`: called last inside the object's transaction once the object is
-    stored (or found stored) there, with its ingest event unsaved; it must write the events
-    (ingest_many adds the request's own and inserts them together, decision 0125). Not called
-    when the transaction rolls back or the outcome is decided outside one."""
+    `finish(outcome, events)`: called inside the object's transaction once the object is
+    stored (or found stored) there, with its ingest event unsaved; it returns the events to
+    insert in that transaction (ingest_many adds the request's own, decision 0125), which go in
+    the same statement as a new study's rows (decision 0129). Not called when the outcome is
+    decided outside a transaction; called again when a rolled-back transaction is retried."""
     outcome = IngestOutcome(status="rejected", source_name=source_name)
     try:
         ds, offsets = checked if checked is not None else check_object(data)
@@ -369,21 +374,113 @@ def ingest_bytes(
     # IntegrityError, and the object is indexed once more, now finding those rows.
     # The winner of a race commits its patient, study and series together, so one retry finds
     # them all; a third attempt covers a racer that arrived during the retry.
+    known: Known | None = None
+    if _alone(project, cache, ds):
+        try:
+            known = _store_alone(data, ds, offsets, outcome, user, staged, finish)
+        except IntegrityError:  # a concurrent ingest of the same study: the ordinary path
+            outcome.finished, outcome.status, outcome.instance = False, "rejected", None
+        else:
+            if known is None:
+                if cache is not None and outcome.instance is not None:
+                    cache.remember(outcome.instance.series)
+                return outcome
+        staged = None  # placed by _store_alone, with its key stored in outcome.stored_key
+        placed = outcome.stored_key
+        outcome = _ingest_with_retries(
+            data, ds, offsets, outcome, user, project, cache, staged, finish, known
+        )
+        if outcome.status != "stored":
+            remove_if_unreferenced(placed)
+        return outcome
+    return _ingest_with_retries(data, ds, offsets, outcome, user, project, cache, staged, finish)
+
+
+def _alone(project: Project | None, cache: SeriesCache | None, ds: pydicom.Dataset) -> bool:
+    """Whether an object goes first through `_store_alone`: on PostgreSQL, outside a project
+    (whose Items and study-owner check need a transaction of several statements), and not of a
+    series this request already indexed (that is one insert on the ordinary path)."""
+    return (
+        connection.vendor == "postgresql"
+        and project is None
+        and (cache is None or cache.get(str(ds.SeriesInstanceUID)) is None)
+    )
+
+
+def _store_alone(
+    data: bytes,
+    ds: pydicom.FileDataset,
+    offsets: list[list[int]],
+    outcome: IngestOutcome,
+    user: Any,
+    staged: Staged | None,
+    finish: Finish | None,
+) -> Known | None:
+    """Store a new study's object with one statement (new_study_rows.insert_if_new, decision
+    0129): in autocommit that statement is the transaction, so the object and its audit events
+    commit together or not at all. None when stored (the outcome says so); otherwise what of the
+    object already exists, and nothing was written (the file stays placed: the caller removes it
+    unless the ordinary path stores the object)."""
+    key = put(data, content_key(data), staged)  # in place before its row can commit
+    outcome.stored_key = key
+    outcome.sop_instance_uid = str(ds.SOPInstanceUID)
+    outcome.sop_class_uid = str(ds.SOPClassUID)
+    outcome.study_instance_uid = str(ds.StudyInstanceUID)
+    instance = new_instance(
+        ds,
+        series=None,
+        key=key,
+        data=data,
+        received_sha256=key,
+        offsets=offsets,
+        deidentified=False,
+    )
+    try:
+        # Inside a caller's transaction (tests, a management command) a savepoint keeps a
+        # failed statement from aborting it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            known = insert_if_new(ds, instance, lambda: _finished(outcome, instance, user, finish))
+    except IntegrityError:
+        raise
+    except BaseException:
+        remove_if_unreferenced(key)
+        raise
+    if known is not None:
+        outcome.status, outcome.instance = "rejected", None
+        return known
+    outcome.finished = finish is not None
+    return None
+
+
+def _ingest_with_retries(
+    data: bytes,
+    ds: pydicom.FileDataset,
+    offsets: list[list[int]],
+    outcome: IngestOutcome,
+    user: Any,
+    project: Project | None,
+    cache: SeriesCache | None,
+    staged: Staged | None,
+    finish: Finish | None,
+    known: Known | None = None,
+) -> IngestOutcome:
     attempts = 3
     for attempt in range(1, attempts + 1):
         outcome.finished = False  # a rolled-back attempt's finish wrote nothing
         try:
             return _store_and_index(
-                data, ds, offsets, outcome, user, project, cache, staged, finish
+                data, ds, offsets, outcome, user, project, cache, staged, finish, known
             )
         except IntegrityError:
-            outcome.finished = False
+            # Nothing of the attempt stays: neither its rows nor what it said of the object.
+            outcome.finished, outcome.status, outcome.instance = False, "rejected", None
             existing = _existing(outcome.sop_instance_uid)
             if existing is not None:
                 # Another ingest of the same UID committed first: report against what it stored.
                 return _known(existing, outcome.stored_key, project, outcome)
             if attempt == attempts:
                 raise
+            known = None  # found afresh: the race changed what exists
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -397,6 +494,7 @@ def _store_and_index(
     cache: SeriesCache | None,
     staged: Staged | None = None,
     finish: Finish | None = None,
+    known: Known | None = None,
 ) -> IngestOutcome:
     deidentify = project is not None and project.deidentify
     received_key = content_key(data)
@@ -421,13 +519,15 @@ def _store_and_index(
             outcome.study_instance_uid = str(ds.StudyInstanceUID)
             if project is not None and not is_trusted(user):
                 check_study_owner(outcome.study_instance_uid, project)
-            known = lookup(ds)  # the instance, series, study and patient rows, one round trip
+            # The instance, series, study and patient rows, one round trip (unless the caller's
+            # statement just probed them).
+            known = known or lookup(ds)
             if known.instance is not None:
                 existing = _existing(outcome.sop_instance_uid)
                 if existing is not None:
                     _known(existing, final_key, project, outcome)
                     if finish is not None:
-                        finish(outcome, [])
+                        insert_rows(finish(outcome, []))
                         outcome.finished = True  # unless the commit fails: then retried
                     return outcome
             key = put(final, final_key, staged)
@@ -449,26 +549,19 @@ def _store_and_index(
                 deidentified=deidentify,
             )
             if one_statement:
-                insert_new_study(ds, known, instance)
+                # The events are decided first (the object is stored if the statement succeeds,
+                # and nothing is if it fails), so that they go in the rows' statement.
+                insert_new_study(
+                    ds, known, instance, lambda: _finished(outcome, instance, user, finish)
+                )
+                if project is not None:
+                    outcome.items_created = attach_to_project(instance, project)
             else:
                 instance.save(force_insert=True)
-            if project is not None:
-                outcome.items_created = attach_to_project(instance, project)
-            if finish is not None:
-                outcome.status, outcome.instance = "stored", instance
-                event = ingest_event(user, outcome, instance.sop_instance_uid)
-                finish(outcome, [event] if event is not None else [])
-                outcome.finished = True
-            elif user is not None and getattr(user, "is_authenticated", False):
-                from studies.audit import record
-
-                record(
-                    user,
-                    "ingest",
-                    outcome.study_instance_uid,
-                    sop_instance_uid=instance.sop_instance_uid,
-                    source=outcome.source_name,
-                )
+                if project is not None:
+                    outcome.items_created = attach_to_project(instance, project)
+                insert_rows(_finished(outcome, instance, user, finish))
+            outcome.finished = finish is not None
     except Rejected as exc:
         # Raised inside the transaction: the de-identification rows it wrote are rolled back.
         outcome.code, outcome.reason = exc.code, exc.reason
@@ -482,6 +575,17 @@ def _store_and_index(
     outcome.status = "stored"
     outcome.instance = instance
     return outcome
+
+
+def _finished(
+    outcome: IngestOutcome, instance: Instance, user: Any, finish: Finish | None
+) -> list[AuditEvent]:
+    """The audit events to insert with a stored object: its ingest event (for a user), passed
+    through `finish` when there is one."""
+    outcome.status, outcome.instance = "stored", instance
+    event = ingest_event(user, outcome, instance.sop_instance_uid)
+    events = [event] if event is not None else []
+    return finish(outcome, events) if finish is not None else events
 
 
 def ingest_paths(

@@ -36,6 +36,7 @@ from studies.ingest import (
 )
 from studies.models import AuditEvent, Instance
 from studies.projects_seam import projects
+from studies.sql_rows import insert_rows
 from studies.storage import Staged, content_key, put, stage
 
 PIXEL_DATA = pydicom.tag.Tag(0x7FE0, 0x0010)
@@ -134,14 +135,23 @@ def ingest_many(
         def results() -> list[IngestOutcome]:
             return [outcome for outcome in outcomes if outcome is not None]
 
-        def write_events(ingest_events: list[AuditEvent]) -> None:
+        def all_events(ingest_events: list[AuditEvent]) -> list[AuditEvent]:
             extra = finish(results()) if finish is not None else []
-            AuditEvent.objects.bulk_create([*ingest_events, *extra])
+            return [*ingest_events, *extra]
+
+        def write_events(ingest_events: list[AuditEvent]) -> None:
+            insert_rows(all_events(ingest_events))
+
+        def later(_outcome: IngestOutcome, ingest_events: list[AuditEvent]) -> list[AuditEvent]:
+            events.extend(ingest_events)  # written once every object of the batch is stored
+            return []
 
         def store_alone(item: _Checked, then: Finish) -> IngestOutcome:
-            def decided(outcome: IngestOutcome, ingest_events: list[AuditEvent]) -> None:
+            def decided(
+                outcome: IngestOutcome, ingest_events: list[AuditEvent]
+            ) -> list[AuditEvent]:
                 outcomes[item.index] = outcome
-                then(outcome, ingest_events)
+                return then(outcome, ingest_events)
 
             outcome = ingest_bytes(
                 item.data,
@@ -161,7 +171,7 @@ def ingest_many(
         if len(checked) == 1:
             # One object: its own transaction is the request's (no savepoint round trips); the
             # events are written in it, or after it when it stored nothing.
-            only = store_alone(checked[0], lambda _outcome, ingest: write_events(ingest))
+            only = store_alone(checked[0], lambda _outcome, ingest: all_events(ingest))
             if not only.finished:
                 with transaction.atomic():
                     write_events([])
@@ -176,7 +186,7 @@ def ingest_many(
                             placed.append(outcome.instance.storage_key)
                 for item in checked:
                     if outcomes[item.index] is None:
-                        store_alone(item, lambda _outcome, ingest: events.extend(ingest))
+                        store_alone(item, later)
                 write_events(events)
     except BaseException:
         # Rolled back: the objects stored before the failure have no rows any more.

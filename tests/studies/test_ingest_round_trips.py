@@ -1,7 +1,7 @@
-"""Ingest's round trips to the database are pinned (decision 0180): a new study costs one lookup
-and one insert per new row, and an instance added to a series the request already indexed costs
-its lookup and its own insert, however many came before. A regression fails here, not in a
-benchmark nobody runs."""
+"""Ingest's round trips to the database are pinned (decisions 0180, 0129): a new study costs one
+lookup and one insert per new row (on PostgreSQL one statement for both, and for its audit
+events), and an instance added to a series the request already indexed costs its lookup and its
+own insert, however many came before. A regression fails here, not in a benchmark nobody runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydicom.uid import generate_uid
 
 from studies.indexing import SeriesCache
 from studies.ingest import ingest_bytes
-from studies.models import Instance, Patient, Series, Study
+from studies.models import AuditEvent, Instance, Patient, Series, Study
 from tests.studies.ingest_support import (
     pydicom_file,
     rewrite,
@@ -25,7 +25,8 @@ from tests.studies.test_dicomweb_stow import body, post
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("store_dir")]
 
 CT = pydicom_file("CT_small.dcm")
-# PostgreSQL inserts a new study's rows in one statement (decision 0126), SQLite one per row.
+# PostgreSQL probes and inserts a new study's rows in one statement (decisions 0126, 0129),
+# SQLite looks up, then inserts one row per statement.
 ONE_STATEMENT = connection.vendor == "postgresql"
 
 
@@ -54,22 +55,27 @@ def without_savepoints(queries: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def test_a_new_study_of_a_new_patient_is_one_lookup_and_four_inserts() -> None:
-    sql = statements(lambda: ingest_bytes(new_object()))
+def test_a_new_study_of_a_new_patient_is_one_lookup_and_four_inserts(make_user: Any) -> None:
+    user = make_user("operator", superuser=True)
+    sql = statements(lambda: ingest_bytes(new_object(), user=user))
     if ONE_STATEMENT:
-        assert len(sql) == 2, sql
-        assert sql[1].startswith("WITH new_patient AS (INSERT")  # patient, study, series, instance
+        assert len(sql) == 1, sql
+        assert sql[0].startswith("WITH known (instance, series, study, patient) AS (SELECT")
+        for table in ("patient", "study", "series", "instance", "auditevent"):
+            assert f'INSERT INTO "studies_{table}"' in sql[0]
     else:
-        assert len(sql) == 5, sql
-        assert sum(s.startswith("INSERT") for s in sql) == 4  # patient, study, series, instance
+        assert len(sql) == 6, sql
+        assert sum(s.startswith("INSERT") for s in sql) == 5  # patient ... instance, the event
     assert (Patient.objects.count(), Study.objects.count(), Series.objects.count()) == (1, 1, 1)
+    assert AuditEvent.objects.get(action="ingest").user == user
 
 
 def test_a_new_study_of_a_known_patient_is_one_lookup_and_three_inserts() -> None:
     ingest_bytes(new_object(patient="KNOWN"))
     sql = statements(lambda: ingest_bytes(new_object(patient="KNOWN")))
-    assert len(sql) == (2 if ONE_STATEMENT else 4), sql
+    assert len(sql) == (1 if ONE_STATEMENT else 4), sql
     assert Patient.objects.count() == 1 and Study.objects.count() == 2
+    assert Study.objects.values_list("patient__patient_id", flat=True).distinct().get() == "KNOWN"
 
 
 def test_an_instance_of_a_series_the_request_indexed_is_its_lookup_and_its_insert() -> None:
@@ -85,6 +91,8 @@ def test_an_instance_of_a_series_the_request_indexed_is_its_lookup_and_its_inser
 def test_an_instance_of_a_series_indexed_earlier_loads_the_series_once() -> None:
     study, series = generate_uid(), generate_uid()
     ingest_bytes(new_object(study, series))
+    # PostgreSQL: the one-statement attempt finds the series and writes nothing; its probes
+    # stand for the lookup. Then the series is loaded and the instance inserted.
     assert len(statements(lambda: ingest_bytes(new_object(study, series)))) == 3
 
 
@@ -100,7 +108,7 @@ def test_a_rolled_back_object_leaves_no_series_in_the_requests_cache(
     def audit_fails(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr("studies.audit.record", audit_fails)
+    monkeypatch.setattr("studies.ingest.ingest_event", audit_fails)
     user = make_user("operator", superuser=True)
     with pytest.raises(RuntimeError):
         ingest.ingest_bytes(new_object(study, series), cache=cache, user=user)
@@ -128,7 +136,10 @@ def test_a_stow_request_of_one_series_costs_the_same_statements_for_4_parts_as_f
 
     request_statements(1)  # the patient and the token's first use
     one, four, eight = request_statements(1), request_statements(4), request_statements(8)
-    # + the batch's known-UID query; on PostgreSQL a one-part request's new study is one insert
-    # (decision 0126) where a batch's first object still takes the lookup and one per row.
-    assert four == eight == one + (3 if ONE_STATEMENT else 1), (one, four, eight)
+    # + the batch's known-UID query; on PostgreSQL a one-part request is one statement in all
+    # (its new study's rows and audit events, decision 0129) where a batch still takes the
+    # lookup, the new study's statement, and one insert for its instances and its events.
+    assert four == eight == one + (5 if ONE_STATEMENT else 1), (one, four, eight)
+    if ONE_STATEMENT:
+        assert one == 1, one
     assert Instance.objects.count() == 1 + 1 + 4 + 8

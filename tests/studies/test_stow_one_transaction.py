@@ -27,10 +27,11 @@ from tests.studies.test_dicomweb_stow import body, post
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("store_dir")]
 
 CT = pydicom_file("CT_small.dcm")
-# A new study of a known patient: the lookup, the study, series and instance inserts (one
-# statement on PostgreSQL, decision 0126), and one insert of the ingest event with the request's
-# stow event.
-STATEMENTS_PER_NEW_STUDY = 3 if connection.vendor == "postgresql" else 5
+# A new study of a known patient: on PostgreSQL one statement, its own transaction (the
+# probes, the study, series and instance, the ingest and stow events: decision 0129); elsewhere
+# the lookup, the three inserts and one insert of the ingest event with the request's stow event.
+ONE_STATEMENT = connection.vendor == "postgresql"
+STATEMENTS_PER_NEW_STUDY = 1 if ONE_STATEMENT else 5
 
 
 def new_object(study: str = "", series: str = "") -> bytes:
@@ -85,7 +86,10 @@ def admin(make_user: Any) -> Any:
 def test_a_one_part_request_is_one_commit_of_few_statements(admin: Any, monkeypatch: Any) -> None:
     with transactions(monkeypatch) as seen:
         assert post(admin, body(new_object())).status_code == 200
-    assert seen.commits == 1 and seen.autocommitted == [], seen.autocommitted
+    if ONE_STATEMENT:  # the statement is the transaction: it commits on its own
+        assert seen.commits == 0 and len(seen.autocommitted) == 1, seen.autocommitted
+    else:
+        assert seen.commits == 1 and seen.autocommitted == [], seen.autocommitted
     assert len(seen.statements) <= STATEMENTS_PER_NEW_STUDY, seen.statements
     assert seen.savepoints == []
     stow = AuditEvent.objects.filter(action="stow").order_by("pk").last()
@@ -212,8 +216,9 @@ def test_a_commit_that_fails_once_is_retried_and_answered_once(
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement insert is PG's")
 def test_one_statement_rows_equal_the_orm_rows(admin: Any, monkeypatch: Any) -> None:
-    """A new study of a new patient through the one-statement insert (decision 0126) and through
-    the ORM's inserts: the same column values in all four rows (defaults, JSON, nulls)."""
+    """A new study of a new patient through the one-statement insert (decision 0129), the
+    in-transaction one (0126) and the ORM's inserts: the same column values in all four rows
+    (defaults, JSON, nulls)."""
     from types import SimpleNamespace
 
     import studies.ingest
@@ -254,10 +259,14 @@ def test_one_statement_rows_equal_the_orm_rows(admin: Any, monkeypatch: Any) -> 
         }
 
     statements, one = store("P-NEW-1")
-    assert statements == 3  # a new patient too: the lookup, one insert of four rows, the events
+    assert statements == 1  # the probes, four rows and the events: one statement (0129)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(studies.ingest, "_alone", lambda *args: False)  # as in a project
+        statements, in_transaction = store("P-NEW-3")
+    assert statements == 2  # the lookup, then the four rows and the events (0126)
     monkeypatch.setattr(studies.ingest, "connection", SimpleNamespace(vendor="orm-path"))
     statements, orm = store("P-NEW-2")
     assert statements == 6  # the lookup, four inserts, the events
-    assert one == orm  # Patient.patient_id is among the skipped columns: it differs
+    assert one == orm == in_transaction  # Patient.patient_id is skipped: it differs
     assert one["instance"]["pixel_spacing"] is not None  # JSON and nulls both compared
-    assert Patient.objects.filter(patient_id__in=["P-NEW-1", "P-NEW-2"]).count() == 2
+    assert Patient.objects.filter(patient_id__in=["P-NEW-1", "P-NEW-2", "P-NEW-3"]).count() == 3

@@ -1,0 +1,222 @@
+"""A new study's object outside a project is stored by one prepared statement on PostgreSQL
+(studies.new_study_rows.insert_if_new, decision 0129): its probes, its rows and its audit events
+together, in autocommit its own transaction. What it must keep from the ordinary path: the same
+rows and links, nothing written when any of the object already exists (the ordinary path then
+decides), no file left behind by an object it did not store, and a caller's transaction left
+usable when it fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import DataError, connection, transaction
+from pydicom.uid import generate_uid
+
+from studies.ingest import ingest_bytes
+from studies.models import AuditEvent, Instance, Patient, Series, Study
+from studies.new_study_rows import insert_if_new
+from tests.studies.ingest_support import (
+    pydicom_file,
+    rewrite,
+    store_dir,  # noqa: F401 (fixture)
+    stored_files,
+)
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("store_dir"),
+]
+
+CT = pydicom_file("CT_small.dcm")
+
+
+def new_object(study: str = "", series: str = "", patient: str | None = None) -> bytes:
+    return rewrite(
+        CT,
+        StudyInstanceUID=study or generate_uid(),
+        SeriesInstanceUID=series or generate_uid(),
+        SOPInstanceUID=generate_uid(),
+        PatientID=f"P-{generate_uid()[-12:]}" if patient is None else patient,
+    )
+
+
+class Sent:
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, bool]] = []  # (sql, inside a transaction)
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.statements.append((sql, connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+
+@pytest.fixture
+def user(make_user: Any) -> Any:
+    return make_user("operator", superuser=True)
+
+
+def test_a_new_study_is_one_autocommitted_statement_with_its_rows_and_event(user: Any) -> None:
+    sent = Sent()
+    with connection.execute_wrapper(sent):
+        outcome = ingest_bytes(new_object(), user=user, finish=lambda o, events: events)
+    assert outcome.status == "stored" and outcome.finished
+    assert len(sent.statements) == 1 and sent.statements[0][1] is False, sent.statements
+    instance = Instance.objects.select_related("series__study__patient").get()
+    # The returned object carries the ids the database gave, linked as the ORM would link them.
+    assert outcome.instance is not None
+    assert outcome.instance.pk == instance.pk
+    assert outcome.instance.series_id == instance.series_id
+    assert outcome.instance.series.study_id == instance.series.study_id
+    assert outcome.instance.series.study.patient_id == instance.series.study.patient_id
+    assert instance.series.series_instance_uid == outcome.instance.series.series_instance_uid
+    assert instance.frame_offsets == outcome.instance.frame_offsets
+    assert instance.series.study.modalities == "CT"
+    event = AuditEvent.objects.get()
+    assert (event.action, event.user, event.study_instance_uid) == (
+        "ingest",
+        user,
+        outcome.study_instance_uid,
+    )
+    assert event.detail["sop_instance_uid"] == instance.sop_instance_uid
+
+
+def test_the_study_joins_a_known_patient_and_an_object_without_one_gets_its_own() -> None:
+    assert ingest_bytes(new_object(patient="KNOWN")).status == "stored"
+    assert ingest_bytes(new_object(patient="KNOWN")).status == "stored"
+    assert Patient.objects.filter(patient_id="KNOWN").count() == 1
+    assert Study.objects.filter(patient__patient_id="KNOWN").count() == 2
+    for _ in range(2):
+        assert ingest_bytes(new_object(patient="")).status == "stored"
+    assert Patient.objects.filter(patient_id="").count() == 2
+
+
+def test_an_object_of_a_known_series_is_left_to_the_ordinary_path(user: Any) -> None:
+    study, series = generate_uid(), generate_uid()
+    assert ingest_bytes(new_object(study, series), user=user).status == "stored"
+    sent = Sent()
+    with connection.execute_wrapper(sent):
+        outcome = ingest_bytes(new_object(study, series), user=user)
+    assert outcome.status == "stored"
+    # The statement found the series and wrote nothing; the ordinary transaction stored it.
+    assert sent.statements[0][0].startswith("WITH known") and sent.statements[0][1] is False
+    assert all(inside for _, inside in sent.statements[1:]), sent.statements
+    assert Instance.objects.filter(series__series_instance_uid=series).count() == 2
+    assert (Study.objects.count(), Series.objects.count()) == (1, 1)
+    assert AuditEvent.objects.filter(action="ingest").count() == 2
+
+
+def test_a_resend_is_a_duplicate_and_a_conflicting_object_leaves_no_file() -> None:
+    data = new_object()
+    assert ingest_bytes(data).status == "stored"
+    files = stored_files()
+    assert ingest_bytes(data).status == "duplicate"
+    assert stored_files() == files
+    # Same SOP Instance UID, other bytes: the statement placed its file before it knew; the
+    # ordinary path reports the conflict, and the file goes again.
+    from pydicom import dcmread
+    from pydicom.filebase import DicomBytesIO
+
+    ds = dcmread(DicomBytesIO(data))
+    other = rewrite(
+        CT,
+        **{k: str(ds[k].value) for k in ("StudyInstanceUID", "SeriesInstanceUID")},
+        SOPInstanceUID=str(ds.SOPInstanceUID),
+        PatientID="OTHER",
+    )
+    outcome = ingest_bytes(other)
+    assert outcome.status == "conflict", outcome.reason
+    assert stored_files() == files
+    assert Instance.objects.count() == 1
+
+
+def test_a_failed_statement_leaves_a_callers_transaction_usable_and_no_file(
+    monkeypatch: Any, user: Any
+) -> None:
+    """Inside a caller's transaction the statement runs in a savepoint: a value the database
+    refuses (here an audit action longer than its column) fails the object, not the caller's
+    transaction, and the object's file is removed."""
+    import studies.ingest
+
+    event = studies.ingest.ingest_event
+
+    def too_long(*args: Any) -> Any:
+        made = event(*args)
+        made.action = "x" * 41  # the column holds 40: refused by the insert, not cut
+        return made
+
+    monkeypatch.setattr(studies.ingest, "ingest_event", too_long)
+    with transaction.atomic():
+        with pytest.raises(DataError):
+            ingest_bytes(new_object(), user=user)
+        assert Instance.objects.count() == 0  # the transaction still answers
+    assert stored_files() == []
+    assert (Patient.objects.count(), Study.objects.count(), AuditEvent.objects.count()) == (0, 0, 0)
+
+
+def test_nothing_is_written_when_the_instance_exists() -> None:
+    data = new_object()
+    assert ingest_bytes(data).status == "stored"
+    instance = Instance.objects.get()
+    from pydicom import dcmread
+    from pydicom.filebase import DicomBytesIO
+
+    ds = dcmread(DicomBytesIO(data))
+    events_called: list[int] = []
+
+    def events() -> list[Any]:
+        events_called.append(1)
+        return [AuditEvent(action="ingest", study_instance_uid="x")]
+
+    fresh = Instance(
+        **{
+            f.attname: getattr(instance, f.attname)
+            for f in Instance._meta.concrete_fields
+            if not f.primary_key
+        }
+    )
+    fresh.series_id = None
+    known = insert_if_new(ds, fresh, events)
+    assert known is not None and known.instance == instance.pk
+    assert known.series == instance.series_id and known.study == instance.series.study_id
+    assert events_called == [1]
+    assert (Instance.objects.count(), Study.objects.count(), AuditEvent.objects.count()) == (
+        1,
+        1,
+        0,
+    )
+
+
+def test_the_statement_is_prepared_once_per_connection() -> None:
+    """Server-side binding with preparation (sql_rows.execute_prepared): PostgreSQL parses the
+    statement once on a connection and then only binds and executes it."""
+    for _ in range(3):
+        assert ingest_bytes(new_object()).status == "stored"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["WITH known (instance, series, study, patient) AS%"],
+        )
+        assert cursor.fetchone() == (1,)
+
+
+def test_a_connection_the_database_dropped_is_replaced_before_the_statement() -> None:
+    """The statement skips Django's cursor(), not its health check: after a database restart a
+    kept connection is replaced (CONN_HEALTH_CHECKS), and the object is stored, not failed."""
+    import psycopg
+
+    connection.ensure_connection()
+    connection.health_check_enabled = True  # as with DB_CONN_MAX_AGE > 0
+    backend = connection.connection.info.backend_pid
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s)", [backend]).fetchone() == (True,)
+    connection.health_check_done = False  # a new request
+    assert ingest_bytes(new_object()).status == "stored"
+    assert connection.connection.info.backend_pid != backend
