@@ -375,7 +375,7 @@ def ingest_bytes(
     # The winner of a race commits its patient, study and series together, so one retry finds
     # them all; a third attempt covers a racer that arrived during the retry.
     known: Known | None = None
-    if _alone(project, cache, ds):
+    if _alone(project):
         try:
             known = _store_alone(data, ds, offsets, outcome, user, staged, finish)
         except IntegrityError:  # a concurrent ingest of the same study: the ordinary path
@@ -396,15 +396,10 @@ def ingest_bytes(
     return _ingest_with_retries(data, ds, offsets, outcome, user, project, cache, staged, finish)
 
 
-def _alone(project: Project | None, cache: SeriesCache | None, ds: pydicom.Dataset) -> bool:
-    """Whether an object goes first through `_store_alone`: on PostgreSQL, outside a project
-    (whose Items and study-owner check need a transaction of several statements), and not of a
-    series this request already indexed (that is one insert on the ordinary path)."""
-    return (
-        connection.vendor == "postgresql"
-        and project is None
-        and (cache is None or cache.get(str(ds.SeriesInstanceUID)) is None)
-    )
+def _alone(project: Project | None) -> bool:
+    """Whether an object goes first through `_store_alone`: on PostgreSQL and outside a project
+    (whose Items and study-owner check need a transaction of several statements)."""
+    return connection.vendor == "postgresql" and project is None
 
 
 def _store_alone(

@@ -5,9 +5,10 @@ Two forms, both chains of data-modifying CTEs where each child's foreign key is 
 subquery on its parent's RETURNING:
 - `insert_new_study`: inside the object's transaction, after `lookup` said the study is new.
 - `insert_if_new`: the lookup's probes and the inserts together, guarded so that the inserts
-  happen only when the object's instance, series and study all are new. Run on its own in
-  autocommit it is the whole transaction of a one-object STOW: one round trip instead of five
-  (BEGIN, lookup, inserts, COMMIT and the connection check).
+  happen only when the object's instance is new and either its series and study are new too or
+  its series is known in its study (then only the instance, and the study's modalities when the
+  object adds one). Run on its own in autocommit it is the whole transaction of a one-object
+  STOW: one round trip instead of five (BEGIN, lookup, inserts, COMMIT).
 
 Rows are built as model objects first, so defaults and column values are exactly those Django
 would insert; no model here overrides save() or listens to its signals (inserts in bulk already
@@ -115,11 +116,13 @@ def insert_new_study(
 
 
 def insert_if_new(ds: pydicom.Dataset, instance: Instance, events: Events) -> Known | None:
-    """Insert the object's rows and `events()` if its instance, series and study are all new
-    (its patient is found by Patient ID, or new); None when they were inserted (`instance` then
-    saved and linked to its saved series, study and patient), else the rows that exist and
-    nothing written (`events()` is called either way). One statement: in autocommit, its own
-    transaction."""
+    """Insert the object's rows and `events()` when its instance is new and either its series
+    and study are new too (its patient is then found by Patient ID, or new) or its series is
+    known in the object's study (the instance joins it; the study's modalities gain the object's
+    if it is not among them). None when inserted (`instance` then saved and linked to its saved
+    series: the new one, or the known one with only its id, UID and study loaded); otherwise the
+    rows that exist, and nothing written (`events()` is called either way). One statement: in
+    autocommit, its own transaction."""
     patient_id = text(ds, "PatientID", 64)
     rows = _rows(ds, instance, new_patient=True)
     _link(rows)
@@ -135,6 +138,7 @@ def insert_if_new(ds: pydicom.Dataset, instance: Instance, events: Events) -> Kn
         params += values
     for event in written:
         params += insert_values(event)[1]
+    params += [text(ds, "Modality", 16)] * 3  # the placeholders of `add_modality`
     found = execute_prepared(_guarded_sql(bool(patient_id), len(written)), params)
     assert found is not None  # one row, always
     probed = 4 if patient_id else 3
@@ -143,6 +147,16 @@ def insert_if_new(ds: pydicom.Dataset, instance: Instance, events: Events) -> Kn
     ids = found[probed:]
     if ids[-1] is None:  # nothing inserted: something of the object exists
         return known
+    if known.series is not None:  # the instance joined its known series
+        instance.pk = ids[-1]
+        instance._state.adding, instance._state.db = False, connection.alias
+        # Only what is known for certain; any other field loads from the row when read.
+        instance.series = Series.from_db(
+            connection.alias,
+            ["id", "series_instance_uid", "study_id"],
+            [known.series, str(ds.SeriesInstanceUID), known.study],
+        )
+        return None
     if known.patient is not None:  # the study joined the patient found, not a new one
         rows[1][1].patient_id = known.patient
         rows = rows[1:]
@@ -158,53 +172,81 @@ def _guarded_sql(with_patient: bool, events: int) -> str:
     list (unlike VALUES) a parameter does not take the target column's type."""
     quote = connection.ops.quote_name
     known_columns = ["instance", "series", "study", "patient"][: 4 if with_patient else 3]
-    # `go` has a row only when the object's instance, series and study are all new.
     probes = folded_lookup_sql(with_patient)[len("SELECT ") :]
     ctes = [f"known ({', '.join(known_columns)}) AS (SELECT {probes})"]
     patient = "known.patient" if with_patient else "NULL::bigint"
-    ctes.append(
+    series_table = quote(Series._meta.db_table)
+    study_column = quote(Series._meta.get_field("study").column)
+    ctes += [
+        # A row only when the object's instance, series and study are all new ...
         f"go AS (SELECT {patient} AS patient FROM known "  # noqa: S608
-        "WHERE known.instance IS NULL AND known.series IS NULL AND known.study IS NULL)"
-    )
+        "WHERE known.instance IS NULL AND known.series IS NULL AND known.study IS NULL)",
+        # ... or when its instance is new and its series is known, in the object's study.
+        f"joins AS (SELECT known.series AS id, known.study FROM known "  # noqa: S608
+        f"WHERE known.instance IS NULL AND EXISTS (SELECT 1 FROM {series_table} "
+        f'WHERE "id" = known.series AND {study_column} = known.study))',
+    ]
     chain: list[tuple[str, type[Model], str | None]] = [
         ("new_patient", Patient, None),
         ("new_study", Study, "patient"),
         ("new_series", Series, "study"),
         ("new_instance", Instance, "series"),
     ]
-    previous = ""
     for name, model, parent in chain:
         selects = []
         for field in model._meta.concrete_fields:
             if field.primary_key:
                 continue
             if parent is not None and field.name == parent:
-                if parent == "patient":
-                    selects.append("COALESCE(go.patient, (SELECT id FROM new_patient))")
-                else:
-                    selects.append(f"(SELECT id FROM {previous})")  # noqa: S608
+                selects.append(_PARENT[parent])
             else:
                 selects.append(f"%s::{_cast(field)}")
         columns = [quote(f.column) for f in model._meta.concrete_fields if not f.primary_key]
-        where = " WHERE go.patient IS NULL" if name == "new_patient" else ""
+        source = {"new_patient": "go WHERE go.patient IS NULL", "new_instance": "into_series"}
         table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+        if name == "new_instance":
+            ctes.append("into_series AS (SELECT id FROM new_series UNION ALL SELECT id FROM joins)")
         # Names from the models' metadata and constant CTE names; every value is a parameter.
         ctes.append(
             f"{name} AS (INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {', '.join(selects)} FROM go{where} RETURNING {pk} AS id)"
+            f"SELECT {', '.join(selects)} FROM {source.get(name, 'go')} RETURNING {pk} AS id)"
         )
-        previous = name
     if events:
         fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
         row = "(" + ", ".join(f"%s::{_cast(f)}" for f in fields) + ")"
         names = ", ".join(quote(f.column) for f in fields)
         ctes.append(
             f"new_events AS (INSERT INTO {quote(AuditEvent._meta.db_table)} ({names}) "  # noqa: S608
-            f"SELECT v.* FROM go, (VALUES {', '.join([row] * events)}) AS v)"
+            f"SELECT v.* FROM new_instance, (VALUES {', '.join([row] * events)}) AS v)"
         )
+    ctes.append(_add_modality_sql())
     ids = ", ".join(f"(SELECT id FROM {name})" for name, _, _ in chain)  # noqa: S608
     found = ", ".join(f"known.{column}" for column in known_columns)
     return f"WITH {', '.join(ctes)} SELECT {found}, {ids} FROM known"  # noqa: S608
+
+
+# A new row's foreign key to its parent, in the statement of `insert_if_new`.
+_PARENT = {
+    "patient": "COALESCE(go.patient, (SELECT id FROM new_patient))",
+    "study": "(SELECT id FROM new_study)",
+    "series": "into_series.id",
+}
+
+
+def _add_modality_sql() -> str:
+    """The study's modalities gain the object's (three placeholders, each the Modality) when
+    the instance joins a known series, as `indexing._add_modality` does: backslash-separated,
+    sorted by code point (COLLATE "C", as Python sorts), empty values left out."""
+    table = connection.ops.quote_name(Study._meta.db_table)
+    column = connection.ops.quote_name(Study._meta.get_field("modalities").column)
+    current = f"string_to_array({table}.{column}, '\\')"
+    return (
+        f"add_modality AS (UPDATE {table} SET {column} = ("  # noqa: S608
+        f"SELECT string_agg(m, '\\' ORDER BY m COLLATE \"C\") FROM (SELECT DISTINCT m "
+        f"FROM unnest(array_append({current}, %s::text)) AS m WHERE m <> '') AS modalities) "
+        f"FROM joins, new_instance WHERE {table}.id = joins.study AND %s::text <> '' "
+        f"AND NOT (%s::text = ANY({current})))"
+    )
 
 
 def _cast(field: Any) -> str:

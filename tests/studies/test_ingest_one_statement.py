@@ -91,19 +91,54 @@ def test_the_study_joins_a_known_patient_and_an_object_without_one_gets_its_own(
     assert Patient.objects.filter(patient_id="").count() == 2
 
 
-def test_an_object_of_a_known_series_is_left_to_the_ordinary_path(user: Any) -> None:
+def test_an_object_of_a_known_series_joins_it_in_one_statement(user: Any) -> None:
     study, series = generate_uid(), generate_uid()
-    assert ingest_bytes(new_object(study, series), user=user).status == "stored"
+    first = ingest_bytes(new_object(study, series), user=user)
     sent = Sent()
     with connection.execute_wrapper(sent):
         outcome = ingest_bytes(new_object(study, series), user=user)
     assert outcome.status == "stored"
-    # The statement found the series and wrote nothing; the ordinary transaction stored it.
+    assert len(sent.statements) == 1 and sent.statements[0][1] is False, sent.statements
+    assert (Study.objects.count(), Series.objects.count(), Instance.objects.count()) == (1, 1, 2)
+    assert AuditEvent.objects.filter(action="ingest").count() == 2
+    assert outcome.instance is not None and first.instance is not None
+    assert Instance.objects.get(pk=outcome.instance.pk).series_id == first.instance.series_id
+    # The series it joined carries its id, UID and study; anything else loads from its row.
+    joined = outcome.instance.series
+    assert (joined.pk, joined.study_id) == (
+        first.instance.series_id,
+        first.instance.series.study_id,
+    )
+    assert joined.modality == "CT" and joined.study.study_instance_uid == study
+
+
+def test_an_object_of_another_modality_adds_it_to_the_studys_modalities() -> None:
+    study, series = generate_uid(), generate_uid()
+    assert ingest_bytes(new_object(study, series)).status == "stored"
+    mr = rewrite(
+        CT,
+        StudyInstanceUID=study,
+        SeriesInstanceUID=series,
+        SOPInstanceUID=generate_uid(),
+        Modality="MR",
+    )
+    assert ingest_bytes(mr).status == "stored"
+    assert ingest_bytes(new_object(study, series)).status == "stored"  # CT again: no change
+    assert Study.objects.get().modalities == "CT\\MR"
+    assert Series.objects.get().modality == "CT"  # first writer's attributes win
+
+
+def test_a_series_uid_reused_under_another_study_is_left_to_the_ordinary_path() -> None:
+    series = generate_uid()
+    assert ingest_bytes(new_object(series=series)).status == "stored"
+    sent = Sent()
+    with connection.execute_wrapper(sent):
+        outcome = ingest_bytes(new_object(series=series))  # a new study, the same series UID
+    assert outcome.status == "stored"
+    # The statement wrote nothing; the ordinary transaction indexed the study (decision 0180).
     assert sent.statements[0][0].startswith("WITH known") and sent.statements[0][1] is False
     assert all(inside for _, inside in sent.statements[1:]), sent.statements
-    assert Instance.objects.filter(series__series_instance_uid=series).count() == 2
-    assert (Study.objects.count(), Series.objects.count()) == (1, 1)
-    assert AuditEvent.objects.filter(action="ingest").count() == 2
+    assert (Study.objects.count(), Series.objects.count(), Instance.objects.count()) == (2, 1, 2)
 
 
 def test_a_resend_is_a_duplicate_and_a_conflicting_object_leaves_no_file() -> None:
