@@ -117,7 +117,7 @@ def lookup(ds: pydicom.Dataset) -> Known:
     if connection.vendor == "postgresql":
         # Server-side binding: planned once per connection (decision 0129). A row per probe
         # that found one, folded into one row so that a single fetch reads it.
-        row = execute_prepared(folded_lookup_sql(bool(patient_id)), params)
+        row = execute_prepared(folded_lookup_sql(bool(patient_id)), params, resend_safe=True)
         found = dict(zip(("instance", "series", "study", "patient"), row or (), strict=False))
     else:
         with connection.cursor() as cursor:

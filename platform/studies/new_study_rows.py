@@ -139,7 +139,7 @@ def insert_if_new(ds: pydicom.Dataset, instance: Instance, events: Events) -> Kn
     for event in written:
         params += insert_values(event)[1]
     params += [text(ds, "Modality", 16)] * 3  # the placeholders of `add_modality`
-    found = execute_prepared(_guarded_sql(bool(patient_id), len(written)), params)
+    found = execute_prepared(_guarded_sql(bool(patient_id), len(written)), params, resend_safe=True)
     assert found is not None  # one row, always
     probed = 4 if patient_id else 3
     patient_pk = found[3] if patient_id else None

@@ -12,12 +12,13 @@ connection (decision 0129).
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import InterfaceError, OperationalError, connection, models
 
 
 def insert_values(obj: models.Model) -> tuple[list[str], list[Any]]:
@@ -66,7 +67,9 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     execute_prepared(*values_insert(objs))
 
 
-def execute_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+def execute_prepared(
+    sql: str, params: Sequence[Any], *, resend_safe: bool = False
+) -> tuple[Any, ...] | None:
     """Run one statement as a server-side prepared statement (PostgreSQL) in the connection's
     current transaction; returns its first row, if any.
 
@@ -78,10 +81,50 @@ def execute_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     IntegrityError for a unique-key race; execute wrappers apply) and logged as Django logs its
     own when queries are logged (DEBUG, tests' CaptureQueriesContext). A pooler
     in transaction mode must keep prepared statements per server connection (PgBouncer 1.21+,
-    max_prepared_statements): docs/operations.md."""
-    # As Django's own cursor() does first: a kept connection that died (a database restart) is
-    # replaced before this request uses it (CONN_HEALTH_CHECKS), not failed with it.
-    connection.close_if_health_check_failed()
+    max_prepared_statements): docs/operations.md.
+
+    `resend_safe`: the statement may run twice with one effect (it only reads, or it probes
+    before it writes). Such a statement, when it is a whole transaction on its own (autocommit)
+    and its connection dies under it (the server restarted, a firewall reset an idle
+    connection), is sent once more on a new connection; one that had committed after all then
+    finds its own rows and writes nothing."""
+    close_if_dropped()
+    try:
+        return _execute_prepared(sql, params)
+    except (OperationalError, InterfaceError):
+        pg = connection.connection
+        lost = pg is None or pg.closed or pg.broken
+        alone = connection.autocommit and not connection.in_atomic_block
+        if not (resend_safe and lost and alone):
+            raise
+        connection.close()
+        return _execute_prepared(sql, params)
+
+
+def close_if_dropped() -> None:
+    """Django's health check (CONN_HEALTH_CHECKS) for a kept connection, without its round trip
+    where the socket answers the question (decision 0130).
+
+    Django asks with `SELECT 1` at a request's first query, which cost a one-object STOW ~0.3 ms
+    here. A connection the server closed (a restart, pg_terminate_backend, idle_session_timeout)
+    has its termination notice or end-of-file waiting on its socket, and an idle healthy one
+    has nothing to read; so only a readable (or already broken) socket gets Django's check. A
+    connection lost without a word (a reset on its next packet) fails the statement instead,
+    and `execute_prepared` sends it again on a new connection."""
+    pg = connection.connection
+    db: Any = connection  # the PostgreSQL wrapper: Django's stubs lack the health-check flags
+    if pg is None or not db.health_check_enabled or db.health_check_done:
+        return
+    try:
+        readable = bool(select.select([pg.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):
+        readable = True
+    if readable or pg.closed or pg.broken:
+        connection.close_if_health_check_failed()
+    db.health_check_done = True
+
+
+def _execute_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     connection.ensure_connection()
     pg = connection.connection
     if pg.prepare_threshold is None:

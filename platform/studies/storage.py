@@ -10,9 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -20,6 +17,8 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 import pydicom
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from studies.staged_writes import Staged, write_named_temporary
 
 if TYPE_CHECKING:
     from studies.models import Instance
@@ -71,7 +70,7 @@ class FileSystemStore:
         target = self.path(key)
         if target.exists():
             return key
-        tmp = _write_synced(target.parent, data)
+        tmp = write_named_temporary(target.parent, data)
         try:
             os.replace(tmp, target)
         except BaseException:
@@ -80,17 +79,12 @@ class FileSystemStore:
         return key
 
     def stage(self, data: bytes, key: str) -> Staged | None:
-        """Start writing and fsyncing `data` to a temporary file beside its final place, in a
-        background thread, and return at once; None when the object is stored already.
-
-        Ingest stages an object before it parses and checks it, so the disk flush (~4 ms here,
-        as long as the checks) runs while the CPU works; `Staged.place` later renames the file
-        into place exactly where `put` would have written it, and `Staged.discard` removes it for
-        an object that is refused. Until placed the object is invisible, as with `put`."""
+        """Start writing and flushing `data` in a background thread and return once the write
+        has begun; None when the object is stored already (studies.staged_writes)."""
         target = self.path(key)
         if target.exists():
             return None
-        return Staged(target, _flusher().submit(_write_synced, target.parent, data))
+        return Staged.start(target, data)
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -123,79 +117,6 @@ class FileSystemStore:
         for parent in (path.parent, path.parent.parent):
             try:
                 parent.rmdir()  # only succeeds when empty; keeps the tree tidy
-            except OSError:
-                break
-
-
-def _write_synced(folder: Path, data: bytes) -> str:
-    """A temporary file in `folder` holding `data`, flushed to the disk; returns its path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-_flusher_lock = threading.Lock()
-_flusher_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _flusher() -> ThreadPoolExecutor:
-    """This process's pool of writer threads (fsync releases the GIL, so they overlap with
-    parsing). Made after a fork (gunicorn --preload, Celery), never inherited from the parent."""
-    global _flusher_pool
-    with _flusher_lock:
-        if _flusher_pool is None or _flusher_pool[0] != os.getpid():
-            _flusher_pool = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="dicom-put"))
-        return _flusher_pool[1]
-
-
-class Staged:
-    """An object being written by FileSystemStore.stage: `place` it once its index rows are
-    about to commit, or `discard` it. Either waits for the write; calling both is harmless."""
-
-    def __init__(self, target: Path, write: Future[str]) -> None:
-        self.target = target
-        self._write: Future[str] | None = write
-
-    @property
-    def key(self) -> str:
-        return self.target.name
-
-    @property
-    def pending(self) -> bool:
-        """Neither placed nor discarded yet."""
-        return self._write is not None
-
-    def place(self) -> str:
-        """Rename the flushed file into place (as `put` does); returns the key."""
-        if self._write is None:
-            raise RuntimeError(f"{self.key} was already placed or discarded")
-        tmp, self._write = self._write.result(), None
-        if self.target.exists():  # another request stored the same bytes meanwhile
-            Path(tmp).unlink(missing_ok=True)
-        else:
-            os.replace(tmp, self.target)
-        return self.key
-
-    def discard(self) -> None:
-        """Remove the temporary file (and the folders made for it when left empty)."""
-        if self._write is None:
-            return
-        write, self._write = self._write, None
-        try:
-            Path(write.result()).unlink(missing_ok=True)
-        except OSError:
-            return  # the write failed: it removed its own temporary file
-        for parent in (self.target.parent, self.target.parent.parent):
-            try:
-                parent.rmdir()  # only when empty
             except OSError:
                 break
 

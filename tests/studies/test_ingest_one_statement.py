@@ -7,8 +7,10 @@ usable when it fails."""
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
+import pydicom
 import pytest
 from django.db import DataError, connection, transaction
 from pydicom.uid import generate_uid
@@ -235,14 +237,9 @@ def test_the_statement_is_prepared_once_per_connection() -> None:
         assert cursor.fetchone() == (1,)
 
 
-def test_a_connection_the_database_dropped_is_replaced_before_the_statement() -> None:
-    """The statement skips Django's cursor(), not its health check: after a database restart a
-    kept connection is replaced (CONN_HEALTH_CHECKS), and the object is stored, not failed."""
+def _terminate(backend: int) -> None:
     import psycopg
 
-    connection.ensure_connection()
-    connection.health_check_enabled = True  # as with DB_CONN_MAX_AGE > 0
-    backend = connection.connection.info.backend_pid
     db = connection.settings_dict
     with psycopg.connect(
         host=db["HOST"] or "127.0.0.1",
@@ -252,6 +249,97 @@ def test_a_connection_the_database_dropped_is_replaced_before_the_statement() ->
         autocommit=True,
     ) as other:
         assert other.execute("SELECT pg_terminate_backend(%s)", [backend]).fetchone() == (True,)
+
+
+def test_a_connection_the_database_dropped_is_replaced_before_the_statement() -> None:
+    """The statement skips Django's cursor(), not its health check: after a database restart a
+    kept connection is replaced (CONN_HEALTH_CHECKS), and the object is stored, not failed."""
+    connection.ensure_connection()
+    connection.health_check_enabled = True  # as with DB_CONN_MAX_AGE > 0
+    backend = connection.connection.info.backend_pid
+    _terminate(backend)
     connection.health_check_done = False  # a new request
     assert ingest_bytes(new_object()).status == "stored"
     assert connection.connection.info.backend_pid != backend
+
+
+def _until_readable(fd: int) -> None:
+    """Wait (at most 5 s) for the terminated backend's notice to reach the socket."""
+    import select
+
+    assert select.select([fd], [], [], 5.0)[0], "the terminated backend sent nothing"
+
+
+def test_a_healthy_kept_connection_is_not_asked_select_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django's health check costs a round trip per request; an idle socket with nothing to
+    read answers it for free (sql_rows.close_if_dropped, decision 0130)."""
+    from django.db import connections
+
+    asked: list[bool] = []
+    wrapper = type(connections["default"])
+    real = wrapper.is_usable
+
+    def is_usable(self: Any) -> bool:
+        asked.append(True)
+        return real(self)
+
+    connection.ensure_connection()
+    connection.health_check_enabled = True  # as with DB_CONN_MAX_AGE > 0
+    backend = connection.connection.info.backend_pid
+    monkeypatch.setattr(wrapper, "is_usable", is_usable)
+    for _ in range(3):
+        connection.health_check_done = False  # a new request
+        assert ingest_bytes(new_object()).status == "stored"
+    assert asked == []
+    assert connection.connection.info.backend_pid == backend
+
+
+def test_a_dropped_connection_with_its_notice_waiting_gets_djangos_check() -> None:
+    connection.ensure_connection()
+    connection.health_check_enabled = True
+    backend = connection.connection.info.backend_pid
+    _terminate(backend)
+    _until_readable(connection.connection.fileno())
+    connection.health_check_done = False
+    assert ingest_bytes(new_object()).status == "stored"
+    assert connection.connection.info.backend_pid != backend
+
+
+def test_a_connection_lost_without_a_word_is_replaced_and_the_statement_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection reset on its next packet looks healthy from the socket: the statement fails
+    on it and is sent once more on a new connection, storing the object exactly once."""
+    from studies import sql_rows
+
+    connection.ensure_connection()
+    connection.health_check_enabled = True
+    backend = connection.connection.info.backend_pid
+    _terminate(backend)
+    _until_readable(connection.connection.fileno())
+    # The socket says nothing, as one behind a firewall that dropped it says nothing.
+    monkeypatch.setattr(sql_rows.select, "select", lambda r, w, x, t: ([], [], []))
+    connection.health_check_done = False
+    data = new_object()
+    assert ingest_bytes(data).status == "stored"
+    assert connection.connection.info.backend_pid != backend
+    uid = pydicom.dcmread(BytesIO(data)).SOPInstanceUID
+    assert Instance.objects.filter(sop_instance_uid=uid).count() == 1
+
+
+def test_a_statement_not_safe_to_resend_fails_with_its_dropped_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import OperationalError
+
+    from studies import sql_rows
+
+    connection.ensure_connection()
+    connection.health_check_enabled = True
+    _terminate(connection.connection.info.backend_pid)
+    _until_readable(connection.connection.fileno())
+    monkeypatch.setattr(sql_rows.select, "select", lambda r, w, x, t: ([], [], []))
+    connection.health_check_done = False
+    with pytest.raises(OperationalError):
+        sql_rows.execute_prepared("SELECT 1", [])
+    connection.close()  # the next request would replace it; the test's teardown needs one now

@@ -152,3 +152,78 @@ def test_a_staged_object_placed_after_another_copy_keeps_one_file() -> None:
     put(data, key, first)
     put(data, key, second)
     assert [p.name for p in stored_files()] == [key]
+
+
+def test_a_staged_write_has_begun_when_stage_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer must not wait for the GIL of a request thread that goes on parsing (decision
+    0130): stage() returns only once the temporary file exists and its write is under way. With
+    a switch interval of a minute the writer cannot preempt this thread, so the file exists here
+    only if stage() waited for it."""
+    import sys
+
+    from studies.staged_writes import flusher
+    from studies.storage import content_key, stage
+
+    for _ in range(2):  # warm the pool: starting a thread would hand over the GIL by itself
+        flusher().submit(int).result()
+    data = b"DICM" * 4096
+    key = content_key(data)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(60.0)
+    try:
+        staged = stage(data, key)
+        assert staged is not None
+        folder = staged.target.parent
+        begun = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+    finally:
+        sys.setswitchinterval(interval)
+    assert any(name.startswith(".incoming-") for name in begun)
+    staged.place()
+    with get_store().open(key) as fh:
+        assert fh.read() == data
+
+
+@pytest.mark.parametrize("refusal", ["EINVAL", "EOPNOTSUPP"])
+def test_a_kernel_without_per_write_sync_falls_back_to_fsync(
+    refusal: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """pwritev's RWF_DSYNC needs Linux 4.7 and a filesystem that takes it; elsewhere the same
+    bytes are written and fsync'd."""
+    import errno
+    import os
+
+    from studies import staged_writes
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def refuse(*args: object) -> int:
+        raise OSError(getattr(errno, refusal), "not here")
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(staged_writes.os, "pwritev", refuse)
+    monkeypatch.setattr(staged_writes.os, "fsync", fsync)
+    data = bytes(range(256)) * 300
+    path = staged_writes.write_named_temporary(tmp_path / "ab" / "cd", data)
+    assert Path(path).read_bytes() == data
+    assert len(synced) == 1
+
+
+def test_a_failed_disk_write_is_an_error_and_leaves_no_temporary_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import errno
+
+    from studies import staged_writes
+
+    def full(*args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(staged_writes.os, "pwritev", full)
+    monkeypatch.setattr(staged_writes.os, "pwrite", full)
+    with pytest.raises(OSError, match="No space left"):
+        staged_writes.write_named_temporary(tmp_path, b"DICM" * 100)
+    assert list(tmp_path.iterdir()) == []
