@@ -116,3 +116,100 @@ def test_without_any_revocation_the_warm_cache_keeps_serving(world) -> None:
 
     assert frame(client, world) == 200
     assert len(hotcache.tokens._data) == 1  # still remembered: nothing was revoked
+
+
+# -- the feed (decision 0131): revocations arrive on a subscription, read without a round trip --
+
+
+@pytest.fixture
+def counter_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every read of the revocation counter (0161's GET) from here on."""
+    from django.core.cache import caches
+
+    reads: list[str] = []
+    default = caches["default"]
+    original = default.get
+
+    def get(key: str, *args: object, **kwargs: object) -> object:
+        if key == hotcache.EPOCH_KEY:
+            reads.append(key)
+        return original(key, *args, **kwargs)
+
+    monkeypatch.setattr(default, "get", get)
+    return reads
+
+
+@pytest.fixture
+def no_cross_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from studies.dicomweb import revocation_feed
+
+    monkeypatch.setattr(revocation_feed, "CROSS_CHECK_S", 3600.0)
+
+
+def test_warm_frames_read_the_feed_not_the_counter(
+    world, counter_reads: list[str], no_cross_check: None
+) -> None:
+    client = token_client(world["annotator"])
+    warm(client, world)  # subscribes; the confirmation counts as a revocation once
+    for _ in range(3):
+        assert frame(client, world) == 200
+    before = len(counter_reads)
+    for _ in range(10):
+        assert frame(client, world) == 200
+    assert len(counter_reads) == before  # no round trip to Redis for the counter
+    assert len(hotcache.tokens._data) == 1
+
+
+def test_a_revocation_arrives_on_the_feed_without_reading_the_counter(
+    world, counter_reads: list[str], no_cross_check: None
+) -> None:
+    client = token_client(world["annotator"])
+    warm(client, world)
+    for _ in range(3):
+        assert frame(client, world) == 200
+    key = Token.objects.get(user=world["annotator"]).key
+    in_another_process(
+        "from rest_framework.authtoken.models import Token; "
+        f"Token.objects.filter(key={key!r}).delete()"
+    )
+    reads = len(counter_reads)
+    assert frame(client, world) == 401
+    # The feed said "revoked", the caches were forgotten; the counter is then read once to
+    # remember its new value.
+    assert len(counter_reads) == reads + 1
+
+
+def test_a_lost_feed_connection_falls_back_to_the_counter_and_resubscribes(
+    world, counter_reads: list[str], no_cross_check: None
+) -> None:
+    """Killing the subscription's connection (as a Redis restart would) must not leave the
+    process trusting a feed that can no longer hear revocations."""
+    from django.core.cache import cache
+
+    from studies.dicomweb import revocation_feed
+
+    client = token_client(world["annotator"])
+    warm(client, world)
+    for _ in range(3):
+        assert frame(client, world) == 200
+    redis = cache._cache.get_client(write=True)
+    feed_clients = [
+        c for c in redis.client_list() if int(c.get("sub", 0)) and c.get("cmd") in {"subscribe"}
+    ]
+    assert feed_clients, "no subscribed connection"
+    channel = revocation_feed.channel_name(cache)
+    assert redis.pubsub_numsub(channel)[0][1] >= 1
+    for entry in feed_clients:
+        redis.client_kill_filter(_id=entry["id"])
+    reads = len(counter_reads)
+    # Revoked by another process while this one's subscription is gone: the message reaches no
+    # one, and only the counter can tell.
+    key = Token.objects.get(user=world["annotator"]).key
+    in_another_process(
+        "from rest_framework.authtoken.models import Token; "
+        f"Token.objects.filter(key={key!r}).delete()"
+    )
+    assert frame(client, world) == 401
+    assert len(counter_reads) > reads
+    assert frame(client, world) == 401
+    assert redis.pubsub_numsub(channel)[0][1] >= 1  # subscribed again

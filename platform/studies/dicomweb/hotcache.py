@@ -3,15 +3,17 @@
 A viewer fetches every frame of a series in a burst. Without these, each frame request costs
 database round trips (token or session → user, then the instance row with its access check) and
 a Redis round trip (audit coalescing) before any pixel is read; with them, a warm request costs
-no query and one small Redis GET (the revocation epoch below). Entries live TTL_S seconds.
-`metadata_json` keeps built instance metadata by content hash: a stored object never changes, so
-those entries need no expiry, only a size bound.
+no query and, usually, no Redis round trip either (the revocation feed below). Entries live
+TTL_S seconds. `metadata_json` keeps built instance metadata by content hash: a stored object
+never changes, so those entries need no expiry, only a size bound.
 
 Revocation reaches every process at once (docs/decisions/0161): deleting a token,
 logging out, saving a user (password, is_active) or changing a membership increments a counter
-in Redis after the transaction commits; each DICOMweb request compares it with the value this
-process last saw and forgets its cached users and instances when it moved. Without Redis the
-caches are not trusted at all (every request authenticates against the database).
+in Redis after the transaction commits and publishes it; each DICOMweb request reads what its
+process's subscription received (docs/decisions/0131), or, when that cannot vouch for the time
+since the last request, compares the counter with the value this process last saw, and forgets
+its cached users and instances when access was revoked. Without Redis the caches are not
+trusted at all (every request authenticates against the database).
 """
 
 from __future__ import annotations
@@ -120,15 +122,26 @@ _seen_epoch: Any = _UNKNOWN
 
 def sync_revocations() -> None:
     """Called once per DICOMweb request before any cache is read: forget what this process
-    cached if any process revoked access since the last request (one Redis GET)."""
+    cached if any process revoked access since the last request. Usually no round trip: the
+    revocation feed's socket says (decision 0131); when the feed cannot vouch for the interval,
+    one Redis GET of the counter (decision 0161)."""
     global _seen_epoch
     from django.core.cache import cache
 
+    from studies.dicomweb import revocation_feed
+
+    said = revocation_feed.verdict()
+    if said == revocation_feed.Verdict.QUIET:
+        return
+    if said == revocation_feed.Verdict.REVOKED:
+        _forget_access()
     try:
         current = cache.get(EPOCH_KEY, 0)
     except Exception as exc:  # Redis down: a revocation could be missed, so trust no entry
         log.warning("access epoch unavailable, DICOMweb caches bypassed: %s", exc)
         current = _UNKNOWN
+    else:
+        revocation_feed.cross_checked()
     if current is _UNKNOWN or current != _seen_epoch:
         _forget_access()
         _seen_epoch = current
@@ -137,9 +150,12 @@ def sync_revocations() -> None:
 def _bump_epoch() -> None:
     from django.core.cache import cache
 
+    from studies.dicomweb import revocation_feed
+
     try:
         cache.add(EPOCH_KEY, 0, timeout=None)
-        cache.incr(EPOCH_KEY)
+        epoch = cache.incr(EPOCH_KEY)
+        revocation_feed.publish(cache, epoch)
     except Exception as exc:  # other processes then follow within TTL_S, as before 0161
         log.warning("could not publish an access revocation: %s", exc)
 
