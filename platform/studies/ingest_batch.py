@@ -113,7 +113,11 @@ def ingest_many(
     try:
         for index, (name, data) in enumerate(sources):
             check = checks[index] if checks is not None else None
-            early = _stage(data) if not deidentify and not isinstance(check, Rejected) else None
+            early = (
+                _stage(data, begin_now=len(sources) == 1)
+                if not deidentify and not isinstance(check, Rejected)
+                else None
+            )
             if early is not None:
                 staged.append(early)
             try:
@@ -198,11 +202,11 @@ def ingest_many(
     return results()
 
 
-def _stage(data: bytes) -> Staged | None:
+def _stage(data: bytes, *, begin_now: bool) -> Staged | None:
     # Only what can be a Part 10 object within the size limit is written ahead of its checks.
     if len(data) > settings.DICOM_MAX_UPLOAD_BYTES or data[128:132] != b"DICM":
         return None
-    return stage(data, content_key(data))
+    return stage(data, content_key(data), begin_now=begin_now)
 
 
 def _store_batch(

@@ -78,13 +78,14 @@ class FileSystemStore:
             raise
         return key
 
-    def stage(self, data: bytes, key: str) -> Staged | None:
-        """Start writing and flushing `data` in a background thread and return once the write
-        has begun; None when the object is stored already (studies.staged_writes)."""
+    def stage(self, data: bytes, key: str, *, begin_now: bool = True) -> Staged | None:
+        """Start writing and flushing `data` in a background thread; None when the object is
+        stored already (studies.staged_writes). `begin_now`: return only once the write has
+        begun (an object alone in its request: decision 0130)."""
         target = self.path(key)
         if target.exists():
             return None
-        return Staged.start(target, data)
+        return Staged.start(target, data, begin_now=begin_now)
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -121,11 +122,11 @@ class FileSystemStore:
                 break
 
 
-def stage(data: bytes, key: str) -> Staged | None:
+def stage(data: bytes, key: str, *, begin_now: bool = True) -> Staged | None:
     """The configured store's `stage` when it has one (the filesystem); None otherwise (S3
     uploads happen at `put`)."""
     start = getattr(get_store(), "stage", None)
-    return start(data, key) if start is not None else None
+    return start(data, key, begin_now=begin_now) if start is not None else None
 
 
 def put(data: bytes, key: str, staged: Staged | None = None) -> str:

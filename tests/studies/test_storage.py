@@ -154,11 +154,11 @@ def test_a_staged_object_placed_after_another_copy_keeps_one_file() -> None:
     assert [p.name for p in stored_files()] == [key]
 
 
-def test_a_staged_write_has_begun_when_stage_returns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer must not wait for the GIL of a request thread that goes on parsing (decision
-    0130): stage() returns only once the temporary file exists and its write is under way. With
-    a switch interval of a minute the writer cannot preempt this thread, so the file exists here
-    only if stage() waited for it."""
+def test_a_staged_write_has_begun_when_stage_returns() -> None:
+    """The writer of an object alone in its request must not wait for the GIL of a request
+    thread that goes on parsing (decision 0130): stage() returns only once the temporary file
+    exists and its write is under way. With a switch interval of a minute the writer cannot
+    preempt this thread, so the file exists here only if stage() waited for it."""
     import sys
 
     from studies.staged_writes import flusher
@@ -171,7 +171,7 @@ def test_a_staged_write_has_begun_when_stage_returns(monkeypatch: pytest.MonkeyP
     interval = sys.getswitchinterval()
     sys.setswitchinterval(60.0)
     try:
-        staged = stage(data, key)
+        staged = stage(data, key, begin_now=True)
         assert staged is not None
         folder = staged.target.parent
         begun = [p.name for p in folder.iterdir()] if folder.is_dir() else []
