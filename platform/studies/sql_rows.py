@@ -115,13 +115,20 @@ def close_if_dropped() -> None:
     db: Any = connection  # the PostgreSQL wrapper: Django's stubs lack the health-check flags
     if pg is None or not db.health_check_enabled or db.health_check_done:
         return
-    try:
-        readable = bool(select.select([pg.fileno()], [], [], 0)[0])
-    except (OSError, ValueError):
-        readable = True
-    if readable or pg.closed or pg.broken:
+    if pg.closed or pg.broken or socket_has_data(pg.fileno()):
         connection.close_if_health_check_failed()
     db.health_check_done = True
+
+
+def socket_has_data(fd: int) -> bool:
+    """Whether something (a notice, end-of-file) waits to be read on `fd`; never blocks. poll,
+    not select: a busy process's descriptors may be numbered above select's 1024."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    try:
+        return bool(poller.poll(0))
+    except OSError:
+        return True  # cannot tell: let Django's check decide
 
 
 def _execute_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:

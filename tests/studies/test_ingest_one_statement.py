@@ -318,7 +318,7 @@ def test_a_connection_lost_without_a_word_is_replaced_and_the_statement_sent_aga
     _terminate(backend)
     _until_readable(connection.connection.fileno())
     # The socket says nothing, as one behind a firewall that dropped it says nothing.
-    monkeypatch.setattr(sql_rows.select, "select", lambda r, w, x, t: ([], [], []))
+    monkeypatch.setattr(sql_rows, "socket_has_data", lambda fd: False)
     connection.health_check_done = False
     data = new_object()
     assert ingest_bytes(data).status == "stored"
@@ -338,8 +338,25 @@ def test_a_statement_not_safe_to_resend_fails_with_its_dropped_connection(
     connection.health_check_enabled = True
     _terminate(connection.connection.info.backend_pid)
     _until_readable(connection.connection.fileno())
-    monkeypatch.setattr(sql_rows.select, "select", lambda r, w, x, t: ([], [], []))
+    monkeypatch.setattr(sql_rows, "socket_has_data", lambda fd: False)
     connection.health_check_done = False
     with pytest.raises(OperationalError):
         sql_rows.execute_prepared("SELECT 1", [])
     connection.close()  # the next request would replace it; the test's teardown needs one now
+
+
+def test_the_socket_says_whether_something_waits_on_it() -> None:
+    import socket
+
+    from studies.sql_rows import socket_has_data
+
+    ours, theirs = socket.socketpair()
+    try:
+        assert socket_has_data(ours.fileno()) is False  # idle and healthy
+        theirs.sendall(b"N")  # a notice
+        assert socket_has_data(ours.fileno()) is True
+        ours.recv(1)
+        theirs.close()  # the server went away: end-of-file
+        assert socket_has_data(ours.fileno()) is True
+    finally:
+        ours.close()
