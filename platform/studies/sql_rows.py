@@ -18,18 +18,29 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, models
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+)
 
 
 def insert_values(obj: models.Model) -> tuple[list[str], list[Any]]:
     """An unsaved row's quoted columns and their database values, as Django's insert prepares
     them (defaults, auto_now_add, JSON adaptation); the primary key is left to the database."""
+    # The wrapper itself, looked up once: `connection` is a proxy that finds this thread's
+    # wrapper again on every attribute read (~100 reads per STOW request went through it).
+    db = connections[DEFAULT_DB_ALIAS]
+    quote = db.ops.quote_name
     columns, values = [], []
     for field in obj._meta.concrete_fields:
         if field.primary_key:
             continue
-        columns.append(connection.ops.quote_name(field.column))
-        values.append(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
+        columns.append(quote(field.column))
+        values.append(field.get_db_prep_save(field.pre_save(obj, add=True), db))
     return columns, values
 
 

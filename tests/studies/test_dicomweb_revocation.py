@@ -150,7 +150,7 @@ def test_warm_frames_read_the_feed_not_the_counter(
     world, counter_reads: list[str], no_cross_check: None
 ) -> None:
     client = token_client(world["annotator"])
-    warm(client, world)  # subscribes; the confirmation counts as a revocation once
+    warm(client, world)  # subscribes; the request that reads the confirmation reads the counter
     for _ in range(3):
         assert frame(client, world) == 200
     before = len(counter_reads)

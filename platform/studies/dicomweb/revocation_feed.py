@@ -11,8 +11,9 @@ arrived.
 Nothing may be missed silently, so the request falls back to the counter (0161's GET) whenever
 the feed cannot vouch for the time since the last request:
 - until Redis has confirmed the subscription (a revocation published before it was registered
-  never reaches us), and after every reconnection until it is confirmed again; a confirmation
-  itself counts as a revocation (what happened while unsubscribed is unknown);
+  never reaches us), after every reconnection until it is confirmed again, and on the request
+  that reads the confirmation: a revocation moves the counter before it is published, so one
+  read of the counter then covers whatever happened while unsubscribed;
 - when reading the feed fails (Redis down or restarted): the subscription is dropped and made
   again on a later request;
 - at least once every CROSS_CHECK_S seconds anyway: a connection that a network device dropped
@@ -68,20 +69,21 @@ class _Subscription:
         self.pubsub.subscribe(channel_name(cache))
 
     def verdict(self) -> str:
-        revoked = False
+        revoked = confirmed_now = False
         while True:
             message = self.pubsub.get_message(timeout=0.0)
             if message is None:
                 break
             if message["type"] == "subscribe":
-                self.confirmed = True
-                revoked = True  # whatever was published while unsubscribed is unknown
+                self.confirmed = confirmed_now = True
             elif message["type"] == "message":
                 revoked = True
         if revoked:
             return Verdict.REVOKED
+        # Just (re)subscribed: a revocation published before the subscription took effect moved
+        # the counter first (INCR, then PUBLISH), so one read of the counter now covers the gap.
         now = time.monotonic()
-        if not self.confirmed or now - self.checked_at >= CROSS_CHECK_S:
+        if confirmed_now or not self.confirmed or now - self.checked_at >= CROSS_CHECK_S:
             return Verdict.UNSURE
         return Verdict.QUIET
 
