@@ -134,3 +134,37 @@ def test_unknown_dicomweb_paths_and_writes_take_the_full_stack(world):
         "/dicomweb/studies", b"", content_type='multipart/related; type="application/dicom"'
     )
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_token_stow_takes_the_short_path_and_a_session_stow_the_full_stack(
+    world, make_user, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """Decision 0132: a STOW-RS request with a token skips the session, CSRF and message
+    middleware it never needed (counted on MessageMiddleware, which runs for every request of
+    the full stack) and answers as before; a session's STOW still takes the full stack."""
+    from django.contrib.messages.middleware import MessageMiddleware
+
+    from tests.studies.test_dicomweb_stow import CT, STOW_TYPE, body
+
+    seen: list[str] = []
+    original = MessageMiddleware.process_request
+
+    def counting(self, request):  # type: ignore[no-untyped-def]
+        seen.append(request.method)
+        return original(self, request)
+
+    monkeypatch.setattr(MessageMiddleware, "process_request", counting)
+    root = make_user("root", superuser=True)
+    response = token_client(root).generic(
+        "POST", "/dicomweb/studies", body(CT), content_type=STOW_TYPE
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["00081199"]["Value"]
+    assert response["Content-Length"] == str(len(response.content))
+    assert response["X-Frame-Options"] == "DENY" and response["X-Content-Type-Options"] == "nosniff"
+    assert seen == []
+    # The same store through a session: the full stack, its CSRF check included.
+    by_session = session_client(root)
+    again = by_session.generic("POST", "/dicomweb/studies", body(CT), content_type=STOW_TYPE)
+    assert again.status_code == 200 and seen == ["POST"]

@@ -49,9 +49,9 @@ STUDIES_PROJECT_SEAM = "annotations.studies_seam"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # DICOMweb GETs (hundreds per viewed series) are answered here without the middleware below;
-    # it does the parts of them such a request needs (docs/decisions/0123). A middleware that
-    # must see DICOMweb reads goes above this line.
+    # DICOMweb GETs (hundreds per viewed series) and token-authenticated DICOMweb writes are
+    # answered here without the middleware below; it does the parts of them such a request needs
+    # (docs/decisions/0123, 0132). A middleware that must see them goes above this line.
     "studies.dicomweb.lean_reads.LeanDicomwebReads",
     # Above WhiteNoise so static files carry the policy too: a web worker runs under the CSP of
     # its own script's response (docs/decisions/0160).

@@ -1,4 +1,5 @@
-"""A short middleware path for DICOMweb reads (docs/decisions/0123).
+"""A short middleware path for DICOMweb reads (docs/decisions/0123) and for DICOMweb writes
+authenticated by a token (docs/decisions/0132).
 
 A viewer sends hundreds of small GETs per series (one per frame). Through the full middleware
 stack each one paid for WhiteNoise, the session and message machinery, CSRF and an
@@ -16,9 +17,9 @@ middleware that such a request needs, and calls the view directly:
   the user is (SessionMiddleware).
 
 Access control, the 401/404 answers and the audit log are the views' own (dicomweb_view), so
-they are the same on both paths. Everything else (POST, other URLs, unknown DICOMweb paths)
-goes through the full stack unchanged. A middleware added to settings.MIDDLEWARE after this one
-does not see DICOMweb reads: add it before this one if it must.
+they are the same on both paths. Everything else (a session's POST, other URLs, unknown DICOMweb
+paths) goes through the full stack unchanged. A middleware added to settings.MIDDLEWARE after
+this one does not see DICOMweb reads or token writes: add it before this one if it must.
 """
 
 from __future__ import annotations
@@ -48,7 +49,12 @@ class LeanDicomwebReads:
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.method != "GET" or not request.path_info.startswith(DICOMWEB_PREFIXES):
+        if not request.path_info.startswith(DICOMWEB_PREFIXES):
+            return self.get_response(request)
+        # Writes (STOW-RS) authenticated by a token need none of the skipped middleware either:
+        # no session, no CSRF token (the views are CSRF-exempt for tokens), no messages. A
+        # session's write keeps the full stack and its CSRF check (decision 0132).
+        if request.method != "GET" and not uses_token(request):
             return self.get_response(request)
         try:
             match = resolve(request.path_info)

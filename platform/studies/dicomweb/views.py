@@ -75,7 +75,8 @@ def dicomweb_view(methods: tuple[str, ...]) -> Callable[[View], View]:
                     response["Allow"] = ", ".join(methods)
                 return response
 
-        # GETs of every DICOMweb view may take the short middleware path (lean_reads.py).
+        # Every DICOMweb view's GETs, and its token-authenticated writes, may take the short
+        # middleware path (lean_reads.py).
         wrapper.dicomweb_read = True  # type: ignore[attr-defined]
         return wrapper
 
