@@ -209,16 +209,21 @@ def pool_size() -> int:
     return len(_ctx()[0].train_y)
 
 
-def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
-    data, settings = _ctx()
-    started = time.monotonic()
-    spec = spec_for(
+def spec_of(data: Data, settings: Settings, labeled: np.ndarray) -> SegSpec:
+    """The settings' network, normalised on the labelled images (as the product's job does)."""
+    return spec_for(
         data.train_x[labeled],
         len(data.class_names),
         channels=settings.spec.channels,
         num_res_units=settings.spec.num_res_units,
         dropout=settings.spec.dropout,
     )
+
+
+def train_and_measure(labeled: np.ndarray, seed: int) -> tuple[Any, Round]:
+    data, settings = _ctx()
+    started = time.monotonic()
+    spec = spec_of(data, settings, labeled)
     result = train_segmenter(
         build_segmenter(spec, seed=seed),
         data.train_x[labeled],

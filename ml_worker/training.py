@@ -39,6 +39,17 @@ class TrainingCancelled(Exception):
         self.epoch = epoch
 
 
+def check_semi_schedule(config: Any) -> None:
+    """The fields every semi-supervised config shares (the classifier's SemiConfig, the U-Net's
+    SegSemiConfig): ValueError when one is out of range."""
+    if not 0.0 < config.threshold < 1.0:
+        raise ValueError("threshold must be in (0, 1)")
+    if config.weight < 0 or config.ratio < 1 or config.min_steps < 0 or config.max_unlabeled < 1:
+        raise ValueError("weight >= 0, ratio >= 1, min_steps >= 0, max_unlabeled >= 1")
+    if not 0.0 <= config.warmup < 1.0:
+        raise ValueError("warmup is a share of the schedule, in [0, 1)")
+
+
 @dataclass(frozen=True)
 class SemiConfig:
     """Semi-supervised learning from unlabelled pool images (decision 0420).
@@ -77,12 +88,7 @@ class SemiConfig:
     def __post_init__(self) -> None:
         if self.method not in SEMI_METHODS:
             raise ValueError(f"semi-supervised method must be one of {SEMI_METHODS}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError("threshold must be in (0, 1)")
-        if self.weight < 0 or self.ratio < 1 or self.min_steps < 0 or self.max_unlabeled < 1:
-            raise ValueError("weight >= 0, ratio >= 1, min_steps >= 0, max_unlabeled >= 1")
-        if not 0.0 <= self.warmup < 1.0:
-            raise ValueError("warmup is a share of the schedule, in [0, 1)")
+        check_semi_schedule(self)
         if self.alignment_window < 1:
             raise ValueError("alignment_window must be >= 1")
 

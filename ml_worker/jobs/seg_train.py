@@ -24,15 +24,23 @@ import numpy as np
 from django.conf import settings
 
 from annotations.models import Project
+from learning.model_settings import semi_kwargs
 from learning.models import ModelStatus, ModelVersion, TrainingRun
 from learning.services import registry
 from learning.services.checkpoint_files import run_checkpoint_path
+from learning.services.project_model import model_settings_of
 from learning.splits import TEST, TRAIN, VAL
 from ml_worker.epoch_loop import WARM_EPOCHS, warm_schedule
 from ml_worker.jobs.data import load_items_by_id, preprocess_config
 from ml_worker.jobs.db_retry import with_db_retry
 from ml_worker.jobs.shadow import MIN_RANDOM_TRAIN_LABELS, RANDOM_SAMPLING, random_pick_mask
-from ml_worker.jobs.snapshot import NotTrainable, TrainingSet, build_training_set, task_of
+from ml_worker.jobs.snapshot import (
+    NotTrainable,
+    TrainingSet,
+    build_training_set,
+    task_of,
+    unlabelled_pool_ids,
+)
 from ml_worker.jobs.train import TRAIN_CONFIG_KEYS, promotion_rule_for
 from ml_worker.promotion import decide_promotion
 from ml_worker.segmentation.checkpoint import load_segmenter, save_segmenter
@@ -123,6 +131,12 @@ def seg_config_for(run: TrainingRun, task: TaskType) -> Any:
     overrides.update({k: v for k, v in merged.items() if k in TRAIN_CONFIG_KEYS})
     if merged.get("augment", True) is False:
         overrides["augment"] = None
+    semi = semi_kwargs(model_settings_of(run.project)["semi_supervised"])
+    if semi is not None and task.name == "segmentation":
+        from ml_worker.segmentation.semi import SegSemiConfig
+
+        semi.pop("method")  # FixMatch is the U-Net's one method (the settings check says so)
+        overrides["semi"] = SegSemiConfig(**semi)
     return replace(base, **overrides)
 
 
@@ -236,6 +250,7 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         except ValueError as exc:  # an input size the network's levels cannot halve
             raise NotTrainable(f"project input size {project.input_size}: {exc}") from exc
         model = task.build_network(spec.to_dict(), config.seed)
+    unlabeled_ids, extra = _unlabelled(project, data, config, run, reporter)
     reporter.phase("training", epochs=config.max_epochs)
     val_x, val_y = _optional(val)
     result = task.train(
@@ -247,6 +262,7 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         config,
         on_epoch=reporter.on_epoch,
         should_stop=should_stop,
+        **extra,
     )
     if should_stop():
         raise TrainingCancelled(len(result.history))
@@ -280,6 +296,7 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
         config={
             **_version_config(task, spec, config, project, data, rule),
             "warm_start": warm_record,
+            "semi_supervised": _semi_record(config, unlabeled_ids, result),
         },
         snapshot=data.snapshot,
         parent=active,
@@ -310,12 +327,48 @@ def train_geometry_and_register(run: TrainingRun, reporter: Any, should_stop: An
             task,
             data,
             (train, val, test),
-            seg_config_for(run, task),
+            # The yardstick is supervised, as the classifier's is (decision 0420): "the loop
+            # with semi-supervision" against "random labels alone".
+            _supervised(seg_config_for(run, task)),
             warm,
             reporter,
             should_stop,
         )
     return version
+
+
+def _unlabelled(
+    project: Project, data: TrainingSet, config: Any, run: TrainingRun, reporter: Any
+) -> tuple[list[int], dict[str, Any]]:
+    """The pool items a semi-supervised segmentation run learns from without labels (the
+    classifier's rule, decision 0420: never a held-out item or patient), and train()'s extra
+    argument; nothing when the run is supervised."""
+    semi = getattr(config, "semi", None)
+    if semi is None:
+        return [], {}
+    reporter.phase("loading unlabelled pool")
+    ids = with_db_retry(unlabelled_pool_ids, project, data, semi.max_unlabeled, run.pk)
+    pool = with_db_retry(load_items_by_id, project, ids, preprocess_config(project))
+    if not pool.item_ids:
+        reporter.notes.append("semi-supervised: no unlabelled pool image; trained supervised")
+        return [], {}
+    return list(pool.item_ids), {"unlabeled_images": pool.images}
+
+
+def _supervised(config: Any) -> Any:
+    return replace(config, semi=None) if getattr(config, "semi", None) is not None else config
+
+
+def _semi_record(config: Any, unlabeled_ids: list[int], result: Any) -> dict[str, Any] | None:
+    semi = getattr(config, "semi", None)
+    if semi is None:
+        return None
+    return {
+        **semi.to_dict(),
+        "method": "fixmatch",
+        "unlabeled_items": len(unlabeled_ids),
+        "unlabeled_accepted": getattr(result, "unlabeled_accepted", None),
+    }
 
 
 def _version_config(

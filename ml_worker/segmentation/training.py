@@ -9,9 +9,10 @@ the lesions of the other images of the batch.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from torch import nn
 
 from ml_worker.epoch_loop import LoopConfig, run_epochs
 from ml_worker.segmentation.metrics import mean_foreground_dice
+from ml_worker.segmentation.semi import SegSemiConfig, semi_step_loss
 from ml_worker.segmentation.transforms import (
     SegAugmentConfig,
     as_mask_batch,
@@ -37,6 +39,8 @@ class SegTrainConfig(LoopConfig):
     lambda_dice: float = 1.0
     lambda_ce: float = 1.0
     augment: SegAugmentConfig | None = field(default_factory=SegAugmentConfig)
+    # Semi-supervised learning from unlabelled images (None: supervised only; decision 0427).
+    semi: SegSemiConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class SegTrainResult:
     device: str
     seconds: float
     stopped_early: bool
+    unlabeled_count: int = 0  # unlabelled images the run drew from (0: supervised only)
+    unlabeled_accepted: float | None = None  # share of their pixels above the threshold
 
 
 def dice_ce_loss(config: SegTrainConfig) -> DiceCELoss:
@@ -97,6 +103,7 @@ def train_segmenter(
     *,
     on_epoch: Callable[[SegEpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    unlabeled_images: np.ndarray | None = None,
 ) -> SegTrainResult:
     """Train on (N, C, H, W) float32 images in [0, 1] and (N, H, W) integer label maps
     (0 background, k = class k; an all-zero map is a negative).
@@ -106,8 +113,16 @@ def train_segmenter(
     from epoch ceil(early_stop_from x max_epochs); the best such epoch is restored. Without a
     validation set all epochs run and the last averaged weights are kept. `should_stop()` is
     polled every `stop_check_every` batches and after each epoch: `TrainingCancelled`.
+    With `config.semi` and `unlabeled_images` (M, C, H, W), each step adds the unlabelled term
+    (ml_worker.segmentation.semi); without either, the run is supervised only.
     """
     cfg = config or SegTrainConfig()
+    semi = cfg.semi if unlabeled_images is not None and len(unlabeled_images) > 0 else None
+    if semi is not None:
+        # A few labelled images give a short schedule: at least `min_steps` optimiser steps,
+        # so that the unlabelled images have steps to matter in.
+        per_epoch = math.ceil(semi.min_steps / cfg.max_epochs) * cfg.batch_size
+        cfg = replace(cfg, min_samples_per_epoch=max(cfg.min_samples_per_epoch, per_epoch))
     if len(train_images) != len(train_masks) or len(train_images) == 0:
         raise ValueError("train_images and train_masks must be non-empty and the same length")
     if train_images.ndim != 4 or train_masks.ndim != 3:
@@ -140,16 +155,41 @@ def train_segmenter(
         if cfg.augment is not None
         else None
     )
+    x_unlabeled = None
+    if semi is not None:
+        assert unlabeled_images is not None
+        x_unlabeled = torch.from_numpy(np.ascontiguousarray(unlabeled_images, dtype=np.float32))
+        if x_unlabeled.shape[1:] != x_train.shape[1:]:
+            raise ValueError(
+                f"unlabeled_images {tuple(x_unlabeled.shape[1:])} must match train_images "
+                f"{tuple(x_train.shape[1:])}"
+            )
+    pixels = {"accepted": 0, "drawn": 0, "steps": 0}
+    steps_per_epoch = math.ceil(max(len(x_train), cfg.min_samples_per_epoch) / cfg.batch_size)
+    semi_from = 0 if semi is None else semi.warmup * steps_per_epoch * cfg.max_epochs
 
     def batch_loss(index: torch.Tensor) -> torch.Tensor:
         xb, yb = x_train[index], y_train[index]
         if augment is not None:
             xb, yb = augment_pairs(augment, xb, yb)
         xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        pixels["steps"] += 1
+        if semi is not None and x_unlabeled is not None and pixels["steps"] > semi_from:
+            pick = torch.randint(len(x_unlabeled), (semi.ratio * len(index),), generator=gen)
+            weak = x_unlabeled[pick]
+            if augment is not None:  # the labelled images' augmentation: geometry included
+                weak, _ = augment_pairs(augment, weak, torch.zeros_like(weak[:, :1]).long())
+            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                loss, accepted, drawn = semi_step_loss(
+                    model, loss_fn, xb, yb, weak.to(device, non_blocking=True), semi, gen
+                )
+            pixels["accepted"] += accepted
+            pixels["drawn"] += drawn
+            return loss
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
             logits = model(xb)
-        loss: torch.Tensor = loss_fn(logits.float(), yb)
-        return loss
+        supervised: torch.Tensor = loss_fn(logits.float(), yb)
+        return supervised
 
     def validate(evaluated: nn.Module) -> tuple[float | None, float | None]:
         assert x_val is not None and y_val is not None
@@ -172,4 +212,6 @@ def train_segmenter(
         device=str(device),
         seconds=time.monotonic() - started,
         stopped_early=outcome.stopped_early,
+        unlabeled_count=0 if x_unlabeled is None else len(x_unlabeled),
+        unlabeled_accepted=(pixels["accepted"] / pixels["drawn"]) if pixels["drawn"] else None,
     )

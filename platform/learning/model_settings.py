@@ -59,9 +59,10 @@ FREEZE_FIELDS: dict[str, tuple[str, float, float, Any]] = {
     "epochs": ("int", 1, 500, 3),  # backbone_epochs only: how long the backbone stays frozen
 }
 # Semi-supervised training from the unlabelled pool (ml_worker.training.SemiConfig, decision
-# 0420): off by default (it multiplies a run's CPU time several times; docs/learning.md),
-# classification only.
+# 0420; the U-Net's ml_worker.segmentation.semi.SegSemiConfig, FixMatch only, decision 0427): off
+# by default (it multiplies a run's CPU time several times; docs/learning.md).
 SEMI_METHODS = ("fixmatch", "pseudo_label")
+SEMI_TASKS = ("classification", "segmentation")
 SEMI_FIELDS: dict[str, tuple[str, float, float, Any]] = {
     "enabled": ("bool", 0, 1, False),
     "method": ("choice", 0, 0, "fixmatch"),
@@ -252,9 +253,15 @@ def check_model_settings(
         cleaned, group_errors = _group(data["semi_supervised"], SEMI_FIELDS, "semi_supervised")
         out["semi_supervised"].update(cleaned)
         errors.update(group_errors)
-    if out["semi_supervised"]["enabled"] and task_type != "classification":
+    semi = out["semi_supervised"]
+    if semi["enabled"] and task_type not in SEMI_TASKS:
         errors.setdefault(
-            "semi_supervised.enabled", "semi-supervised training is for classification projects"
+            "semi_supervised.enabled",
+            "semi-supervised training is for classification and segmentation projects",
+        )
+    elif semi["enabled"] and task_type == "segmentation" and semi["method"] != "fixmatch":
+        errors.setdefault(
+            "semi_supervised.method", "a segmentation project's semi-supervised method is fixmatch"
         )
     augmentation = out["augmentation"]
     for lower, upper in (("scale_min", "scale_max"), ("gamma_min", "gamma_max")):
@@ -287,7 +294,7 @@ def augmentation_kwargs(augmentation: Mapping[str, Any]) -> dict[str, Any] | Non
 
 def semi_kwargs(semi: Mapping[str, Any]) -> dict[str, Any] | None:
     """The stored semi-supervised settings as ml_worker.training.SemiConfig's arguments (None:
-    off)."""
+    off); a segmentation run takes them but `method` (SegSemiConfig)."""
     merged = {**default_model_settings()["semi_supervised"], **semi}
     if not merged["enabled"]:
         return None

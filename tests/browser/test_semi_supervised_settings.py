@@ -47,3 +47,29 @@ def test_an_admin_turns_on_semi_supervised_training_and_a_bad_gate_is_refused(
     refused = [e for e in browser.errors if "status of 400" in e]
     assert len(refused) <= 1
     assert [e for e in browser.errors if e not in refused] == []
+
+
+def test_a_segmentation_admin_turns_it_on_with_fixmatch_the_only_method(
+    browser: Browser, live_server, alice, artifacts_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Decision 0427: a segmentation project's U-Net learns from unlabelled images by FixMatch
+    alone; the form offers only that method and stores the switch."""
+    project = make_project(
+        admin=alice, task_type="segmentation", classes=("lesion",), name="Lesions"
+    )
+    page = browser.new_page()
+    sign_in(page, live_server.url, alice.username)
+    page.goto(f"{live_server.url}/app/projects/{project.pk}/dashboard")
+    settings = page.get_by_test_id("model-settings")
+    save = settings.get_by_role("button", name="Save model settings")
+    save.wait_for(timeout=30_000)
+    method = settings.get_by_label("Method")
+    expect(method.locator("option")).to_have_count(1)
+    expect(method.locator("option")).to_have_text(["fixmatch"])
+    settings.get_by_label("Also learn from unlabelled images").check()
+    save.click()
+    expect(settings.get_by_test_id("model-settings-note")).to_contain_text("saved")
+    semi = Project.objects.get(pk=project.pk).model_settings["semi_supervised"]
+    assert semi["enabled"] is True and semi["method"] == "fixmatch"
+    page.screenshot(path=str(artifacts_dir / "semi-supervised-segmentation.png"), full_page=True)
+    assert browser.errors == []

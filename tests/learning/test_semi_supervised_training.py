@@ -75,12 +75,27 @@ def test_an_admin_switches_it_on_and_bad_values_change_nothing(cast) -> None:  #
     }
 
 
-def test_segmentation_projects_cannot_switch_it_on(make_user) -> None:  # type: ignore[no-untyped-def]
+def test_detection_cannot_switch_it_on_segmentation_takes_fixmatch(make_user) -> None:  # type: ignore[no-untyped-def]
     from learning.services.project_model import ModelSettingsError
 
-    project = make_project(admin=make_user("admin"), task_type="segmentation")
-    with pytest.raises(ModelSettingsError, match="classification"):
-        do_update_model_settings(project, {"semi_supervised": {"enabled": True}})
+    admin = make_user("admin")
+    detection = make_project(admin=admin, task_type="detection")
+    with pytest.raises(ModelSettingsError, match="classification and segmentation"):
+        do_update_model_settings(detection, {"semi_supervised": {"enabled": True}})
+    segmentation = make_project(admin=admin, task_type="segmentation", name="seg")
+    with pytest.raises(ModelSettingsError, match="fixmatch"):
+        do_update_model_settings(
+            segmentation, {"semi_supervised": {"enabled": True, "method": "pseudo_label"}}
+        )
+    # The form sends back the whole settings object it read: the architecture must be the
+    # project's own (the column's default is the classifier's small_cnn).
+    from learning.services.project_model import model_settings_of
+
+    draft = model_settings_of(segmentation)
+    assert segmentation.architecture == "small_cnn" and draft["architecture"] == "unet"
+    draft["semi_supervised"] = {**draft["semi_supervised"], "enabled": True}
+    stored = do_update_model_settings(segmentation, draft)
+    assert stored["semi_supervised"]["enabled"] is True and stored["architecture"] == "unet"
 
 
 def test_the_unlabelled_pool_never_holds_held_out_items_or_patients(project) -> None:  # type: ignore[no-untyped-def]
@@ -128,3 +143,34 @@ def test_a_supervised_run_records_no_semi_supervision(project) -> None:  # type:
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.model_version is not None
     assert run.model_version.config["semi_supervised"] is None
+
+
+def test_a_semi_supervised_segmentation_run_reads_the_pool_and_records_it(make_user) -> None:  # type: ignore[no-untyped-def]
+    """Decision 0427: a segmentation project's switch gives its U-Net run the unlabelled pool
+    items (by the classifier's rule) and FixMatch; the version says what it used."""
+    from tests.learning.seg_factories import make_seg_project
+
+    seg, _ = make_seg_project(make_user("admin"), n_items=40, n_labelled=24)
+    do_update_model_settings(seg, {"semi_supervised": {"enabled": True, "threshold": 0.6}})
+    run = TrainingRun.objects.create(
+        project=seg, config={"max_epochs": 2, "min_samples_per_epoch": 16, "batch_size": 8}
+    )
+    run_training(run.pk, worker="in-process")
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    version = run.model_version
+    assert version is not None
+    semi = version.config["semi_supervised"]
+    expected = unlabelled_pool_ids(seg, build_training_set(seg), 5000, run.pk)
+    assert semi["unlabeled_items"] == len(expected) == 16
+    assert semi["method"] == "fixmatch" and semi["threshold"] == 0.6
+    assert 0.0 < semi["unlabeled_accepted"] <= 1.0
+    assert version.config["training"]["semi"]["threshold"] == 0.6
+    # A supervised segmentation run says so.
+    do_update_model_settings(seg, {"semi_supervised": {"enabled": False}})
+    plain = TrainingRun.objects.create(project=seg, config={"max_epochs": 1, "warm_start": False})
+    run_training(plain.pk, worker="in-process")
+    plain.refresh_from_db()
+    assert plain.status == RunStatus.SUCCEEDED, plain.error
+    assert plain.model_version.config["semi_supervised"] is None
+    assert plain.model_version.config["training"]["semi"] is None

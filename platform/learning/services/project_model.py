@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from annotations.models import Project
-from learning.model_settings import STORED_KEYS, check_model_settings, default_model_settings
+from learning.model_settings import (
+    ARCHITECTURES,
+    STORED_KEYS,
+    check_model_settings,
+    default_model_settings,
+)
 
 COLUMNS = ("architecture", "input_size", "window_center", "window_width")
 
@@ -27,7 +32,18 @@ def model_settings_of(project: Project) -> dict[str, Any]:
         if key in (project.model_settings or {}):
             value = project.model_settings[key]
             stored[key] = {**stored[key], **value} if isinstance(stored[key], dict) else value
-    return {**{c: getattr(project, c) for c in COLUMNS}, **stored}
+    return {**{c: getattr(project, c) for c in COLUMNS}, **stored, **_own_architecture(project)}
+
+
+def _own_architecture(project: Project) -> dict[str, str]:
+    """The project's first registered architecture when its column holds another task's: the
+    column's default is the classifier's (small_cnn), which a segmentation project's form could
+    neither show (the form reads the task from the architecture) nor save back."""
+    current = ARCHITECTURES.get(project.architecture)
+    if current is None or current.task_type == project.task_type:
+        return {}
+    own = [a.name for a in ARCHITECTURES.values() if a.task_type == project.task_type]
+    return {"architecture": own[0]} if own else {}
 
 
 def do_update_model_settings(project: Project, data: Any) -> dict[str, Any]:

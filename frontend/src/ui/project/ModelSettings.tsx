@@ -242,75 +242,80 @@ export function ModelSettings({ projectId, canEdit }: { projectId: number; canEd
             </label>
           ))}
         </div>
-        {task === "classification" && reg.semi_supervised && draft.semi_supervised && (
-          <>
-            <h3>Semi-supervised training</h3>
-            <p className="small">
-              Each run also learns from up to the set number of unlabelled images (FixMatch or
-              confidence-gated pseudo-labels); a run takes several times longer on a CPU.
-            </p>
-            <div className="model-settings-grid">
-              {Object.entries(reg.semi_supervised).map(([key, spec]) => {
-                const value = draft.semi_supervised[key];
-                const id = `semi-${key}-${projectId}`;
-                let input;
-                if (spec.kind === "bool") {
-                  input = (
-                    <input
-                      id={id}
-                      type="checkbox"
-                      checked={Boolean(value)}
-                      disabled={!canEdit}
-                      onChange={(e) => setSemi(key, e.target.checked)}
-                    />
+        {(task === "classification" || task === "segmentation") &&
+          reg.semi_supervised &&
+          draft.semi_supervised && (
+            <>
+              <h3>Semi-supervised training</h3>
+              <p className="small">
+                Each run also learns from up to the set number of unlabelled images (FixMatch or
+                confidence-gated pseudo-labels; a segmentation model: FixMatch, pixel by pixel); a
+                run takes several times longer on a CPU.
+              </p>
+              <div className="model-settings-grid">
+                {Object.entries(reg.semi_supervised).map(([key, spec]) => {
+                  const value = draft.semi_supervised[key];
+                  const id = `semi-${key}-${projectId}`;
+                  let input;
+                  if (spec.kind === "bool") {
+                    input = (
+                      <input
+                        id={id}
+                        type="checkbox"
+                        checked={Boolean(value)}
+                        disabled={!canEdit}
+                        onChange={(e) => setSemi(key, e.target.checked)}
+                      />
+                    );
+                  } else if (spec.kind === "choice") {
+                    input = (
+                      <select
+                        id={id}
+                        value={String(value)}
+                        disabled={!canEdit}
+                        onChange={(e) => setSemi(key, e.target.value)}
+                      >
+                        {(spec.choices ?? [])
+                          .filter((c) => task !== "segmentation" || c === "fixmatch")
+                          .map((c) => (
+                            <option key={c} value={c}>
+                              {c}
+                            </option>
+                          ))}
+                      </select>
+                    );
+                  } else {
+                    input = (
+                      <input
+                        id={id}
+                        type="number"
+                        step="any"
+                        value={Number.isNaN(value as number) ? "" : String(value)}
+                        disabled={!canEdit}
+                        onChange={(e) => setSemi(key, numeric(e.target.value))}
+                      />
+                    );
+                  }
+                  return (
+                    <div className="field" key={key}>
+                      <label
+                        htmlFor={id}
+                        title={
+                          spec.kind === "int" || spec.kind === "float"
+                            ? `${spec.min} to ${spec.max}`
+                            : ""
+                        }
+                      >
+                        {SEMI_LABELS[key] ?? key}
+                      </label>{" "}
+                      {input}
+                      <FieldError errors={errors} field={`semi_supervised.${key}`} />
+                    </div>
                   );
-                } else if (spec.kind === "choice") {
-                  input = (
-                    <select
-                      id={id}
-                      value={String(value)}
-                      disabled={!canEdit}
-                      onChange={(e) => setSemi(key, e.target.value)}
-                    >
-                      {(spec.choices ?? []).map((c) => (
-                        <option key={c} value={c}>
-                          {c}
-                        </option>
-                      ))}
-                    </select>
-                  );
-                } else {
-                  input = (
-                    <input
-                      id={id}
-                      type="number"
-                      step="any"
-                      value={Number.isNaN(value as number) ? "" : String(value)}
-                      disabled={!canEdit}
-                      onChange={(e) => setSemi(key, numeric(e.target.value))}
-                    />
-                  );
-                }
-                return (
-                  <div className="field" key={key}>
-                    <label
-                      htmlFor={id}
-                      title={
-                        spec.kind === "int" || spec.kind === "float"
-                          ? `${spec.min} to ${spec.max}`
-                          : ""
-                      }
-                    >
-                      {SEMI_LABELS[key] ?? key}
-                    </label>{" "}
-                    {input}
-                    <FieldError errors={errors} field={`semi_supervised.${key}`} />
-                  </div>
-                );
-              })}
-            </div>
-          </>
-        )}
+                })}
+              </div>
+            </>
+          )}
         <h3>Transfer learning</h3>
         <div className="model-settings-grid">
           <div className="field">
