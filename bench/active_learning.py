@@ -115,7 +115,7 @@ ARM_HELP = {
     "bald": "MC-dropout BALD, T passes",
     "diversity": "entropy top candidates, k-means clusters served round-robin",
     "cold_start": "typical+diverse first batch (PCA embeddings), then diversity",
-    "budget_aware": "random until the val learning curve flattens, then diversity + random",
+    "budget_aware": "random until the val curve is flat beyond its wobble, then diversity + random",
     "ml_entropy": "mean binary entropy over the labels (multi-label)",
     "ml_bald": "MC-dropout BALD per label, averaged (multi-label)",
     "typiclust": "TypiClust: the most typical item of each uncovered k-means cluster",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ml_worker.strategies import PoolData, get_strategy, ranking
-from ml_worker.strategies.budget import curve_slope, evidence_phase
+from ml_worker.strategies.budget import curve_slope, evidence_phase, slope_upper_bound
 
 RNG_SEED = 11
 STEEP: dict[str, Any] = {
@@ -41,16 +41,47 @@ def two_groups_pool(labeled_counts: list[int] | None) -> PoolData:
     )
 
 
-def test_curve_slope_is_auc_gain_per_doubling_over_the_last_points() -> None:
+def test_curve_slope_is_auc_gain_per_doubling_over_the_last_two_doublings() -> None:
     assert curve_slope([20, 40, 80], [0.70, 0.80, 0.90]) == pytest.approx(0.10)
-    # Only the last three points count: an early steep part is history.
+    # Only the last two doublings count (labels >= 160 / 4): an early steep part is history.
     assert curve_slope([10, 20, 40, 80, 160], [0.5, 0.9, 0.95, 0.95, 0.95]) == pytest.approx(0.0)
-    assert curve_slope([20, 40], [0.7, 0.8]) is None  # too few points
-    assert curve_slope([100, 110, 120], [0.7, 0.8, 0.9]) is None  # less than one doubling
+    assert curve_slope([20, 80], [0.7, 0.8]) is None  # two points: no measure of their noise
+    assert curve_slope([100, 150, 200, 300], [0.7, 0.8, 0.9, 0.9]) is None  # 1.6 doublings
     # Missing AUCs (a round whose val split held one class) are skipped, not read as zero.
-    expected = np.polyfit(np.log2([20, 80, 160]), [0.9, 0.91, 0.91], 1)[0]
-    assert curve_slope([20, 40, 80, 160], [0.9, float("nan"), 0.91, 0.91]) == pytest.approx(
-        expected
+    expected = np.polyfit(np.log2([40, 80, 160]), [0.9, 0.91, 0.91], 1)[0]
+    assert curve_slope([20, 40, 60, 80, 160], [0.8, 0.9, float("nan"), 0.91, 0.91]) == (
+        pytest.approx(expected)
+    )
+
+
+def test_the_upper_bound_adds_the_curves_own_wobble_to_its_slope() -> None:
+    # Points on a line: no wobble, the bound is the slope.
+    assert slope_upper_bound([50, 100, 200], [0.95, 0.955, 0.96]) == pytest.approx(0.005)
+    # The same fitted slope from scattered points: the bound is Student t's, one-sided.
+    labels, aucs = [50, 70, 100, 140, 200], [0.95, 0.97, 0.94, 0.975, 0.96]
+    x, y = np.log2(labels), np.asarray(aucs)
+    slope, intercept = np.polyfit(x, y, 1)
+    residuals = y - (slope * x + intercept)
+    se = np.sqrt(residuals @ residuals / 3 / ((x - x.mean()) ** 2).sum())
+    assert slope_upper_bound(labels, aucs) == pytest.approx(slope + 1.6377 * se, rel=1e-4)
+    assert slope_upper_bound(labels, aucs, confidence=0.5) == pytest.approx(slope)
+
+
+def test_a_wobbling_curve_whose_fitted_slope_is_flat_by_chance_stays_early() -> None:
+    """A small evaluation split: successive models' AUCs wobble by a few points while the curve
+    still climbs. The 0421 rule read the last three points' fitted slope (here +0.001 per
+    doubling, under the 0.01 line) and switched to uncertainty; the bound (+0.055) does not."""
+    labels, aucs = [20, 30, 45, 65, 100], [0.58, 0.62, 0.67, 0.64, 0.67]
+    last_three = np.polyfit(np.log2(labels[-3:]), aucs[-3:], 1)[0]
+    assert last_three < 0.01  # what decision 0421 compared with the line
+    bound = slope_upper_bound(labels, aucs)
+    assert bound is not None and bound > 0.05
+    assert evidence_phase([40, 60], 2, labels, aucs) == "early"
+    # The same climb measured without wobble also stays early; a flat one without wobble
+    # switches.
+    assert evidence_phase([40, 60], 2, labels, np.linspace(0.58, 0.68, 5).tolist()) == "early"
+    assert evidence_phase([40, 60], 2, labels, [0.66, 0.661, 0.662, 0.663, 0.664]) == (
+        "uncertainty"
     )
 
 
@@ -113,7 +144,8 @@ def test_with_a_model_but_without_label_counts_it_refuses_to_guess() -> None:
         {"batch_size": 0},
         {"explore": 1.5},
         {"curve_labels": [1, 2], "curve_aucs": [0.5]},
-        {"window": 1},
+        {"span": 0.5},
+        {"confidence": 1.0},
         {"max_gain_per_doubling": 0.0},
     ],
 )
