@@ -12,6 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+# Before anything loads torch's OpenMP: idle OpenMP threads sleep instead of spinning. The suite
+# runs two xdist workers (and their Celery workers and bench subprocesses) on two cores; spinning
+# threads of one torch process steal the cores the other's threads wait for, and a training test
+# ran 20x slower beside another than alone.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import pytest
 from django.conf import settings
 

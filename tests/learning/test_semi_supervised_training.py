@@ -151,7 +151,11 @@ def test_a_semi_supervised_segmentation_run_reads_the_pool_and_records_it(make_u
     from tests.learning.seg_factories import make_seg_project
 
     seg, _ = make_seg_project(make_user("admin"), n_items=40, n_labelled=24)
-    do_update_model_settings(seg, {"semi_supervised": {"enabled": True, "threshold": 0.6}})
+    # min_steps: the recipe's 300-step floor (three forward views a step) shortened to the
+    # suite's budget; what is under test is which items the run reads and what it records.
+    do_update_model_settings(
+        seg, {"semi_supervised": {"enabled": True, "threshold": 0.6, "min_steps": 16}}
+    )
     run = TrainingRun.objects.create(
         project=seg, config={"max_epochs": 2, "min_samples_per_epoch": 16, "batch_size": 8}
     )
