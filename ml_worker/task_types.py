@@ -211,6 +211,7 @@ register_task(
             "random",
             "seg_entropy",
             "seg_disagreement",
+            "seg_expected_dice",
             "seg_diversity",
             "cold_start",
             "seg_budget_aware",

@@ -1,8 +1,8 @@
 """Active-learning strategies, registered by name: random, least_confidence, margin, entropy, bald,
 diversity, cold_start, budget_aware, typiclust; for multi-label ml_entropy, ml_bald; for
-segmentation seg_entropy, seg_disagreement, seg_diversity, seg_budget_aware; for detection
-det_uncertainty, det_flip_disagreement, det_diversity, det_budget_aware. Build one with
-`get_strategy(name, **options)`."""
+segmentation seg_entropy, seg_disagreement, seg_expected_dice, seg_diversity, seg_budget_aware;
+for detection det_uncertainty, det_flip_disagreement, det_diversity, det_budget_aware. Build one
+with `get_strategy(name, **options)`."""
 
 from ml_worker.strategies import batch as _batch  # noqa: F401  (registers diversity, cold_start)
 from ml_worker.strategies import budget as _budget  # noqa: F401  (registers budget_aware)

@@ -9,8 +9,9 @@ its half-maximum foreground region (decision 0357): high for a lesion the model 
 does not draw, low for a confidently empty image, which still comes last.
 
 Registered names: seg_entropy, seg_disagreement (test-time-flip and/or MC-dropout mutual
-information), seg_diversity (seg_entropy candidates spread over k-means clusters of the
-embeddings), seg_budget_aware (random early, then seg_diversity mixed with random picks). The
+information), seg_expected_dice (1 - the Dice the model expects of its own mask), seg_diversity
+(a base score's candidates spread over k-means clusters of the embeddings), seg_budget_aware
+(random early, then seg_diversity over seg_expected_dice mixed with random picks). The
 model-free `random` and `cold_start` apply unchanged.
 """
 
@@ -127,6 +128,50 @@ class SegDisagreement(_RegionStrategy):
         return out
 
 
+def expected_dice(probabilities: np.ndarray) -> np.ndarray:
+    """(N, K+1, H, W) -> (N,) the Dice the model expects its own drawn mask to reach, averaged
+    over the K foreground classes (decision 0429).
+
+    Per class c, the drawn mask m is where c is the argmax and q = max p_c is taken as the chance
+    that the image holds class c at all. The lesion present, the drawn mask scores the soft Dice
+    2 sum(p m) / (sum p + sum m) against the model's own probabilities; absent, an empty drawing
+    scores 1 and any drawing 0. So E = q * soft Dice where the model draws, and E = 1 - q where
+    it draws nothing: a lesion the model half sees but does not draw (q 0.1-0.5) expects a poor
+    mask, a confidently empty image (q near 0) a perfect one. No constant to tune."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    n, channels = p.shape[0], p.shape[1]
+    drawn = p.argmax(axis=1)
+    per_class = np.empty((n, channels - 1))
+    for c in range(1, channels):
+        pc = p[:, c].reshape(n, -1)
+        mc = (drawn == c).reshape(n, -1)
+        present = pc.max(axis=1)
+        overlap = (pc * mc).sum(axis=1)
+        size = mc.sum(axis=1)
+        soft = 2.0 * overlap / np.maximum(pc.sum(axis=1) + size, _EPS)
+        per_class[:, c - 1] = np.where(size > 0, present * soft, 1.0 - present)
+    return np.asarray(per_class.mean(axis=1))
+
+
+@register
+class SegExpectedDice:
+    """1 - the Dice the model expects its own mask to reach (`expected_dice`): the images whose
+    suggestion the doctor would have to redraw most come first."""
+
+    name: ClassVar[str] = "seg_expected_dice"
+
+    def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
+        if pool.pixel_probabilities is None:
+            raise ValueError(
+                "strategy 'seg_expected_dice' needs pixel probabilities (train a model)"
+            )
+        p = pool.pixel_probabilities
+        out = np.empty(len(p))
+        for start in range(0, len(p), _CHUNK):
+            out[start : start + _CHUNK] = 1.0 - expected_dice(p[start : start + _CHUNK])
+        return out
+
+
 @register
 class SegDiversity(Diversity):
     """seg_entropy's top `candidates_factor x batch_size` images, clustered on embeddings and
@@ -186,6 +231,7 @@ class SegBudgetAware:
         batch_size: int = 10,
         candidates_factor: int = 4,
         explore: float = 0.5,
+        base: str = "seg_expected_dice",
     ) -> None:
         if min_per_class < 0 or early not in ("random", "typical"):
             raise ValueError("min_per_class >= 0 and early in ('random', 'typical')")
@@ -194,7 +240,11 @@ class SegBudgetAware:
         self.min_per_class = min_per_class
         self.explore = explore
         self.early = ColdStart(batch_size=batch_size, method=early)
-        self.later = SegDiversity(batch_size=batch_size, candidates_factor=candidates_factor)
+        # The informed half ranks by `base` (decision 0429: the model's expected Dice error;
+        # "seg_entropy" was the rule before it), spread over embedding clusters.
+        self.later = SegDiversity(
+            base=base, batch_size=batch_size, candidates_factor=candidates_factor
+        )
 
     def phase(self, pool: PoolData) -> str:
         if pool.pixel_probabilities is None:

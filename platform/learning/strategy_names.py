@@ -30,6 +30,7 @@ STRATEGY_NAMES = (
     "seg_disagreement",
     "seg_diversity",
     "seg_entropy",
+    "seg_expected_dice",
     # TypiClust (ml_worker.strategies.typiclust): typical images of uncovered regions.
     "typiclust",
 )
@@ -53,6 +54,7 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
         "random",
         "seg_entropy",
         "seg_disagreement",
+        "seg_expected_dice",
         "seg_diversity",
         "cold_start",
         "seg_budget_aware",
@@ -127,6 +129,8 @@ STRATEGY_DESCRIPTIONS: dict[str, str] = {
     "seg_disagreement": "Images where the model's dropout samples draw different regions first.",
     "seg_diversity": "Uncertain images spread over the feature space (segmentation).",
     "seg_entropy": "Images with the most uncertain pixels in the region of interest first.",
+    "seg_expected_dice": "Images whose suggested mask the model itself expects to be furthest "
+    "from the truth (lowest expected Dice) first.",
     "typiclust": "The most typical image of each region no label covers yet, on self-supervised "
     "image features (TypiClust; for the first rounds).",
 }

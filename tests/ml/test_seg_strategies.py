@@ -124,7 +124,7 @@ def test_diversity_spreads_a_batch_over_clusters() -> None:
 
 def test_budget_aware_is_random_until_each_class_has_enough_labelled_images() -> None:
     probs = maps([blob(p) for p in np.linspace(0.5, 0.99, 12)])
-    strategy = get_strategy("seg_budget_aware", min_per_class=5, batch_size=3)
+    strategy = get_strategy("seg_budget_aware", min_per_class=5, batch_size=3, base="seg_entropy")
     early = PoolData(pixel_probabilities=probs, labeled_counts=np.array([2]))
     later = PoolData(
         pixel_probabilities=probs,
@@ -140,10 +140,9 @@ def test_budget_aware_is_random_until_each_class_has_enough_labelled_images() ->
 
 
 def test_strategies_refuse_a_pool_without_what_they_need() -> None:
-    with pytest.raises(ValueError, match="pixel probabilities"):
-        get_strategy("seg_entropy").score(
-            PoolData(embeddings=np.zeros((3, 2))), np.random.default_rng(0)
-        )
+    for name in ("seg_entropy", "seg_expected_dice"):
+        with pytest.raises(ValueError, match="pixel probabilities"):
+            get_strategy(name).score(PoolData(embeddings=np.zeros((3, 2))), rng(0))
 
 
 def test_budget_aware_mixes_random_picks_into_each_batch_after_the_switch() -> None:
@@ -155,7 +154,7 @@ def test_budget_aware_mixes_random_picks_into_each_batch_after_the_switch() -> N
     )
     informed = ranking(get_strategy("seg_diversity", batch_size=4).score(later, rng(0)))
     random_order = ranking(get_strategy("random").score(later, rng(0)))
-    mixed = get_strategy("seg_budget_aware", batch_size=4, explore=0.5)
+    mixed = get_strategy("seg_budget_aware", batch_size=4, explore=0.5, base="seg_entropy")
     order = ranking(mixed.score(later, rng(0))).tolist()
     assert sorted(order) == list(range(40))  # every image once
     # Alternating: the most informative image first, then random's first pick (unless taken).
@@ -163,8 +162,25 @@ def test_budget_aware_mixes_random_picks_into_each_batch_after_the_switch() -> N
     first_batch = set(order[:4])
     assert first_batch & set(random_order[:3].tolist())
     assert first_batch != set(informed[:4].tolist())
-    pure = get_strategy("seg_budget_aware", batch_size=4, explore=0.0)
+    pure = get_strategy("seg_budget_aware", batch_size=4, explore=0.0, base="seg_entropy")
     assert np.array_equal(ranking(pure.score(later, rng(0)))[:4], informed[:4])
+
+
+def test_budget_aware_ranks_its_informed_half_by_expected_dice_by_default() -> None:
+    """Decision 0429: after the switch the default's informed picks are seg_expected_dice's,
+    spread over clusters, not seg_entropy's."""
+    probs = maps([blob(p) for p in np.linspace(0.3, 0.99, 40)])
+    later = PoolData(
+        pixel_probabilities=probs,
+        labeled_counts=np.array([30]),
+        embeddings=np.random.default_rng(1).normal(size=(40, 3)),
+    )
+    by_dice = get_strategy("seg_diversity", base="seg_expected_dice", batch_size=4)
+    by_entropy = get_strategy("seg_diversity", batch_size=4)
+    default = get_strategy("seg_budget_aware", batch_size=4, explore=0.0)
+    picks = ranking(default.score(later, rng(0)))[:4]
+    assert np.array_equal(picks, ranking(by_dice.score(later, rng(0)))[:4])
+    assert not np.array_equal(picks, ranking(by_entropy.score(later, rng(0)))[:4])
 
 
 def test_interleave_takes_the_share_from_the_second_ranking() -> None:
@@ -174,3 +190,35 @@ def test_interleave_takes_the_share_from_the_second_ranking() -> None:
     assert interleave(informed, explore, 0.0).tolist() == informed.tolist()
     assert interleave(informed, explore, 1.0).tolist() == explore.tolist()
     assert interleave(informed, explore, 1 / 3).tolist() == [0, 1, 5, 2, 3, 4]
+
+
+def test_expected_dice_puts_a_missed_lesion_and_a_ragged_mask_before_a_clean_one() -> None:
+    """Decision 0429: 1 - the Dice the model expects of its own mask. A lesion it half sees but
+    does not draw and a mask whose inside is barely over the line both expect a poor mask; a
+    confident lesion and a confidently empty image expect a good one."""
+    faint = blob(0.3)  # nothing drawn; 0.3 chance there is a lesion
+    ragged = blob(0.55)  # drawn, but every drawn pixel is a coin toss
+    sure = blob(0.98)
+    empty = np.full((SIZE, SIZE), 0.001, dtype=np.float32)
+    pool = PoolData(pixel_probabilities=maps([sure, faint, empty, ragged]))
+    scores = get_strategy("seg_expected_dice").score(pool, rng(0))
+    assert list(ranking(scores)) == [3, 1, 0, 2]
+    # The figures the docstring states: E = q * soft Dice where drawn, 1 - q where not.
+    from ml_worker.strategies.segmentation import expected_dice
+
+    e = expected_dice(maps([faint, empty]))
+    assert e == pytest.approx([0.7, 0.999], abs=1e-6)
+
+
+def test_expected_dice_averages_over_classes_and_is_chunk_independent() -> None:
+    # Two foreground classes; class 2 confidently absent everywhere: the class-1 ranking holds.
+    def three(fg1: np.ndarray) -> np.ndarray:
+        fg2 = np.full_like(fg1, 0.001)
+        return np.stack([1 - fg1 - fg2, fg1, fg2])
+
+    images = [blob(0.98, background=0.005), blob(0.2, background=0.005), blob(0.6)]
+    pool = PoolData(pixel_probabilities=np.stack([three(m) for m in images]))
+    scores = get_strategy("seg_expected_dice").score(pool, rng(0))
+    assert list(ranking(scores)) == [2, 1, 0]
+    many = PoolData(pixel_probabilities=np.concatenate([pool.pixel_probabilities] * 50))
+    assert np.allclose(get_strategy("seg_expected_dice").score(many, rng(0)), np.tile(scores, 50))

@@ -36,6 +36,7 @@ def test_all_strategies_are_registered_by_name() -> None:
         "seg_disagreement",
         "seg_diversity",
         "seg_entropy",
+        "seg_expected_dice",
         "typiclust",
     ]
     with pytest.raises(ValueError, match="unknown strategy"):
