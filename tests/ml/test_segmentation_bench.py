@@ -11,7 +11,10 @@ from pathlib import Path
 from tests.ml.bench_runner import run_bench
 from tests.ml.seg_synthetic import write_synthetic_npz
 
-ARMS = "random,seg_entropy,seg_disagreement,seg_diversity,cold_start,seg_budget_aware"
+ARMS = (
+    "random,seg_entropy,seg_disagreement,seg_expected_dice,"
+    "seg_diversity,cold_start,seg_budget_aware"
+)
 
 
 def test_the_benchmark_runs_on_another_segmentation_npz(tmp_path: Path) -> None:
