@@ -43,6 +43,7 @@ ARMS = (
     "random",
     "det_uncertainty",
     "det_uncertainty_mixed",
+    "det_expected_error",
     "det_flip_disagreement",
     "det_diversity",
     "cold_start",
@@ -57,6 +58,7 @@ BENCH = Bench(
         "random": "uniform random (baseline)",
         "det_uncertainty": "most uncertain box (entropy), or 1 - max score",
         "det_uncertainty_mixed": "det_uncertainty with half of each batch random",
+        "det_expected_error": "1 - the F1 the detector expects of its own shown boxes",
         "det_flip_disagreement": "boxes moving or vanishing under a left-right flip",
         "det_diversity": "det_uncertainty candidates spread over k-means clusters of embeddings",
         "cold_start": "typical+diverse first batch (PCA embeddings), then det_diversity",
@@ -269,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed+seeds-1"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="64 px, 300-image pool, 150 test images, 8 epochs: < 15 min on 2 quiet cores",
@@ -302,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.train_repeats < 1:
         parser.error("--train-repeats must be >= 1")
 
-    seeds = list(range(args.seeds))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     arms = [a for a in (args.arms or ",".join(QUICK_ARMS if args.quick else ARMS)).split(",") if a]
     settings = default_settings(args)
     data = load_npz(args.dataset, settings)

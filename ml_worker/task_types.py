@@ -275,6 +275,7 @@ register_task(
             "random",
             "det_uncertainty",
             "det_uncertainty_mixed",
+            "det_expected_error",
             "det_flip_disagreement",
             "det_diversity",
             "cold_start",

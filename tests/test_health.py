@@ -6,6 +6,8 @@ details name the Redis address and the workers' host names."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 import pytest
 from django.test import Client, override_settings
@@ -101,3 +103,63 @@ def test_healthz_needs_no_login_and_is_never_cached(db) -> None:
 
     assert response.status_code in (200, 503)
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+@pytest.fixture
+def counted_pings(monkeypatch):  # type: ignore[no-untyped-def]
+    """The real worker ping, counted; the process's remembered verdict forgotten first."""
+    from core import health
+
+    monkeypatch.setattr(health, "_workers_verdict", None)
+    calls: list[float] = []
+    real = health.check_workers
+
+    def counted() -> health.Check:
+        calls.append(time.monotonic())
+        return real()
+
+    monkeypatch.setattr(health, "check_workers", counted)
+    return calls
+
+
+@pytest.mark.django_db
+def test_the_worker_verdict_is_reused_for_its_cache_time_then_pinged_afresh(
+    staff, settings, counted_pings
+) -> None:
+    """An anonymous caller must not make every request wait a second for a broadcast ping."""
+    settings.HEALTH_WORKERS_CACHE_S = 0.5
+    answers = [Client().get("/healthz") for _ in range(3)] + [staff.get("/healthz")]
+
+    assert len(counted_pings) == 1
+    assert [a.status_code for a in answers] == [503] * 4
+    assert answers[-1].json()["workers"]["detail"] == "no Celery worker answered a ping"
+
+    time.sleep(0.6)
+    Client().get("/healthz")
+    assert len(counted_pings) == 2
+
+    settings.HEALTH_WORKERS_CACHE_S = 0
+    Client().get("/healthz")
+    Client().get("/healthz")
+    assert len(counted_pings) == 4
+
+
+def test_concurrent_health_checks_share_one_ping(settings, counted_pings) -> None:
+    from core.health import recent_workers_check
+
+    settings.HEALTH_WORKERS_CACHE_S = 60
+    start = threading.Barrier(4)
+    verdicts = []
+
+    def ask() -> None:
+        start.wait()
+        verdicts.append(recent_workers_check())
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert len(counted_pings) == 1
+    assert len(verdicts) == 4 and len(set(verdicts)) == 1 and not verdicts[0].ok

@@ -6,6 +6,8 @@ boxes, and for disagreement the flipped image's boxes mirrored back). Pure funct
 - det_uncertainty: the image's most uncertain finding: max over its boxes of the binary entropy of
   the score (in bits, 1 at 0.5), or 1 - max score when nothing is confident (an image where the
   detector finds nothing is where it misses lesions; decision 0360).
+- det_expected_error: 1 - the F1 the detector expects its own shown boxes to reach
+  (`expected_f1`, decision 0430; seg_expected_dice's rule over boxes).
 - det_flip_disagreement: boxes of the image and of its left-right flip matched greedily by IoU;
   a matched pair disagrees by (1 - IoU) x max score + |score difference|, a box without a partner
   by its score; the image scores its largest disagreement.
@@ -40,6 +42,29 @@ def image_uncertainty(scores: np.ndarray) -> float:
     if s.size == 0:
         return 1.0
     return float(max(binary_entropy(s).max(), 1.0 - s.max()))
+
+
+def expected_f1(scores: np.ndarray) -> float:
+    """The F1 the detector expects its own shown boxes (score >= 0.5) to reach on this image,
+    reading each box's score as the chance that it is a true finding (decision 0430).
+
+    q = max score is the chance the image holds a finding at all. Where the detector shows boxes,
+    the expected hits are the shown scores, the expected false positives their complements and
+    the expected misses the scores of the boxes it hides, so the soft F1 is 2 sum(s shown) /
+    (n shown + sum s); E = q * soft F1 (seg_expected_dice's soft Dice, with boxes for pixels).
+    Where it shows nothing, the drawing is right only if the image is empty: E = 1 - q. A faint
+    finding the detector does not show (q 0.2-0.5) and a coin-toss box expect a poor answer, a
+    confidently empty image (q near 0) a perfect one. No constant to tune beyond the 0.5 at which
+    a calibrated score becomes the likelier answer."""
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        return 1.0
+    q = float(s.max())
+    shown = s >= 0.5
+    if not shown.any():
+        return 1.0 - q
+    soft = 2.0 * float(s[shown].sum()) / (float(shown.sum()) + float(s.sum()))
+    return q * soft
 
 
 def flip_disagreement(
@@ -103,6 +128,19 @@ class DetUncertaintyMixed:
         random_order = ranking(rng.random(pool.size))
         informed = ranking(self.informed.score(pool, rng))
         return scores_from_order(interleave(informed, random_order, self.explore), pool.size)
+
+
+@register
+class DetExpectedError:
+    """1 - the F1 the detector expects of its own shown boxes (`expected_f1`): the images whose
+    proposals the doctor would have to fix most come first."""
+
+    name: ClassVar[str] = "det_expected_error"
+
+    def score(self, pool: PoolData, rng: np.random.Generator) -> np.ndarray:
+        if pool.box_scores is None:
+            raise ValueError("strategy 'det_expected_error' needs box scores (train a model)")
+        return np.asarray([1.0 - expected_f1(s) for s in pool.box_scores])
 
 
 @register

@@ -1,7 +1,17 @@
-"""Checks behind /healthz: the database, Redis, and at least one live Celery worker."""
+"""Checks behind /healthz: the database, Redis, and at least one live Celery worker.
+
+The worker check broadcasts a Celery ping and waits up to a second for replies. /healthz needs no
+login, so without a bound every anonymous request would hold a server thread that long and
+broadcast to every worker; the verdict is therefore kept per web process for
+HEALTH_WORKERS_CACHE_S seconds and one request at a time refreshes it (the others wait for that
+answer rather than sending their own ping). The database and Redis checks are one cheap round
+trip each and always run.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import redis
@@ -52,7 +62,25 @@ def check_workers(timeout: float = 1.0) -> Check:
     return Check("workers", True, ", ".join(names))
 
 
+_workers_lock = threading.Lock()
+_workers_verdict: tuple[float, Check] | None = None
+
+
+def recent_workers_check() -> Check:
+    """check_workers(), reused for HEALTH_WORKERS_CACHE_S seconds (0: a fresh ping each call)."""
+    global _workers_verdict
+    ttl = float(getattr(settings, "HEALTH_WORKERS_CACHE_S", 0))
+    with _workers_lock:  # single flight: concurrent callers share one ping
+        if ttl > 0 and _workers_verdict is not None:
+            taken, verdict = _workers_verdict
+            if time.monotonic() - taken < ttl:
+                return verdict
+        verdict = check_workers()
+        _workers_verdict = (time.monotonic(), verdict)
+        return verdict
+
+
 def run_checks() -> list[Check]:
     database, cache = check_database(), check_redis()
-    workers = check_workers() if cache.ok else Check("workers", False, "Redis is down")
+    workers = recent_workers_check() if cache.ok else Check("workers", False, "Redis is down")
     return [database, cache, workers]

@@ -14,6 +14,7 @@ STRATEGY_NAMES = (
     # Detection (ml_worker.strategies.detection): over the detector's boxes and scores.
     "det_budget_aware",
     "det_diversity",
+    "det_expected_error",
     "det_flip_disagreement",
     "det_uncertainty",
     "det_uncertainty_mixed",
@@ -63,6 +64,7 @@ STRATEGIES_BY_TASK: dict[str, tuple[str, ...]] = {
         "random",
         "det_uncertainty",
         "det_uncertainty_mixed",
+        "det_expected_error",
         "det_flip_disagreement",
         "det_diversity",
         "cold_start",
@@ -110,6 +112,8 @@ STRATEGY_DESCRIPTIONS: dict[str, str] = {
     "det_budget_aware": "Random until the detector learns, then uncertain and diverse images "
     "(detection).",
     "det_diversity": "Uncertain images spread over the feature space (detection).",
+    "det_expected_error": "Images whose proposed boxes the doctor would have to fix most, by the "
+    "detector's own scores, first.",
     "det_flip_disagreement": "Images whose boxes move or vanish when the image is flipped first.",
     "det_uncertainty": "Images whose proposed boxes are least certain (or where nothing is "
     "confident) first.",

@@ -107,3 +107,41 @@ def test_uncertainty_mixed_alternates_the_most_uncertain_images_with_random_ones
     assert rank("det_uncertainty_mixed", pool, explore=1.0) == random_order
     with pytest.raises(ValueError, match="share"):
         get_strategy("det_uncertainty_mixed", explore=1.5)
+
+
+def test_expected_error_puts_a_hidden_finding_and_a_coin_toss_box_before_a_clean_one() -> None:
+    """Decision 0430: 1 - q x soft F1 of the shown boxes, or 1 - (1 - q) where none is shown."""
+    from ml_worker.strategies.detection import expected_f1
+
+    pool = PoolData(
+        box_scores=[
+            np.array([0.95]),  # one confident box: E = 0.95 x 2(0.95)/(1 + 0.95)
+            np.array([0.55]),  # a coin-toss box: E = 0.55 x 1.1/1.55
+            np.array([0.4, 0.1]),  # a finding the detector half sees but hides: E = 1 - 0.4
+            np.array([0.03]),  # confidently empty: E = 0.97
+            np.array([]),  # nothing at all above the floor: E = 1
+            np.array([0.9, 0.45]),  # a shown box and a hidden one: 0.9 x 1.8/(1 + 1.35)
+        ]
+    )
+    scores = get_strategy("det_expected_error").score(pool, np.random.default_rng(0))
+    expected = [
+        1 - 0.95 * 1.9 / 1.95,
+        1 - 0.55 * 1.1 / 1.55,
+        0.4,
+        0.03,
+        0.0,
+        1 - 0.9 * 1.8 / 2.35,
+    ]
+    assert scores == pytest.approx(expected, abs=1e-9)
+    assert ranking(scores).tolist() == [1, 2, 5, 0, 3, 4]
+    # A hidden box lowers the expected F1 of the shown one (it may be a missed finding), and a
+    # second shown box at the same score neither helps nor hurts: both are equally likely right.
+    assert expected_f1(np.array([0.9, 0.45])) < expected_f1(np.array([0.9]))
+    assert expected_f1(np.array([0.9, 0.9])) == pytest.approx(expected_f1(np.array([0.9])))
+
+
+def test_expected_error_needs_a_model() -> None:
+    with pytest.raises(ValueError, match="needs box scores"):
+        get_strategy("det_expected_error").score(
+            PoolData(embeddings=np.zeros((2, 2))), np.random.default_rng(0)
+        )

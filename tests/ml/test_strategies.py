@@ -22,6 +22,7 @@ def test_all_strategies_are_registered_by_name() -> None:
         "cold_start",
         "det_budget_aware",
         "det_diversity",
+        "det_expected_error",
         "det_flip_disagreement",
         "det_uncertainty",
         "det_uncertainty_mixed",

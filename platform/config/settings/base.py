@@ -148,6 +148,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
+# /healthz reuses its Celery ping's verdict this long per web process (core.health).
+HEALTH_WORKERS_CACHE_S = env_int("HEALTH_WORKERS_CACHE_S", 5)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "radloop@localhost")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

@@ -18,6 +18,9 @@ DEBUG = False
 # No pretraining behind the suite's back (a pretrain run holds the project's one running slot);
 # the pretraining tests turn it on.
 LEARNING_PRETRAIN_GROWTH = 0.0
+# Health tests start and stop workers between requests: every /healthz pings afresh unless a
+# test turns the reuse on.
+HEALTH_WORKERS_CACHE_S = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(DATA_DIR) / "media"
 STATIC_ROOT = Path(DATA_DIR) / "static"
