@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-size", type=int, default=None)
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--samples-per-epoch", type=int, default=None)
+    parser.add_argument(
+        "--short-schedule", action="store_true", help="--quick's schedule before decision 0431"
+    )
     parser.add_argument("--budgets", default="40,160")
     parser.add_argument("--repeats", type=int, default=4, help="training seeds per budget")
     args = parser.parse_args(argv)

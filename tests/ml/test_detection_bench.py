@@ -13,8 +13,8 @@ from tests.ml.bench_runner import run_bench
 from tests.ml.seg_synthetic import write_synthetic_npz
 
 ARMS = (
-    "random,det_uncertainty,det_uncertainty_mixed,det_flip_disagreement,det_diversity,"
-    "cold_start,det_budget_aware"
+    "random,det_uncertainty,det_uncertainty_mixed,det_expected_error,det_flip_disagreement,"
+    "det_diversity,cold_start,det_budget_aware"
 )
 
 
@@ -77,3 +77,21 @@ def test_one_detector_per_round_keeps_the_reference_cache_keys_of_earlier_runs()
     settings = Settings(64, 300, 60, 150, DetTrainConfig(), None)
     assert "train_repeats" not in settings.to_dict()
     assert replace(settings, train_repeats=3).to_dict()["train_repeats"] == 3
+
+
+def test_quick_trains_every_round_on_the_products_schedule() -> None:
+    """Decision 0431: --quick shrinks images, pool and test set, not the training; the
+    8-epoch schedule before it stays behind --short-schedule."""
+    from bench.detection_learning import default_settings, parse_args
+    from ml_worker.detection.training import DetTrainConfig
+
+    product = DetTrainConfig()
+    quick = default_settings(parse_args(["--quick"])).train
+    short = default_settings(parse_args(["--quick", "--short-schedule"])).train
+    assert (quick.max_epochs, quick.min_samples_per_epoch, quick.patience) == (
+        product.max_epochs,
+        product.min_samples_per_epoch,
+        product.patience,
+    )
+    assert (short.max_epochs, short.min_samples_per_epoch, short.patience) == (8, 96, 3)
+    assert quick.num_threads == short.num_threads == 1
