@@ -145,3 +145,25 @@ def test_expected_error_needs_a_model() -> None:
         get_strategy("det_expected_error").score(
             PoolData(embeddings=np.zeros((2, 2))), np.random.default_rng(0)
         )
+
+
+def test_budget_aware_ranks_its_informed_half_by_its_base_score() -> None:
+    """`base` picks the informed half's score: det_uncertainty by default (decision 0430 measured
+    det_expected_error there and kept the default); the two disagree on faint images."""
+    faint = [np.array([0.02 + 0.004 * i]) for i in range(20)]  # nothing shown
+    coin = [np.array([0.5 + 0.01 * i]) for i in range(20)]  # one undecided box shown
+    pool = PoolData(
+        box_scores=faint + coin,
+        labeled_counts=np.array([30]),
+        embeddings=np.random.default_rng(1).normal(size=(40, 3)),
+    )
+
+    def top4(name: str, **options: object) -> list[int]:
+        strategy = get_strategy(name, batch_size=4, **options)
+        return ranking(strategy.score(pool, np.random.default_rng(0)))[:4].tolist()
+
+    by_error = top4("det_diversity", base="det_expected_error")
+    by_uncertainty = top4("det_diversity")
+    assert set(by_error) <= set(range(20, 40)) and by_error != by_uncertainty
+    assert top4("det_budget_aware", explore=0.0) == by_uncertainty
+    assert top4("det_budget_aware", explore=0.0, base="det_expected_error") == by_error
