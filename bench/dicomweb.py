@@ -6,7 +6,9 @@ application under gunicorn (gthread, DEBUG off, PostgreSQL over its Unix socket,
 connections). Both are driven by the same client, dicomweb-client, with the same requests
 (notes/stack-and-orthanc.md §8 method):
 
-  STOW-RS  --stow synthetic copies of CT_small (new UIDs), one instance per request
+  STOW-RS  --stow synthetic copies of CT_small (new UIDs), one instance per request, from one
+           client; then as many again from 4 client processes at once (a department's
+           modalities and routers sending together: the rate a 2-core box sustains)
   QIDO-RS  all studies; one study by UID
   WADO-RS  instance metadata; frame 1 as application/octet-stream (--requests sequential, then
            4 x --requests from 4 client processes at once, one keep-alive connection each),
@@ -18,8 +20,9 @@ anything else on the machine falls on both alike.
 
 Prints p50/p95 and rates per server with ours/Orthanc ratios, then the machine-readable line
     frames_per_s_ratio=R frame_p50_ratio=R stow_ratio=R
-(frames/s: all frame requests of the 4-client run; p50: sequential frame requests; ours
-divided by Orthanc's). Request counts are bounded by the options; nothing loops on time.
+(frames/s: all frame requests of the 4-client run; p50: sequential frame requests; stow: the
+one-client STOW rate, as before the 4-client row was added; ours divided by Orthanc's).
+Request counts are bounded by the options; nothing loops on time.
 
 Usage: python bench/dicomweb.py [--requests 200] [--stow 100] [--workers 2] [--threads 4]
 """
@@ -270,20 +273,29 @@ def _frame_call(client: Client, ds: Any) -> Callable[[], None]:
 
 
 def _client_process(
-    make_client: Callable[[], Client], ds: Any, count: int, barrier: Any, out: Any
+    make_client: Callable[[], Client],
+    make_call: Callable[[Client], Callable[[], object]],
+    count: int,
+    barrier: Any,
+    out: Any,
 ) -> None:
-    frame = _frame_call(make_client(), ds)
-    frame()  # connect before the clock starts
+    call = make_call(make_client())
+    call()  # connect before the clock starts
     barrier.wait()
     start = time.perf_counter()  # CLOCK_MONOTONIC: comparable across processes
     for _ in range(count):
-        frame()
+        call()
     out.put((start, time.perf_counter()))
 
 
-def concurrent(make_client: Callable[[], Client], ds: Any, per_client: int) -> tuple[int, float]:
-    """`per_client` frame requests from each of 4 client processes at once, each with its own
-    keep-alive connection; returns (requests, seconds from the first start to the last end).
+def concurrent(
+    make_client: Callable[[], Client],
+    make_calls: list[Callable[[Client], Callable[[], object]]],
+    per_client: int,
+) -> tuple[int, float]:
+    """`per_client` requests (after one to connect) from each of 4 client processes at once,
+    each with its own keep-alive connection and its own `make_calls[i]`; returns (requests,
+    seconds from the first start to the last end).
 
     Processes, not threads: 4 threads of one Python client share its GIL, and that (not the
     server) then caps the rate at about what one client process can parse.
@@ -293,8 +305,10 @@ def concurrent(make_client: Callable[[], Client], ds: Any, per_client: int) -> t
     context = multiprocessing.get_context("fork")
     barrier, out = context.Barrier(4), context.SimpleQueue()
     workers = [
-        context.Process(target=_client_process, args=(make_client, ds, per_client, barrier, out))
-        for _ in range(4)
+        context.Process(
+            target=_client_process, args=(make_client, make_call, per_client, barrier, out)
+        )
+        for make_call in make_calls
     ]
     for worker in workers:
         worker.start()
@@ -304,6 +318,24 @@ def concurrent(make_client: Callable[[], Client], ds: Any, per_client: int) -> t
         raise RuntimeError(f"a client process failed: {[w.exitcode for w in workers]}")
     spans = [out.get() for _ in workers]
     return per_client * len(workers), max(e for _, e in spans) - min(s for s, _ in spans)
+
+
+def _frames_from(ds: Any) -> list[Callable[[Client], Callable[[], object]]]:
+    return [lambda client: _frame_call(client, ds)] * 4
+
+
+def _stores_from(copies: list[Any]) -> list[Callable[[Client], Callable[[], object]]]:
+    """Four clients, each storing its own quarter of `copies` one instance per request."""
+    quarter = len(copies) // 4
+
+    def make(mine: list[Any]) -> Callable[[Client], Callable[[], object]]:
+        def bind(client: Client) -> Callable[[], object]:
+            pending = iter(mine)
+            return lambda: client.store_instances([next(pending)])
+
+        return bind
+
+    return [make(copies[i * quarter : (i + 1) * quarter]) for i in range(4)]
 
 
 def measure(make_client: dict[str, Callable[[], Client]], args: argparse.Namespace) -> dict:
@@ -327,6 +359,15 @@ def measure(make_client: dict[str, Callable[[], Client]], args: argparse.Namespa
         args.stow,
         block=10,
     )
+    # The same number of new instances from 4 client processes at once (as a department's
+    # modalities and routers send): short alternating rounds, as for the frames below.
+    stow_rounds = 4
+    stow_per_client = max(1, args.stow // (4 * stow_rounds))
+    stow_4: dict[str, list[tuple[int, float]]] = {name: [] for name in SERVERS}
+    for index in range(stow_rounds):
+        for name in turns(index):
+            batch = _stow_copies(datasets["CT_small.dcm"], 4 * (stow_per_client + 1))
+            stow_4[name].append(concurrent(make_client[name], _stores_from(batch), stow_per_client))
     ct = datasets["CT_small.dcm"]
     qido_all = interleaved(
         {name: client[name].search_for_studies for name in SERVERS},
@@ -346,6 +387,7 @@ def measure(make_client: dict[str, Callable[[], Client]], args: argparse.Namespa
     for name in SERVERS:
         results[name].update(
             stow_per_s=args.stow / sum(stow[name]),
+            stow_per_s_4=sum(n for n, _ in stow_4[name]) / sum(t for _, t in stow_4[name]),
             qido_all=qido_all[name],
             qido_uid=qido_uid[name],
             frames_seq_all=[],
@@ -371,12 +413,12 @@ def measure(make_client: dict[str, Callable[[], Client]], args: argparse.Namespa
                 frame[name]()  # warm-up: caches, connection, lazy imports
             # Warm every server process and connection too: gunicorn workers import the
             # URLconf (and with it pydicom and numpy) on their first request.
-            concurrent(make_client[name], ds, 10)
+            concurrent(make_client[name], _frames_from(ds), 10)
         seq = interleaved(frame, args.requests, block=20)
         four: dict[str, list[tuple[int, float]]] = {name: [] for name in SERVERS}
         for index in range(rounds):
             for name in turns(index):
-                four[name].append(concurrent(make_client[name], ds, per_client))
+                four[name].append(concurrent(make_client[name], _frames_from(ds), per_client))
         for name in SERVERS:
             count = sum(n for n, _ in four[name])
             seconds = sum(t for _, t in four[name])
@@ -415,6 +457,7 @@ def report(ours: dict, orthanc: dict, args: argparse.Namespace) -> str:
         rows.append((label, f"{a:.0f}", f"{b:.0f}", f"{a / b:.2f}"))
 
     rate("stow_per_s", f"STOW-RS instances/s ({args.stow} x 1 per request)")
+    rate("stow_per_s_4", "STOW-RS instances/s 4 clients")
     latency("qido_all", "QIDO-RS all studies")
     latency("qido_uid", "QIDO-RS study by UID")
     for f in FILES:
