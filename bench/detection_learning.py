@@ -62,7 +62,9 @@ BENCH = Bench(
         "det_flip_disagreement": "boxes moving or vanishing under a left-right flip",
         "det_diversity": "det_uncertainty candidates spread over k-means clusters of embeddings",
         "cold_start": "typical+diverse first batch (PCA embeddings), then det_diversity",
-        "det_budget_aware": "random until each class is in 30 labelled images, then det_diversity",
+        "det_budget_aware": (
+            "random until each class is in 30 labelled images, then half random, half det_diversity"
+        ),
     },
     plot_name="detection_learning.png",
     extras=("map_50",),

@@ -41,6 +41,8 @@ def test_the_benchmark_runs_on_an_npz_with_many_small_objects_and_empty_images(
         assert {
             "labels_to_target",
             "saving_vs_random",
+            "labels_to_target_interpolated",
+            "saving_interpolated_vs_random",
             "aubc",
             "worst_gap_to_random",
             "final_froc",

@@ -35,6 +35,8 @@ def test_the_benchmark_runs_on_another_segmentation_npz(tmp_path: Path) -> None:
         assert {
             "labels_to_target",
             "saving_vs_random",
+            "labels_to_target_interpolated",
+            "saving_interpolated_vs_random",
             "aubc",
             "worst_gap_to_random",
             "final_dice",
