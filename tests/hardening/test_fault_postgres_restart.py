@@ -29,7 +29,12 @@ from core.local.commands import web_command
 from tests.conftest import REPO_ROOT
 from tests.hardening.services import PG_BIN, PrivatePostgres, free_port
 
-pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries not installed")
+# `postgres`: it restarts a private PostgreSQL cluster, whatever DATABASE_URL says, so the SQLite
+# pass would only repeat it.
+pytestmark = [
+    pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries not installed"),
+    pytest.mark.postgres,
+]
 
 ITEMS = 24
 RESTART_AFTER = 8  # acknowledged reads before the restart
