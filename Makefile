@@ -5,10 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/radloop
 export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
-# Two test processes (one per core); a module's tests stay together so module fixtures are shared,
-# and files holding a slow test are handed out first (tests/conftest.py), so none runs alone at the end.
+# Two test processes (one per core); a module's tests stay together so module fixtures are shared.
 # The 25 slowest tests are listed at the end, so a test that grows past its share is seen.
-PYTEST_PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+PYTEST_PARALLEL ?= -n 2 --dist loadfile --durations=25
 
 .PHONY: run serve test test-python test-sqlite test-frontend lint typecheck migrations-check \
         frontend system-deps bench clean

@@ -47,13 +47,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             ):
                 raise pytest.UsageError(f"{item.nodeid}: tests/ml must not use the database")
             item.add_marker(pytest.mark.database_free)
-    # Files holding a slow test go first. The suite runs with `--dist loadfile
-    # --no-loadscope-reorder`, so xdist hands out whole files in this order: a two-minute file
-    # then starts beside the short ones instead of running alone after them (it once held the
-    # PostgreSQL pass for four minutes on one core). The sort is stable, so each file's tests
-    # keep their order.
-    slow_files = {item.path for item in items if "slow" in item.keywords}
-    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture
