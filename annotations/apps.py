@@ -25,9 +25,12 @@ def connect_seg_sync() -> None:
     from django.db.models.signals import post_save
 
     from annotations.models import Annotation, Review, Submission
-    from annotations.seg_store import sync_after_commit
 
     def changed(sender: type, instance: Annotation | Review | Submission, **_: object) -> None:
+        # Imported at the first change, not at start-up: seg_store loads highdicom (~0.5 s of
+        # CPU), which every web process, worker and manage.py command would pay otherwise.
+        from annotations.seg_store import sync_after_commit
+
         sync_after_commit(instance.item_id)
 
     for model in (Annotation, Submission, Review):

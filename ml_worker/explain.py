@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LayerAttribution, LayerGradCam
 from PIL import Image
 from torch import nn
 
@@ -80,6 +79,11 @@ def grad_cam(
     chosen = int(probabilities.argmax()) if target is None else int(target)
     if not 0 <= chosen < len(probabilities):
         raise ValueError(f"target class {chosen} outside 0..{len(probabilities) - 1}")
+    # captum (with the matplotlib it loads) is imported here, not with the module: the Celery
+    # worker imports this module at start-up, and ~0.5 s of CPU there is wasted on every worker
+    # that never draws a heat map.
+    from captum.attr import LayerAttribution, LayerGradCam
+
     explainer = LayerGradCam(model, layer if layer is not None else last_conv_layer(model))
     x.requires_grad_(True)
     attribution = explainer.attribute(x, target=chosen, relu_attributions=True)
