@@ -236,7 +236,7 @@ def _load_pretrained(project_id: int, model: Any) -> dict[str, Any] | None:
     from learning.services.pretrained import current_pretrained
     from learning.services.registry import current_pretrained_version
 
-    weights = current_pretrained(project_id)
+    weights = with_db_retry(current_pretrained, project_id)
     if weights is not None:
         report = load_pretrained(model, weights.path)
         return {

@@ -59,8 +59,12 @@ deadline = time.monotonic() + 60
 while status() == "queued" and time.monotonic() < deadline:
     time.sleep(0.05)
 held = 0
-for _ in range(4):  # cut every other connection to the test database, 4 times
-    if status() != "running":
+# Cut every other connection to the test database, 4 times while the run runs. A look that
+# finds none (the worker between writes, or waiting to retry) looks again soon: counting looks
+# instead of cuts left a fast run with a single cut. Bounded: 400 looks, 60 s.
+deadline = time.monotonic() + 60
+for _ in range(400):
+    if held >= 4 or time.monotonic() > deadline or status() != "running":
         break
     cut = db.execute(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -68,7 +72,7 @@ for _ in range(4):  # cut every other connection to the test database, 4 times
         "AND application_name NOT LIKE 'pytest%%'"
     ).fetchone()[0]
     held += 1 if cut else 0
-    time.sleep(0.5)  # soon again: on a quiet machine the whole run can take a few seconds
+    time.sleep(0.5 if cut else 0.05)  # after a cut, time for the worker to write again
 print(held)
 """
 
