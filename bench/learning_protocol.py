@@ -27,6 +27,7 @@ import json
 import math
 import multiprocessing
 import os
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -275,7 +276,8 @@ def plot(
     ax = axes[0][0]
     for arm, values in curves.items():
         x = budgets[: values.shape[1]]
-        label = f"{arm}: {bench.arm_help[arm]}"
+        # Wrapped: a long description would push the legend past the axes' left edge.
+        label = textwrap.fill(f"{arm}: {bench.arm_help[arm]}", 60, subsequent_indent="  ")
         (line,) = ax.plot(x, values.mean(axis=0), marker="o", ms=3, label=label)
         ax.fill_between(
             x, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.15
@@ -290,7 +292,8 @@ def plot(
         a.set_xscale("log")
         a.set_xlabel("labelled images (simulated doctors)")
         a.grid(True, which="both", alpha=0.3)
-    ax.set_ylabel(f"test {bench.metric_label} (mean over seeds; band = min..max)")
+    # Two lines: on one, a long metric name ran off the figure.
+    ax.set_ylabel(f"test {bench.metric_label}\n(mean over seeds; band = min..max)")
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower right")
     if extras is not None:
